@@ -1,0 +1,65 @@
+"""The async engine and the tenant-scoped session every query goes through.
+
+Row-Level Security policies compare `workspace_id` with the transaction-local setting
+`app.current_workspace_id`; a session opened without a workspace sets it to '' and so
+reads and writes nothing in tenant tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.settings import Settings
+
+_SET_TENANT = text(
+    "SELECT set_config('app.current_workspace_id', :workspace_id, true),"
+    " set_config('app.current_organization_id', :organization_id, true)"
+)
+
+
+def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
+    return create_async_engine(
+        dsn or settings.app_dsn,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": "omniroute"}},
+    )
+
+
+@asynccontextmanager
+async def tenant_session(
+    engine: AsyncEngine,
+    workspace_id: UUID | None,
+    *,
+    organization_id: UUID | None = None,
+) -> AsyncIterator[AsyncSession]:
+    """One transaction scoped to a workspace; commits on success, rolls back on error."""
+    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        await session.execute(
+            _SET_TENANT,
+            {
+                "workspace_id": str(workspace_id) if workspace_id else "",
+                "organization_id": str(organization_id) if organization_id else "",
+            },
+        )
+        yield session
+
+
+async def set_tenant(
+    session: AsyncSession, workspace_id: UUID, *, organization_id: UUID | None = None
+) -> None:
+    """Re-scope an open transaction, e.g. after login resolves the user's workspace."""
+    await session.execute(
+        _SET_TENANT,
+        {
+            "workspace_id": str(workspace_id),
+            "organization_id": str(organization_id) if organization_id else "",
+        },
+    )

@@ -1,0 +1,120 @@
+"""One validated settings object, read from the environment (and `.omniroute/env`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused outside development
+MEMORY_URL = "memory://"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. `make run` writes the discovered URLs to `.omniroute/env`."""
+
+    model_config = SettingsConfigDict(
+        env_file=(".omniroute/env", ".env"), env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    # The owner URL runs migrations; the app URL is what the API and workers connect as.
+    database_url: str = "postgresql://omniroute_owner@127.0.0.1:5432/omniroute"
+    app_database_url: str | None = None
+    db_app_role: str = Field(default="omniroute_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    db_app_password: SecretStr | None = None
+    db_auth_role: str = Field(default="omniroute_auth", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+    # Unset or "memory://" selects the single-process mode (in-memory bus, in-process worker).
+    redis_url: str = MEMORY_URL
+    broker_url: str | None = None
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_algorithm: str = "HS256"
+    jwt_private_key_file: str | None = None
+    jwt_public_key_file: str | None = None
+    jwt_issuer: str = "omniroute"
+    jwt_audience: str = "omniroute-api"
+    access_token_ttl_s: int = Field(default=900, ge=60)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=3600)
+
+    rate_limit_user_per_min: int = Field(default=100, ge=1)
+    rate_limit_workspace_per_min: int = Field(default=1000, ge=1)
+    graphql_max_depth: int = Field(default=12, ge=1)
+    graphql_max_aliases: int = Field(default=30, ge=1)
+    graphql_max_tokens: int = Field(default=2000, ge=10)
+
+    cors_origins: list[str] = []
+    partition_months_ahead: int = Field(default=3, ge=1, le=24)
+    archive_dir: str = "archive"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_outside_development(self) -> Self:
+        if self.environment in (Environment.DEVELOPMENT, Environment.TEST):
+            return self
+        if self.debug:
+            raise ValueError(f"DEBUG must be off in {self.environment.value}")
+        if self.jwt_algorithm == "HS256" and (
+            self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+            or len(self.jwt_secret.get_secret_value()) < 32
+        ):
+            raise ValueError(
+                f"JWT_SECRET must be a strong secret (>= 32 characters) in {self.environment.value}"
+            )
+        if self.jwt_algorithm == "RS256" and not (
+            self.jwt_private_key_file and self.jwt_public_key_file
+        ):
+            raise ValueError("RS256 needs JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def single_process(self) -> bool:
+        """No Redis: in-memory broadcast and event bus, an in-process Dramatiq worker."""
+        return self.redis_url.startswith(MEMORY_URL)
+
+    @property
+    def owner_dsn(self) -> str:
+        return _asyncpg_url(self.database_url)
+
+    @property
+    def app_dsn(self) -> str:
+        """The application role's URL: explicit, or the owner URL with the app role as user."""
+        if self.app_database_url:
+            return _asyncpg_url(self.app_database_url)
+        url = make_url(self.database_url).set(
+            username=self.db_app_role,
+            password=self.db_app_password.get_secret_value() if self.db_app_password else None,
+        )
+        return _asyncpg_url(url.render_as_string(hide_password=False))
+
+
+def _asyncpg_url(url: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

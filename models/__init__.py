@@ -1,0 +1,43 @@
+"""SQLModel tables; importing this package registers every table on `SQLModel.metadata`."""
+
+from sqlmodel import SQLModel
+
+from models.analytics import AnalyticsEvent, AuditLog
+from models.fleet import Driver, Location, Vehicle
+from models.identity import (
+    MemberInvitation,
+    Organization,
+    RefreshToken,
+    RefreshTokenFamily,
+    User,
+    Workspace,
+)
+from models.operations import Incident, LiveVehiclePosition
+from models.quantum import QuantumJob
+from models.routing import OptimizationJob, Route, RoutePath, RouteStop
+
+__all__ = [
+    "AnalyticsEvent",
+    "AuditLog",
+    "Driver",
+    "Incident",
+    "LiveVehiclePosition",
+    "Location",
+    "MemberInvitation",
+    "OptimizationJob",
+    "Organization",
+    "QuantumJob",
+    "RefreshToken",
+    "RefreshTokenFamily",
+    "Route",
+    "RoutePath",
+    "RouteStop",
+    "User",
+    "Vehicle",
+    "Workspace",
+]
+
+# Tables whose rows belong to one workspace and carry RLS; used by migrations and tests.
+TENANT_TABLES: tuple[str, ...] = tuple(
+    sorted(t.name for t in SQLModel.metadata.sorted_tables if "workspace_id" in t.c)
+)

@@ -1,0 +1,94 @@
+"""Operations context: the live position time series and emergency incidents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import Field, SQLModel
+
+from models.columns import (
+    created_at,
+    gist,
+    pg_enum,
+    point,
+    timestamp,
+    updated_at,
+    uuid_pk,
+    workspace_fk,
+)
+from models.enums import IncidentSeverity, IncidentStatus
+
+
+class LiveVehiclePosition(SQLModel, table=True):
+    """Partitioned by month on `recorded_at`; the key makes a repeated fix idempotent."""
+
+    __tablename__ = "live_vehicle_positions"
+    __table_args__ = (
+        sa.Index("idx_live_pos_vehicle", "vehicle_id", sa.text("recorded_at DESC")),
+        gist("idx_live_pos_geo", "position"),
+        sa.Index("idx_live_pos_workspace", "workspace_id", "recorded_at"),
+        {"postgresql_partition_by": "RANGE (recorded_at)"},
+    )
+
+    vehicle_id: UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid,
+            sa.ForeignKey("vehicles.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    recorded_at: datetime = Field(
+        sa_column=sa.Column(
+            sa.DateTime(timezone=True), primary_key=True, server_default=sa.func.now()
+        )
+    )
+    workspace_id: UUID = Field(sa_column=workspace_fk())
+    position: Any = Field(sa_column=point(nullable=False))
+    speed_kmh: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    heading: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    accuracy_m: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    battery_pct: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        sa.Index("idx_incidents_workspace", "workspace_id", "status"),
+        sa.Index(
+            "idx_incidents_severity",
+            "workspace_id",
+            "severity",
+            postgresql_where=sa.text("status <> 'closed'::incident_status"),
+        ),
+        gist("idx_incidents_location", "location"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())
+    workspace_id: UUID = Field(sa_column=workspace_fk(ondelete=None))
+    severity: IncidentSeverity = Field(
+        sa_column=pg_enum(IncidentSeverity, "incident_severity", nullable=False)
+    )
+    incident_type: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    description: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    location: Any = Field(sa_column=point(nullable=False))
+    status: IncidentStatus = Field(
+        default=IncidentStatus.REPORTED,
+        sa_column=pg_enum(
+            IncidentStatus, "incident_status", nullable=False, server_default="reported"
+        ),
+    )
+    response_sla_minutes: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    assigned_vehicles: list[UUID] | None = Field(
+        default_factory=list,
+        sa_column=sa.Column(ARRAY(sa.Uuid), server_default=sa.text("'{}'::uuid[]")),
+    )
+    reported_by: UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id"))
+    )
+    resolved_at: datetime | None = Field(default=None, sa_column=timestamp())
+    created_at: datetime | None = Field(default=None, sa_column=created_at())
+    updated_at: datetime | None = Field(default=None, sa_column=updated_at())
