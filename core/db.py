@@ -15,12 +15,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.events import Event, EventBus
 from core.settings import Settings
 
 _SET_TENANT = text(
     "SELECT set_config('app.current_workspace_id', :workspace_id, true),"
     " set_config('app.current_organization_id', :organization_id, true)"
 )
+_PENDING_EVENTS = "pending_events"
 
 
 def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
@@ -33,33 +35,43 @@ def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
     )
 
 
-@asynccontextmanager
-async def tenant_session(
-    engine: AsyncEngine,
-    workspace_id: UUID | None,
-    *,
-    organization_id: UUID | None = None,
-) -> AsyncIterator[AsyncSession]:
-    """One transaction scoped to a workspace; commits on success, rolls back on error."""
-    async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-        await session.execute(
-            _SET_TENANT,
-            {
-                "workspace_id": str(workspace_id) if workspace_id else "",
-                "organization_id": str(organization_id) if organization_id else "",
-            },
-        )
-        yield session
-
-
 async def set_tenant(
-    session: AsyncSession, workspace_id: UUID, *, organization_id: UUID | None = None
+    session: AsyncSession, workspace_id: UUID | None, *, organization_id: UUID | None = None
 ) -> None:
-    """Re-scope an open transaction, e.g. after login resolves the user's workspace."""
+    """Scope the open transaction to a workspace (and organization); None scopes to nothing."""
     await session.execute(
         _SET_TENANT,
         {
-            "workspace_id": str(workspace_id),
+            "workspace_id": str(workspace_id) if workspace_id else "",
             "organization_id": str(organization_id) if organization_id else "",
         },
     )
+
+
+def queue_event(session: AsyncSession, event: Event) -> None:
+    """Publish `event` once the session's transaction commits; dropped on rollback."""
+    session.info.setdefault(_PENDING_EVENTS, []).append(event)
+
+
+class Database:
+    """The engine the app role connects with, plus the bus that committed events go to."""
+
+    def __init__(self, engine: AsyncEngine, bus: EventBus) -> None:
+        self.engine = engine
+        self.bus = bus
+
+    @asynccontextmanager
+    async def session(
+        self, workspace_id: UUID | None, *, organization_id: UUID | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """One transaction scoped to a workspace: commits on success, rolls back on error,
+        then publishes the events queued during it."""
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            async with session.begin():
+                await set_tenant(session, workspace_id, organization_id=organization_id)
+                yield session
+            for event in session.info.pop(_PENDING_EVENTS, []):
+                await self.bus.publish(event)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     OPTIMIZATION_FAILED = "OPTIMIZATION_FAILED"
     QUANTUM_TIMEOUT = "QUANTUM_TIMEOUT"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
@@ -28,6 +29,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.OPTIMIZATION_FAILED: 500,
     ErrorCode.QUANTUM_TIMEOUT: 504,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }
@@ -105,5 +107,15 @@ class QuantumTimeout(DomainError):
     code = ErrorCode.QUANTUM_TIMEOUT
 
 
+class MethodNotAllowed(DomainError):
+    code = ErrorCode.METHOD_NOT_ALLOWED
+
+
 class ServiceUnavailable(DomainError):
     code = ErrorCode.SERVICE_UNAVAILABLE
+
+
+class InternalError(DomainError):
+    """Stands in for a bug in responses: the real error is only logged."""
+
+    code = ErrorCode.INTERNAL_ERROR

@@ -58,6 +58,8 @@ def _protect(table: str, predicate: str) -> None:
 def upgrade() -> None:
     app = get_settings().db_app_role
     op.execute(f"GRANT USAGE ON SCHEMA public TO {app}")
+    # The startup probe compares the applied revision with the code's head.
+    op.execute(f"GRANT SELECT ON alembic_version TO {app}")
     for table in TENANT_TABLES:
         _protect(table, f"workspace_id = {CURRENT_WORKSPACE}")
     for table, predicate in BOUNDARY_TABLES.items():
@@ -74,4 +76,5 @@ def downgrade() -> None:
         op.execute(f"DROP POLICY IF EXISTS workspace_isolation ON {table}")
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    op.execute(f"REVOKE ALL ON alembic_version FROM {app}")
     op.execute(f"REVOKE USAGE ON SCHEMA public FROM {app}")

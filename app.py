@@ -1,0 +1,172 @@
+"""The composition root: Starlette app, GraphQL over HTTP and websockets, `/api/v1`,
+health and metrics, and the lifespan that owns the process-wide resources."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from broadcaster import Broadcast
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+import resolvers
+from core.errors import DomainError, InternalError, MethodNotAllowed, NotFound
+from core.logging import configure_logging
+from core.runtime import Runtime
+from core.settings import MEMORY_URL, Settings, get_settings
+from dataloaders import DataLoaders
+from rest import health
+from rest.envelope import failure
+from rest.middleware import RequestContextMiddleware
+from rest.routes import routes as api_routes
+from schema.context import Context
+from schema.factory import build_schema
+from services import maintenance
+from tasks.broker import broker_url
+
+log = logging.getLogger("omniroute")
+PARTITION_CHECK_INTERVAL_S = 12 * 3600
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None = None
+    ) -> Context:
+        state = request.app.state
+        return Context(
+            request=request,
+            response=response if isinstance(response, Response) else None,
+            settings=state.settings,
+            db=state.db,
+            loaders=DataLoaders.for_request(state.db),
+        )
+
+
+async def _keep_partitions_ahead(runtime: Runtime) -> None:
+    while True:
+        try:
+            async with runtime.db.session(None) as session:
+                created = await maintenance.ensure_partitions(
+                    session=session, months_ahead=runtime.settings.partition_months_ahead
+                )
+            if created:
+                log.info("created partitions", extra={"partitions": created})
+        except Exception:
+            log.exception("could not create the next partitions")
+        await asyncio.sleep(PARTITION_CHECK_INTERVAL_S)
+
+
+def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime = Runtime.start(settings, dsn=dsn)
+        broadcast = Broadcast(MEMORY_URL if settings.single_process else settings.redis_url)
+        await broadcast.connect()
+        app.state.settings = settings
+        app.state.db = runtime.db
+        app.state.redis = runtime.redis
+        app.state.broadcast = broadcast
+        app.state.broker_url = broker_url(settings)
+        if settings.single_process:
+            log.warning(
+                "single-process mode: no Redis, so broadcast and events stay in this process"
+                " and jobs run on an in-process worker"
+            )
+        housekeeping = asyncio.create_task(_keep_partitions_ahead(runtime))
+        try:
+            yield
+        finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            await broadcast.disconnect()
+            await runtime.close()
+
+    schema = build_schema(
+        query=resolvers.Query,
+        mutation=resolvers.Mutation,
+        subscription=resolvers.Subscription,
+        settings=settings,
+    )
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide="graphiql" if settings.is_development else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        allowed_origins=settings.cors_origins,
+    )
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        return failure(exc)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return failure(NotFound(f"No route for {request.method} {request.url.path}"))
+        if exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            return failure(
+                MethodNotAllowed(
+                    f"{request.method} is not allowed on {request.url.path}",
+                    details={"allowed": allowed},
+                    headers={"Allow": allowed},
+                )
+            )
+        return failure(InternalError(str(exc.detail)))
+
+    middleware = [Middleware(RequestContextMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["*"],
+                allow_headers=["*"],
+            )
+        )
+    exception_handlers: dict[Any, Any] = {DomainError: domain_error, HTTPException: http_error}
+    return Starlette(
+        routes=[
+            Route("/health", health.live),
+            Route("/health/ready", health.ready),
+            Route("/health/startup", health.started),
+            Route("/metrics", metrics),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Mount("/api/v1", routes=api_routes),
+        ],
+        middleware=middleware,
+        exception_handlers=exception_handlers,
+        lifespan=lifespan,
+    )
+
+
+def main() -> None:
+    """`python app.py`: serve with uvicorn on HOST:PORT."""
+    import uvicorn
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

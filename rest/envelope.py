@@ -1,0 +1,48 @@
+"""The spec's response envelope (section 5) and the one mapping from errors to responses."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from core.context import current_request_id
+from core.errors import DomainError, InternalError
+
+log = logging.getLogger(__name__)
+
+
+def _meta(**extra: Any) -> dict[str, Any]:
+    return {
+        "request_id": current_request_id(),
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        **extra,
+    }
+
+
+def pagination(*, page: int, per_page: int, total: int) -> dict[str, int]:
+    return {"page": page, "per_page": per_page, "total": total}
+
+
+def success(
+    data: Any, *, status_code: int = 200, pagination: dict[str, int] | None = None
+) -> JSONResponse:
+    meta = _meta(pagination=pagination) if pagination is not None else _meta()
+    return JSONResponse({"success": True, "data": data, "meta": meta}, status_code=status_code)
+
+
+def failure(error: DomainError) -> JSONResponse:
+    body = {
+        "success": False,
+        "error": {"code": error.code.value, "message": error.message, "details": error.details},
+        "meta": _meta(),
+    }
+    return JSONResponse(body, status_code=error.http_status, headers=error.headers)
+
+
+def unexpected(exc: BaseException) -> JSONResponse:
+    """A bug: logged with its trace, answered without one."""
+    log.error("unhandled error", exc_info=exc)
+    return failure(InternalError("An unexpected error occurred; it has been logged."))

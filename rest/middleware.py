@@ -1,0 +1,74 @@
+"""Request context: the request id (echoed as X-Request-ID), latency metrics, and a last
+line of defence that turns any unhandled error into the envelope without a trace."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.context import RequestInfo, request_info
+from core.metrics import HTTP_LATENCY
+from rest.envelope import unexpected
+
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def _route_template(scope: Scope) -> str:
+    if "endpoint" not in scope:
+        return "<unmatched>"
+    path: str = scope["path"]
+    for name, value in scope.get("path_params", {}).items():
+        path = path.replace(str(value), "{" + name + "}")
+    return path
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        supplied = headers.get("x-request-id", "")
+        request_id = supplied if _CLIENT_REQUEST_ID.match(supplied) else str(uuid.uuid4())
+        client = scope.get("client")
+        token = request_info.set(
+            RequestInfo(
+                request_id=request_id,
+                ip_address=client[0] if client else None,
+                user_agent=headers.get("user-agent"),
+            )
+        )
+        status = 500
+        started_response = False
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if scope["type"] != "http" or started_response:
+                raise
+            await unexpected(exc)(scope, receive, send_with_id)
+        finally:
+            if scope["type"] == "http":
+                HTTP_LATENCY.labels(scope["method"], _route_template(scope), str(status)).observe(
+                    time.perf_counter() - started
+                )
+            request_info.reset(token)

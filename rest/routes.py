@@ -1,0 +1,17 @@
+"""Every `/api/v1` route; each module of this package contributes its own list."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from rest.envelope import success
+from services.health import code_head_revision
+
+
+async def api_root(request: Request) -> JSONResponse:
+    return success({"name": "OmniRoute", "version": "v1", "schema_revision": code_head_revision()})
+
+
+routes: list[BaseRoute] = [Route("/", api_root, methods=["GET"])]

@@ -1,0 +1,1 @@
+"""Strawberry types, permissions, the request context and the schema factory."""

@@ -1,0 +1,61 @@
+"""The audit trail: one row per mutation, written in the mutation's own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.context import request_info
+from core.principal import Principal
+from models import AuditLog
+
+_SECRET_MARKERS = ("password", "token", "secret", "hash")
+REDACTED = "[redacted]"
+
+
+def redact(changes: dict[str, Any]) -> dict[str, Any]:
+    """Drop the values of anything that looks like a credential, recursively."""
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        if any(marker in key.lower() for marker in _SECRET_MARKERS):
+            clean[key] = REDACTED
+        elif isinstance(value, dict):
+            clean[key] = redact(value)
+        else:
+            clean[key] = value
+    return clean
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """`{field: {"from": old, "to": new}}` for the fields that changed."""
+    return {
+        key: {"from": before.get(key), "to": value}
+        for key, value in after.items()
+        if before.get(key) != value
+    }
+
+
+async def record_audit(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    action: str,
+    resource_type: str,
+    resource_id: UUID | None,
+    changes: dict[str, Any] | None = None,
+) -> AuditLog:
+    info = request_info.get()
+    row = AuditLog(
+        workspace_id=actor.workspace_id,
+        user_id=actor.user_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        changes=redact(changes) if changes else None,
+        ip_address=info.ip_address if info else None,
+        user_agent=info.user_agent if info else None,
+    )
+    session.add(row)
+    return row

@@ -1,0 +1,45 @@
+"""Emitting domain events: an `analytics_events` row now, the stream message on commit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.db import queue_event
+from core.events import Event
+from core.principal import SYSTEM_USER_ID, Principal
+from models import AnalyticsEvent
+
+
+def emit(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    event_type: str,
+    entity_type: str,
+    entity_id: UUID | None,
+    data: dict[str, Any],
+) -> Event:
+    """Record `event_type` in the caller's transaction; it is published only if that commits."""
+    payload = json.loads(json.dumps(data, default=str))
+    actor_id = None if actor.user_id == SYSTEM_USER_ID else actor.user_id
+    event = Event(
+        event_type=event_type, workspace_id=actor.workspace_id, actor_id=actor_id, data=payload
+    )
+    session.add(
+        AnalyticsEvent(
+            id=event.event_id,
+            created_at=event.timestamp,
+            workspace_id=actor.workspace_id,
+            event_type=event_type,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor_id=actor_id,
+            payload=payload,
+        )
+    )
+    queue_event(session, event)
+    return event

@@ -1,0 +1,1 @@
+"""Dramatiq actors. Import `tasks.broker` before any actor module."""

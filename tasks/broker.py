@@ -1,0 +1,41 @@
+"""Builds the Dramatiq broker from the settings and installs it as the global broker.
+
+Redis (`BROKER_URL`, else `REDIS_URL`) in normal operation, RabbitMQ for an `amqp://`
+broker URL, and in single-process mode a stub broker drained by an in-process worker.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO
+
+from core.settings import Settings, get_settings
+
+
+def broker_url(settings: Settings) -> str | None:
+    if settings.single_process:
+        return None
+    return settings.broker_url or settings.redis_url
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    url = broker_url(settings)
+    broker: dramatiq.Broker
+    if url is None:
+        broker = StubBroker()
+        broker.emit_after("process_boot")
+    elif url.startswith("amqp"):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=url)
+    else:
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=url)
+    broker.add_middleware(AsyncIO())
+    return broker
+
+
+broker = build_broker(get_settings())
+dramatiq.set_broker(broker)
