@@ -20,10 +20,12 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 import resolvers
-from core.errors import DomainError, InternalError, MethodNotAllowed, NotFound
+from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
 from core.logging import configure_logging
 from core.runtime import Runtime
 from core.settings import MEMORY_URL, Settings, get_settings
@@ -42,6 +44,15 @@ PARTITION_CHECK_INTERVAL_S = 12 * 3600
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = process_result(result)
+        # Syntax errors are answered before schema extensions run: give them their code too.
+        for error in response.get("errors") or []:
+            error.setdefault("extensions", {}).setdefault("code", ErrorCode.VALIDATION_ERROR.value)
+        return response
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
@@ -69,6 +80,16 @@ async def _keep_partitions_ahead(runtime: Runtime) -> None:
         await asyncio.sleep(PARTITION_CHECK_INTERVAL_S)
 
 
+async def _connect_with_retry(broadcast: Broadcast, interval_s: float = 5.0) -> None:
+    while True:
+        try:
+            await broadcast.connect()
+            return
+        except Exception as exc:
+            log.error("broadcast backend unreachable, retrying", extra={"error": repr(exc)})
+            await asyncio.sleep(interval_s)
+
+
 def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> Starlette:
     settings = settings or get_settings()
 
@@ -76,7 +97,8 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = Runtime.start(settings, dsn=dsn)
         broadcast = Broadcast(MEMORY_URL if settings.single_process else settings.redis_url)
-        await broadcast.connect()
+        # Start even while Redis is down, so that /health/ready can say so.
+        broadcast_link = asyncio.create_task(_connect_with_retry(broadcast))
         app.state.settings = settings
         app.state.db = runtime.db
         app.state.redis = runtime.redis
@@ -91,10 +113,12 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         try:
             yield
         finally:
-            housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
-            await broadcast.disconnect()
+            for task in (housekeeping, broadcast_link):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if broadcast_link.done() and not broadcast_link.cancelled():
+                await broadcast.disconnect()
             await runtime.close()
 
     schema = build_schema(

@@ -80,6 +80,8 @@ async def main() -> None:
         else:
             if owner != super_url.username:
                 await ensure_role(conn, owner, "LOGIN CREATEDB NOSUPERUSER", owner_url.password)
+                # Dropping a database (tests, resets) must end the app role's sessions.
+                await conn.execute(f"GRANT pg_signal_backend TO {quote_ident(owner)}")
             app_password = (
                 settings.db_app_password.get_secret_value() if settings.db_app_password else None
             )

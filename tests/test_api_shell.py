@@ -1,0 +1,73 @@
+"""The envelope, request ids, error mapping and metrics, on both surfaces."""
+
+from __future__ import annotations
+
+import httpx
+
+
+async def test_unknown_path_is_404_in_the_envelope_with_request_id(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"]["code"] == "NOT_FOUND"
+    assert body["meta"]["request_id"] == response.headers["x-request-id"]
+    assert body["meta"]["timestamp"].endswith("Z")
+
+
+async def test_client_request_id_is_echoed_and_garbage_is_replaced(
+    client: httpx.AsyncClient,
+) -> None:
+    echoed = await client.get("/api/v1/", headers={"X-Request-ID": "trace-abc.123"})
+    assert echoed.headers["x-request-id"] == "trace-abc.123"
+    assert echoed.json()["meta"]["request_id"] == "trace-abc.123"
+    replaced = await client.get("/api/v1/", headers={"X-Request-ID": "bad id\twith junk"})
+    assert replaced.headers["x-request-id"] != "bad id\twith junk"
+    assert len(replaced.headers["x-request-id"]) == 36
+
+
+async def test_success_envelope(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/api/v1/")).json()
+    assert body["success"] is True
+    assert body["data"]["version"] == "v1"
+    assert set(body["meta"]) == {"request_id", "timestamp"}
+
+
+async def test_wrong_method_is_405_in_the_envelope(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/api/v1/")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert "GET" in response.headers["allow"]
+
+
+async def test_graphql_errors_carry_spec_codes(client: httpx.AsyncClient) -> None:
+    unknown = await client.post("/graphql", json={"query": "{ noSuchField }"})
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+    broken = await client.post("/graphql", json={"query": "{ serverInfo { "})
+    assert broken.json()["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+    ok = await client.post("/graphql", json={"query": "{ serverInfo { version schemaRevision } }"})
+    assert ok.json() == {"data": {"serverInfo": {"version": "0.1.0", "schemaRevision": "0004"}}}
+
+
+async def test_graphql_depth_and_alias_limits(client: httpx.AsyncClient) -> None:
+    aliases = " ".join(f"a{i}: serverInfo {{ version }}" for i in range(40))
+    response = await client.post("/graphql", json={"query": f"{{ {aliases} }}"})
+    errors = response.json()["errors"]
+    assert errors and errors[0]["extensions"]["code"] == "VALIDATION_ERROR"
+    assert "aliases" in errors[0]["message"].lower()
+
+
+async def test_graphiql_is_served_in_development_only(client: httpx.AsyncClient) -> None:
+    # The test settings run as "test": no IDE; development serves GraphiQL (see README).
+    page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert "GraphiQL" not in page.text
+
+
+async def test_metrics_expose_latency_by_route_template(client: httpx.AsyncClient) -> None:
+    await client.get("/health")
+    await client.post("/graphql", json={"query": "query Info { serverInfo { version } }"})
+    text = (await client.get("/metrics")).text
+    assert 'omniroute_http_request_duration_seconds_count{method="GET",route="/health"' in text
+    assert 'operation_name="Info",operation_type="query"' in text
