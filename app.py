@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import strawberry
 from broadcaster import Broadcast
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -38,6 +39,7 @@ from schema.context import Context
 from schema.factory import build_schema
 from services import maintenance
 from tasks.broker import broker_url
+from tasks.inprocess import start_in_process_worker
 
 log = logging.getLogger("omniroute")
 PARTITION_CHECK_INTERVAL_S = 12 * 3600
@@ -80,6 +82,15 @@ async def _keep_partitions_ahead(runtime: Runtime) -> None:
         await asyncio.sleep(PARTITION_CHECK_INTERVAL_S)
 
 
+def graphql_schema(settings: Settings) -> strawberry.Schema:
+    return build_schema(
+        query=resolvers.Query,
+        mutation=resolvers.Mutation,
+        subscription=resolvers.Subscription,
+        settings=settings,
+    )
+
+
 async def _connect_with_retry(broadcast: Broadcast, interval_s: float = 5.0) -> None:
     while True:
         try:
@@ -104,11 +115,13 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         app.state.redis = runtime.redis
         app.state.broadcast = broadcast
         app.state.broker_url = broker_url(settings)
+        worker = None
         if settings.single_process:
             log.warning(
                 "single-process mode: no Redis, so broadcast and events stay in this process"
                 " and jobs run on an in-process worker"
             )
+            worker = start_in_process_worker()
         housekeeping = asyncio.create_task(_keep_partitions_ahead(runtime))
         try:
             yield
@@ -119,16 +132,12 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
                     await task
             if broadcast_link.done() and not broadcast_link.cancelled():
                 await broadcast.disconnect()
+            if worker is not None:
+                worker.stop()
             await runtime.close()
 
-    schema = build_schema(
-        query=resolvers.Query,
-        mutation=resolvers.Mutation,
-        subscription=resolvers.Subscription,
-        settings=settings,
-    )
     graphql = GraphQLApp(
-        schema,
+        graphql_schema(settings),
         graphql_ide="graphiql" if settings.is_development else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         allowed_origins=settings.cors_origins,
@@ -181,6 +190,10 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )
+
+
+# `strawberry export-schema app:schema` (make schema) prints this one.
+schema = graphql_schema(get_settings())
 
 
 def main() -> None:

@@ -1,0 +1,60 @@
+# OmniRoute: `make run` serves a demo, `make test` runs the whole suite. `make help` lists all.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# .omniroute/env records where provisioning found PostgreSQL and Redis; the environment wins.
+LOAD_ENV := set -a; [ -f .omniroute/env ] && . .omniroute/env; set +a;
+
+.PHONY: help install services db migrate seed run worker api test test-fast lint fmt typecheck schema clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip uv
+	@$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+services: ## Find or start PostgreSQL+PostGIS and Redis (installing them when root)
+	@bash scripts/provision.sh
+
+db: install services ## Roles, database and migrations up to head
+	@$(LOAD_ENV) $(PY) scripts/bootstrap_db.py
+	@$(LOAD_ENV) $(VENV)/bin/alembic upgrade head
+
+migrate: install ## alembic upgrade head
+	@$(LOAD_ENV) $(VENV)/bin/alembic upgrade head
+
+seed: db ## Seed the demo workspace and print its admin login
+	@$(LOAD_ENV) $(PY) scripts/seed.py
+
+run: seed ## Set everything up, then serve the API and a worker until Ctrl-C
+	@$(LOAD_ENV) $(PY) scripts/serve.py
+
+test: install ## Set everything up (Redis required), then run the whole suite
+	@REQUIRE_REDIS=1 bash scripts/provision.sh
+	@$(LOAD_ENV) $(PY) scripts/bootstrap_db.py
+	@$(LOAD_ENV) $(VENV)/bin/alembic upgrade head
+	@$(LOAD_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check, ruff format --check and mypy
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
+
+fmt: install ## Format and autofix
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+schema: install ## Export the GraphQL schema to schema.graphql
+	@$(VENV)/bin/strawberry export-schema app:schema --output schema.graphql
+
+clean: ## Remove the virtualenv and caches (not the database)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

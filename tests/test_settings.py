@@ -1,0 +1,37 @@
+"""Settings refuse what is unsafe outside development."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from core.settings import Settings
+
+STRONG = "s" * 40
+
+
+def test_production_refuses_the_development_jwt_secret() -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        Settings(environment="production")  # type: ignore[arg-type]
+
+
+def test_production_refuses_debug() -> None:
+    with pytest.raises(ValidationError, match="DEBUG"):
+        Settings(environment="production", debug=True, jwt_secret=STRONG)  # type: ignore[arg-type]
+
+
+def test_production_accepts_a_strong_secret_and_rs256_needs_keys() -> None:
+    assert Settings(environment="production", jwt_secret=STRONG).debug is False  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="RS256"):
+        Settings(environment="staging", jwt_algorithm="RS256")  # type: ignore[arg-type]
+
+
+def test_role_names_must_be_plain_identifiers() -> None:
+    with pytest.raises(ValidationError):
+        Settings(db_app_role="app; DROP TABLE users")
+
+
+def test_app_role_url_is_derived_from_the_owner_url() -> None:
+    settings = Settings(database_url="postgresql://owner:pw@db:5432/fleet", db_app_password="apppw")  # type: ignore[arg-type]
+    assert settings.app_dsn == "postgresql+asyncpg://omniroute_app:apppw@db:5432/fleet"
+    assert settings.owner_dsn == "postgresql+asyncpg://owner:pw@db:5432/fleet"
