@@ -52,6 +52,7 @@ class GraphQLApp(GraphQL[Context, None]):
         response = process_result(result)
         # Syntax errors are answered before schema extensions run: give them their code too.
         for error in response.get("errors") or []:
+            assert isinstance(error, dict)
             error.setdefault("extensions", {}).setdefault("code", ErrorCode.VALIDATION_ERROR.value)
         return response
 
