@@ -9,9 +9,9 @@ ride together; minimising it is a weighted max-cut) and ``target`` is the middle
 vehicle 1 may carry without either vehicle exceeding its capacity. Capacities are hard
 constraints of the original problem. A QUBO cannot hold an inequality without slack qubits, so
 the capacity penalty is this quadratic balance term: it grows with the distance from the middle
-of the feasible band, and its weight is the smallest that makes every over-capacity split cost
-more than every feasible one. Inside the band it still prefers balanced loads, which is why it is
-part of the objective rather than a pure penalty.
+of the feasible band, and its weight is set from an upper bound on the cluster cost so that
+every over-capacity split costs more than every feasible one. Inside the band it still prefers
+balanced loads, which is why it is part of the objective rather than a pure penalty.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class PartitionEncoding:
 
     def _nearest_feasible(self, index: int) -> int:
         candidates = np.flatnonzero(self.feasible(np.arange(1 << self.num_stops)))
-        hamming = np.array([bin(int(c) ^ index).count("1") for c in candidates])
+        hamming = np.bitwise_count(candidates ^ index)
         near = candidates[hamming == hamming.min()]
         costs = [self.objective(index_to_bits(int(c), self.num_stops)) for c in near]
         return int(near[int(np.argmin(costs))])

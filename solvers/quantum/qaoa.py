@@ -234,7 +234,8 @@ def optimize_qaoa(
             else:
                 prev = best_per_level[reps - 1][1]
                 x0 = interpolate(prev[: reps - 1]) + interpolate(prev[reps - 1 :])
-            # A small seeded nudge keeps derivative-free simplex methods from stalling on ties.
+            # A tiny seeded perturbation, so that runs with different seeds also explore
+            # different optimiser paths rather than only different final samples.
             x0 = [v + 1e-3 * float(rng.standard_normal()) for v in x0]
             result = minimize(
                 lambda x, r=reps: evaluate(r, [list(x)])[0],

@@ -140,8 +140,8 @@ def tsp_qubo(
     once", each a squared deviation). Any tour is at most :func:`tour_length_bound` long and
     any infeasible assignment pays at least ``penalty`` (distances are non-negative), so the
     default ``penalty`` = bound + 1% makes every infeasible assignment cost more than every
-    feasible one while keeping the energy scale, and so QAOA's landscape, as small as that
-    guarantee allows. Asymmetric distances are supported.
+    feasible one, while a penalty not much larger keeps the energy scale (and with it QAOA's
+    landscape) no wider than the guarantee needs. Asymmetric distances are supported.
     """
     d = _as_distance_matrix(distances)
     m = d.shape[0] - 1

@@ -132,13 +132,20 @@ def test_partition_over_capacity_always_costs_more_than_any_fitting_split(
     assert energies[feasible].max() < energies[~feasible].min()
 
 
-def test_partition_repair_always_fits_and_keeps_fitting_splits(city: FloatArray) -> None:
-    encoding = partition_qubo(city, [4, 1, 3, 2, 5, 1], (8, 9))
+@pytest.mark.parametrize(
+    ("demands", "caps"),
+    # The second needs the fallback: moving the smallest stop back and forth never fits.
+    [([4, 1, 3, 2, 5, 1], (8, 9)), ([3, 3, 3, 3, 4, 4], (10, 10))],
+)
+def test_partition_repair_always_fits_and_keeps_fitting_splits(
+    city: FloatArray, demands: list[float], caps: tuple[float, float]
+) -> None:
+    encoding = partition_qubo(city, demands, caps)
     for index in range(1 << 6):
         decoded = encoding.decode(index)
         load_0, load_1 = encoding.loads(decoded.solution)
-        assert load_0 <= 8
-        assert load_1 <= 9
+        assert load_0 <= caps[0]
+        assert load_1 <= caps[1]
         if decoded.feasible:
             assert decoded.solution == index_to_bits(index, 6)
 
