@@ -24,10 +24,13 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 import resolvers
+from core.context import current_user, current_workspace
 from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
 from core.logging import configure_logging
+from core.principal import Principal
 from core.runtime import Runtime
 from core.settings import MEMORY_URL, Settings, get_settings
 from dataloaders import DataLoaders
@@ -38,6 +41,7 @@ from rest.routes import routes as api_routes
 from schema.context import Context
 from schema.factory import build_schema
 from services import maintenance
+from services.identity.accounts import authenticate, enforce_rate_limit
 from tasks.broker import broker_url
 from tasks.inprocess import start_in_process_worker
 
@@ -60,13 +64,35 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         state = request.app.state
+
+        async def authenticator(token: str) -> Principal:
+            principal = await authenticate(db=state.db, security=state.security, token=token)
+            current_user.set(principal.user_id)
+            current_workspace.set(principal.workspace_id)
+            return principal
+
+        async def charge(principal: Principal, cost: int) -> None:
+            await enforce_rate_limit(
+                security=state.security, settings=state.settings, actor=principal, cost=cost
+            )
+
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,
             settings=state.settings,
             db=state.db,
+            security=state.security,
             loaders=DataLoaders.for_request(state.db),
+            authenticator=authenticator,
+            charge=charge,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        # graphql-transport-ws clients send the token in connection_init's payload.
+        params = context.request.scope.get("connection_params")
+        if isinstance(params, dict):
+            context.connection_params = params
+        return UNSET
 
 
 async def _keep_partitions_ahead(runtime: Runtime) -> None:
@@ -114,6 +140,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         app.state.settings = settings
         app.state.db = runtime.db
         app.state.redis = runtime.redis
+        app.state.security = runtime.security
         app.state.broadcast = broadcast
         app.state.broker_url = broker_url(settings)
         worker = None

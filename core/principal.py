@@ -16,6 +16,7 @@ class Principal:
     organization_id: UUID | None
     role: str
     token_id: str | None = None
+    token_expires_at: int | None = None
 
     @classmethod
     def system(cls, workspace_id: UUID) -> Principal:

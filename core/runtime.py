@@ -1,4 +1,5 @@
-"""The process-wide resources (database, Redis, event bus) for the API and the workers."""
+"""The process-wide resources (database, Redis, event bus, security stores) of the API
+and the workers; Redis-backed normally, in-memory in single-process mode."""
 
 from __future__ import annotations
 
@@ -7,9 +8,21 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from core.db import Database, create_engine
+from core.denylist import Denylist, MemoryDenylist, RedisDenylist
 from core.events import EventBus, InMemoryBus, RedisStreamBus
+from core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from core.redis import create_redis
 from core.settings import Settings
+from core.throttle import LoginThrottle, MemoryLoginThrottle, RedisLoginThrottle
+from core.tokens import TokenService
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    tokens: TokenService
+    denylist: Denylist
+    rate_limiter: RateLimiter
+    login_throttle: LoginThrottle
 
 
 @dataclass(slots=True)
@@ -17,12 +30,21 @@ class Runtime:
     settings: Settings
     db: Database
     redis: Redis | None
+    security: Security
 
     @classmethod
     def start(cls, settings: Settings, *, dsn: str | None = None) -> Runtime:
         redis = None if settings.single_process else create_redis(settings.redis_url)
         bus: EventBus = RedisStreamBus(redis) if redis is not None else InMemoryBus()
-        return cls(settings, Database(create_engine(settings, dsn=dsn), bus), redis)
+        security = Security(
+            tokens=TokenService(settings),
+            denylist=RedisDenylist(redis) if redis is not None else MemoryDenylist(),
+            rate_limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
+            login_throttle=(
+                RedisLoginThrottle(redis) if redis is not None else MemoryLoginThrottle()
+            ),
+        )
+        return cls(settings, Database(create_engine(settings, dsn=dsn), bus), redis, security)
 
     async def close(self) -> None:
         await self.db.dispose()

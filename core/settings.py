@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused outside development
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 MEMORY_URL = "memory://"
 
 
@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     jwt_audience: str = "omniroute-api"
     access_token_ttl_s: int = Field(default=900, ge=60)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=3600)
+    # A rotated refresh token presented again within this window, before its successor was
+    # used, is a client race (two tabs refreshing), not theft: refused without revoking.
+    refresh_reuse_grace_s: float = Field(default=10.0, ge=0)
+    invitation_ttl_s: int = Field(default=7 * 24 * 3600, ge=3600)
+    login_free_failures_per_account: int = Field(default=5, ge=1)
+    login_free_failures_per_ip: int = Field(default=20, ge=1)
+    login_max_delay_s: int = Field(default=900, ge=1)
 
     rate_limit_user_per_min: int = Field(default=100, ge=1)
     rate_limit_workspace_per_min: int = Field(default=1000, ge=1)

@@ -108,3 +108,18 @@ class Plan(StrEnum):
     FREE = "free"
     PRO = "pro"
     ENTERPRISE = "enterprise"
+
+
+class Region(StrEnum):
+    """Where a workspace's data is meant to live."""
+
+    US_EAST = "us-east"
+    US_WEST = "us-west"
+    EU_WEST = "eu-west"
+    EU_CENTRAL = "eu-central"
+    AP_SOUTH = "ap-south"
+    AP_SOUTHEAST = "ap-southeast"
+    AP_NORTHEAST = "ap-northeast"
+    SA_EAST = "sa-east"
+    ME_CENTRAL = "me-central"
+    AF_SOUTH = "af-south"

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.identity import IdentityMutation, IdentityQuery
 from resolvers.system import SystemQuery
 
 
 @strawberry.type
-class Query(SystemQuery):
+class Query(SystemQuery, IdentityQuery):
     pass
 
 
-Mutation: type | None = None
+@strawberry.type
+class Mutation(IdentityMutation):
+    pass
+
+
 Subscription: type | None = None

@@ -20,6 +20,7 @@ from strawberry.extensions import (
 from core.settings import Environment, Settings
 from schema.errors import ErrorMapping
 from schema.metrics import OperationMetrics
+from schema.ratelimit import OperationRateLimit
 
 
 def build_schema(
@@ -37,6 +38,7 @@ def build_schema(
         partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
         OperationMetrics,
+        OperationRateLimit,
         ErrorMapping,
     ]
     if settings.environment is Environment.PRODUCTION:

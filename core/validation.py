@@ -1,12 +1,11 @@
-"""Request parsing: malformed JSON, wrong types and unknown fields become 422s naming the field."""
+"""Input validation shared by both surfaces: malformed JSON, wrong types and unknown
+fields become VALIDATION_ERROR naming the field."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from starlette.requests import Request
 
 from core.errors import ValidationFailed
 
@@ -36,21 +35,3 @@ def parse_model(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_failed(exc) from None
-
-
-async def parse_body(request: Request, model: type[M]) -> M:
-    raw = await request.body()
-    try:
-        data = json.loads(raw) if raw else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed.field("body", f"malformed JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ValidationFailed.field("body", "expected a JSON object")
-    return parse_model(model, data)
-
-
-def parse_query(request: Request, model: type[M]) -> M:
-    try:
-        return model.model_validate(dict(request.query_params))
-    except ValidationError as exc:
-        raise validation_failed(exc, prefix="query.") from None

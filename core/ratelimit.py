@@ -1,0 +1,104 @@
+"""Sliding-window rate limits shared by every API process through Redis.
+
+A window log (a sorted set of request times per key) admits at most `limit` requests in
+any 60-second window, so no burst at a window boundary lets twice the budget through.
+The user and workspace budgets are checked and charged in one atomic script: a request
+refused by one is charged to neither.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+WINDOW_MS = 60_000
+
+# KEYS: the budgets' keys; ARGV: window_ms, cost, member prefix, then one limit per key.
+_SLIDING_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
+local retry = 0
+for i, key in ipairs(KEYS) do
+    local limit = tonumber(ARGV[3 + i])
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    local used = redis.call('ZCARD', key)
+    if used + cost > limit then
+        local index = math.max(0, used + cost - limit - 1)
+        local oldest = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
+        local wait = window
+        if oldest[2] then wait = tonumber(oldest[2]) + window - now end
+        if wait > retry then retry = wait end
+    end
+end
+if retry > 0 then return {0, retry} end
+for i, key in ipairs(KEYS) do
+    for n = 1, cost do
+        redis.call('ZADD', key, now, ARGV[3] .. ':' .. n)
+    end
+    redis.call('PEXPIRE', key, window)
+end
+return {1, 0}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    key: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    retry_after_s: int
+
+
+class RateLimiter(Protocol):
+    async def hit(self, budgets: list[Budget], *, cost: int = 1) -> Decision: ...
+
+
+class RedisRateLimiter:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._script = redis.register_script(_SLIDING_WINDOW)
+
+    async def hit(self, budgets: list[Budget], *, cost: int = 1) -> Decision:
+        allowed, retry_ms = await self._script(
+            keys=[b.key for b in budgets],
+            args=[WINDOW_MS, cost, uuid.uuid4().hex, *(b.limit for b in budgets)],
+        )
+        return Decision(bool(allowed), _seconds(int(retry_ms)))
+
+
+class MemoryRateLimiter:
+    """Single-process mode: the same window log, in this process only."""
+
+    def __init__(self) -> None:
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+
+    async def hit(self, budgets: list[Budget], *, cost: int = 1) -> Decision:
+        now = time.monotonic() * 1000
+        retry = 0.0
+        for budget in budgets:
+            hits = self._hits[budget.key]
+            while hits and hits[0] <= now - WINDOW_MS:
+                hits.popleft()
+            if len(hits) + cost > budget.limit:
+                index = max(0, len(hits) + cost - budget.limit - 1)
+                retry = max(retry, hits[index] + WINDOW_MS - now)
+        if retry > 0:
+            return Decision(False, _seconds(int(retry)))
+        for budget in budgets:
+            self._hits[budget.key].extend([now] * cost)
+        return Decision(True, 0)
+
+
+def _seconds(ms: int) -> int:
+    return max(1, -(-ms // 1000)) if ms > 0 else 0

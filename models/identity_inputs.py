@@ -1,0 +1,99 @@
+"""Validated input shapes of the identity operations, shared by REST and GraphQL."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+from uuid import UUID
+
+from pydantic import EmailStr, Field, field_validator, model_validator
+
+from core.validation import Body
+from models.enums import ActiveMode, Region, UserRole
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class _EmailBody(Body):
+    email: EmailStr
+
+    @field_validator("email", mode="after")
+    @classmethod
+    def _lower(cls, email: str) -> str:
+        return normalise_email(email)
+
+
+def _check_password(password: str, email: str | None) -> None:
+    if email and password.strip().lower() == email:
+        raise ValueError("password must not be the email address")
+
+
+class Registration(_EmailBody):
+    password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
+    full_name: str = Field(min_length=1, max_length=200)
+    organization_name: str = Field(min_length=2, max_length=200)
+    workspace_name: str = Field(min_length=1, max_length=200)
+    region: Region = Region.EU_WEST
+    active_mode: ActiveMode = ActiveMode.LOGISTICS
+
+    @model_validator(mode="after")
+    def _password_policy(self) -> Self:
+        _check_password(self.password, self.email)
+        return self
+
+
+class Login(Body):
+    # Not EmailStr: a malformed address is just a failed login, never a different answer.
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
+    workspace_id: UUID | None = None
+
+
+class RefreshRequest(Body):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class SwitchWorkspace(Body):
+    workspace_id: UUID
+
+
+class ProfileUpdate(Body):
+    """What a user may change about themselves: not their role, workspace or email."""
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    password: str | None = Field(default=None, min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
+    current_password: str | None = Field(default=None, max_length=MAX_PASSWORD)
+
+    @model_validator(mode="after")
+    def _password_change_needs_current(self) -> Self:
+        if self.password is not None and not self.current_password:
+            raise ValueError("current_password is required to change the password")
+        return self
+
+
+class WorkspaceCreate(Body):
+    name: str = Field(min_length=1, max_length=200)
+    region: Region
+    active_mode: ActiveMode = ActiveMode.LOGISTICS
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkspaceUpdate(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    region: Region | None = None
+    active_mode: ActiveMode | None = None
+    settings: dict[str, Any] | None = None
+
+
+class MemberInvite(_EmailBody):
+    full_name: str = Field(min_length=1, max_length=200)
+    role: UserRole = UserRole.VIEWER
+
+
+class InvitationAcceptance(Body):
+    token: str = Field(min_length=1, max_length=512)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)

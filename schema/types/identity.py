@@ -1,0 +1,128 @@
+"""Identity types: users, workspaces, memberships and session tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from models.enums import ActiveMode, Region, UserRole, UserStatus
+
+Role = strawberry.enum(UserRole, name="UserRole")
+Status = strawberry.enum(UserStatus, name="UserStatus")
+Mode = strawberry.enum(ActiveMode, name="ActiveMode")
+WorkspaceRegion = strawberry.enum(Region, name="Region")
+
+
+@strawberry.type
+class User:
+    id: UUID
+    workspace_id: UUID
+    email: str
+    full_name: str
+    role: Role  # type: ignore[valid-type]
+    status: Status  # type: ignore[valid-type]
+    last_login_at: datetime | None
+    created_at: datetime | None
+
+
+@strawberry.type
+class Workspace:
+    id: UUID
+    organization_id: UUID
+    name: str
+    region: str
+    active_mode: str
+    settings: JSON
+    created_at: datetime | None
+
+
+@strawberry.type(description="A workspace the caller belongs to, and their role there.")
+class Membership:
+    workspace_id: UUID
+    workspace_name: str
+    region: str
+    active_mode: str
+    role: Role  # type: ignore[valid-type]
+    status: Status  # type: ignore[valid-type]
+
+
+@strawberry.type
+class Profile:
+    user: User
+    workspace: Workspace
+
+
+@strawberry.type(description="A session: send `accessToken` as `Authorization: Bearer ...`.")
+class AuthPayload:
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int = strawberry.field(description="Seconds until the access token expires.")
+    user: User
+    workspace: Workspace
+
+
+@strawberry.type(description="Pass `token` to the invited person; it works once.")
+class InvitationPayload:
+    user: User
+    token: str
+    expires_at: datetime
+
+
+@strawberry.input
+class RegisterInput:
+    email: str
+    password: str
+    full_name: str
+    organization_name: str
+    workspace_name: str
+    region: WorkspaceRegion = Region.EU_WEST  # type: ignore[valid-type]
+    active_mode: Mode = ActiveMode.LOGISTICS  # type: ignore[valid-type]
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+    workspace_id: UUID | None = None
+
+
+@strawberry.input
+class ProfileInput:
+    full_name: str | None = strawberry.UNSET
+    password: str | None = strawberry.UNSET
+    current_password: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class WorkspaceInput:
+    name: str
+    region: WorkspaceRegion  # type: ignore[valid-type]
+    active_mode: Mode = ActiveMode.LOGISTICS  # type: ignore[valid-type]
+    settings: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class WorkspacePatch:
+    name: str | None = strawberry.UNSET
+    region: WorkspaceRegion | None = strawberry.UNSET  # type: ignore[valid-type]
+    active_mode: Mode | None = strawberry.UNSET  # type: ignore[valid-type]
+    settings: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class InviteInput:
+    email: str
+    full_name: str
+    role: Role = UserRole.VIEWER  # type: ignore[valid-type]
+
+
+def input_dict(value: object) -> dict[str, Any]:
+    """A Strawberry input as a plain dict, leaving out fields the client did not send."""
+    return {
+        key: item for key, item in strawberry.asdict(value).items() if item is not strawberry.UNSET
+    }

@@ -1,0 +1,1 @@
+"""Identity: accounts, sessions (tokens), workspaces and members."""

@@ -1,0 +1,307 @@
+"""Accounts: registration, login, authentication of a bearer token, the own profile."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.db import Database, set_tenant
+from core.errors import NotFound, RateLimited, Unauthorized, ValidationFailed
+from core.passwords import hash_password, verify_password
+from core.principal import Principal
+from core.ratelimit import Budget
+from core.runtime import Security
+from core.settings import Settings
+from core.throttle import Backoff
+from models import Organization, User, Workspace
+from models.enums import UserRole, UserStatus
+from models.identity_inputs import Login, ProfileUpdate, Registration, normalise_email
+from services.audit import diff, record_audit
+from services.events import emit
+from services.identity.sessions import _active_member, start_session
+from services.identity.views import Membership, Tokens, UserView, WorkspaceView
+
+INVALID_LOGIN = "Invalid email or password"
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:48] or "org"
+
+
+async def register(
+    *, db: Database, security: Security, settings: Settings, data: Registration
+) -> Tokens:
+    """A new organization with its first workspace and an active admin; returns tokens."""
+    organization = Organization(name=data.organization_name, slug=slugify(data.organization_name))
+    workspace = Workspace(
+        organization_id=organization.id,
+        name=data.workspace_name,
+        region=data.region.value,
+        active_mode=data.active_mode.value,
+    )
+    async with db.session(workspace.id, organization_id=organization.id) as session:
+        # Slugs are unique across tenants, which this session cannot see: try, then suffix.
+        for attempt in range(5):
+            try:
+                async with session.begin_nested():
+                    session.add(organization)
+                    await session.flush()
+                break
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+                organization.slug = f"{slugify(data.organization_name)}-{secrets.token_hex(3)}"
+        session.add(workspace)
+        await session.flush()
+        user = User(
+            workspace_id=workspace.id,
+            email=data.email,
+            password_hash=hash_password(data.password),
+            full_name=data.full_name,
+            role=UserRole.ADMIN,
+            status=UserStatus.ACTIVE,
+            last_login_at=datetime.now(UTC),
+        )
+        session.add(user)
+        await session.flush()
+        actor = Principal(user.id, workspace.id, organization.id, UserRole.ADMIN.value)
+        await record_audit(
+            session=session,
+            actor=actor,
+            action="organization.registered",
+            resource_type="organization",
+            resource_id=organization.id,
+            changes={"slug": organization.slug, "workspace": workspace.name, "email": user.email},
+        )
+        emit(
+            session=session,
+            actor=actor,
+            event_type="organization.registered",
+            entity_type="organization",
+            entity_id=organization.id,
+            data={"slug": organization.slug, "workspace_id": str(workspace.id)},
+        )
+        return await start_session(
+            session=session, security=security, settings=settings, user=user, workspace=workspace
+        )
+
+
+def _throttle_keys(email: str, ip: str | None) -> list[tuple[str, str]]:
+    account = hashlib.sha256(email.encode()).hexdigest()[:32]
+    keys = [("account", f"acct:{account}")]
+    if ip:
+        keys.append(("ip", f"ip:{ip}"))
+    return keys
+
+
+async def login(
+    *, db: Database, security: Security, settings: Settings, data: Login, ip: str | None
+) -> Tokens:
+    """Check the password (at the same cost whether or not the account exists) and start a
+    session bound to one workspace: `data.workspace_id`, else the oldest active membership."""
+    email = normalise_email(data.email)
+    keys = _throttle_keys(email, ip)
+    for scope, key in keys:
+        wait = await security.login_throttle.wait_s(key)
+        if wait:
+            raise RateLimited(wait, scope=f"login {scope}")
+    async with db.session(None) as session:
+        rows = (
+            await session.execute(
+                text("SELECT * FROM auth_login_candidates(:email)"), {"email": email}
+            )
+        ).mappings()
+        candidates = [
+            r for r in rows if data.workspace_id is None or r["workspace_id"] == data.workspace_id
+        ]
+        active = [r for r in candidates if r["status"] == UserStatus.ACTIVE.value]
+        chosen = next(iter(active or candidates), None)
+        verified = verify_password(chosen["password_hash"] if chosen else None, data.password)
+        if chosen is not None and verified:
+            if chosen["status"] != UserStatus.ACTIVE.value:
+                raise Unauthorized("The account is not active")
+            await set_tenant(
+                session, chosen["workspace_id"], organization_id=chosen["organization_id"]
+            )
+            user, workspace = await _active_member(session, chosen["user_id"])
+            user.last_login_at = datetime.now(UTC)
+            session.add(user)
+            actor = Principal(user.id, workspace.id, workspace.organization_id, str(user.role))
+            await record_audit(
+                session=session,
+                actor=actor,
+                action="user.login",
+                resource_type="user",
+                resource_id=user.id,
+            )
+            emit(
+                session=session,
+                actor=actor,
+                event_type="user.login",
+                entity_type="user",
+                entity_id=user.id,
+                data={"ip_address": ip},
+            )
+            tokens = await start_session(
+                session=session,
+                security=security,
+                settings=settings,
+                user=user,
+                workspace=workspace,
+            )
+    if chosen is None or not verified:
+        for scope, key in keys:
+            free = (
+                settings.login_free_failures_per_account
+                if scope == "account"
+                else settings.login_free_failures_per_ip
+            )
+            await security.login_throttle.failed(key, Backoff(free, settings.login_max_delay_s))
+        raise Unauthorized(INVALID_LOGIN)
+    await security.login_throttle.clear(keys[0][1])
+    return tokens
+
+
+async def authenticate(*, db: Database, security: Security, token: str) -> Principal:
+    """The principal behind a bearer token: valid signature and claims, not logged out,
+    and a user who still exists, is active, in a workspace that still exists."""
+    claims = security.tokens.verify_access(token)
+    if await security.denylist.is_revoked(claims.jti):
+        raise Unauthorized("This access token was revoked")
+    async with db.session(claims.workspace_id, organization_id=claims.organization_id) as session:
+        user, workspace = await _active_member(session, claims.user_id)
+    return Principal(
+        user_id=user.id,
+        workspace_id=workspace.id,
+        organization_id=workspace.organization_id,
+        role=str(user.role),
+        token_id=claims.jti,
+        token_expires_at=claims.expires_at,
+    )
+
+
+async def enforce_rate_limit(
+    *, security: Security, settings: Settings, actor: Principal, cost: int = 1
+) -> None:
+    decision = await security.rate_limiter.hit(
+        [
+            Budget(f"rl:user:{actor.user_id}", settings.rate_limit_user_per_min),
+            Budget(f"rl:workspace:{actor.workspace_id}", settings.rate_limit_workspace_per_min),
+        ],
+        cost=cost,
+    )
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after_s, scope="user or workspace")
+
+
+async def _me(session: AsyncSession, actor: Principal) -> tuple[User, Workspace]:
+    return await _active_member(session, actor.user_id)
+
+
+async def get_profile(*, session: AsyncSession, actor: Principal) -> tuple[UserView, WorkspaceView]:
+    user, workspace = await _me(session, actor)
+    return UserView.of(user), WorkspaceView.of(workspace)
+
+
+async def update_profile(
+    *, session: AsyncSession, actor: Principal, data: ProfileUpdate
+) -> UserView:
+    user, _ = await _me(session, actor)
+    before: dict[str, Any] = {"full_name": user.full_name}
+    if data.password is not None:
+        if not verify_password(user.password_hash, data.current_password or ""):
+            raise ValidationFailed.field("current_password", "does not match")
+        if data.password.strip().lower() == user.email:
+            raise ValidationFailed.field("password", "must not be the email address")
+        user.password_hash = hash_password(data.password)
+    if data.full_name is not None:
+        user.full_name = data.full_name
+    session.add(user)
+    changes = diff(before, {"full_name": user.full_name})
+    if data.password is not None:
+        changes["password"] = "changed"
+    await record_audit(
+        session=session,
+        actor=actor,
+        action="user.profile_updated",
+        resource_type="user",
+        resource_id=user.id,
+        changes=changes,
+    )
+    emit(
+        session=session,
+        actor=actor,
+        event_type="user.updated",
+        entity_type="user",
+        entity_id=user.id,
+        data={"fields": sorted(changes)},
+    )
+    await session.flush()
+    return UserView.of(user)
+
+
+async def memberships(*, session: AsyncSession, actor: Principal) -> list[Membership]:
+    """Every workspace of the actor's organization that the same person belongs to."""
+    user, workspace = await _me(session, actor)
+    rows = (
+        await session.execute(
+            text("SELECT * FROM auth_member_workspaces(:email, :org)"),
+            {"email": user.email, "org": workspace.organization_id},
+        )
+    ).mappings()
+    return [
+        Membership(
+            workspace_id=r["workspace_id"],
+            workspace_name=r["workspace_name"],
+            region=r["region"],
+            active_mode=r["active_mode"],
+            user_id=r["user_id"],
+            role=str(r["role"]),
+            status=str(r["status"]),
+        )
+        for r in rows
+    ]
+
+
+async def switch_workspace(
+    *,
+    session: AsyncSession,
+    security: Security,
+    settings: Settings,
+    actor: Principal,
+    workspace_id: UUID,
+) -> Tokens:
+    """Tokens for another workspace of the organization that the same person belongs to."""
+    target = next(
+        (
+            m
+            for m in await memberships(session=session, actor=actor)
+            if m.workspace_id == workspace_id
+        ),
+        None,
+    )
+    if target is None:
+        raise NotFound.resource("Workspace", workspace_id)
+    await set_tenant(session, workspace_id, organization_id=actor.organization_id)
+    user, workspace = await _active_member(session, target.user_id)
+    moved = Principal(user.id, workspace.id, workspace.organization_id, str(user.role))
+    await record_audit(
+        session=session,
+        actor=moved,
+        action="user.workspace_switched",
+        resource_type="workspace",
+        resource_id=workspace.id,
+        changes={"from_workspace_id": str(actor.workspace_id)},
+    )
+    return await start_session(
+        session=session, security=security, settings=settings, user=user, workspace=workspace
+    )
