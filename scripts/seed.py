@@ -13,7 +13,7 @@ from core.settings import get_settings
 from services.demo import seed_demo
 
 DEFAULT_EMAIL = "admin@demo.omniroute.dev"
-DEFAULT_PASSWORD = "omniroute-demo-2026"  # noqa: S105 - a development demo login, printed
+DEFAULT_PASSWORD = "omniroute-demo-2026"
 
 
 async def main() -> None:
