@@ -71,3 +71,31 @@ async def test_metrics_expose_latency_by_route_template(client: httpx.AsyncClien
     text = (await client.get("/metrics")).text
     assert 'omniroute_http_request_duration_seconds_count{method="GET",route="/health"' in text
     assert 'operation_name="Info",operation_type="query"' in text
+
+
+async def test_bad_bodies_are_422_naming_the_field_and_change_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    malformed = await client.post(
+        "/api/v1/auth/login",
+        content=b'{"email": "a@b.c",',
+        headers={"content-type": "application/json"},
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["error"]["details"]["fields"][0]["field"] == "body"
+    wrong_type = await client.post("/api/v1/auth/login", json={"email": "a@b.c", "password": 12})
+    assert wrong_type.status_code == 422
+    assert wrong_type.json()["error"]["details"]["fields"][0]["field"] == "password"
+    unknown = await client.post(
+        "/api/v1/auth/login", json={"email": "a@b.c", "password": "x", "remember_me": True}
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["details"]["fields"] == [
+        {"field": "remember_me", "message": "unknown field"}
+    ]
+    not_object = await client.post("/api/v1/auth/register", json=["a", "list"])
+    assert not_object.status_code == 422
+    # Nothing was written by any of them.
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x"})
+    ).status_code == 401
