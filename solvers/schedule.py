@@ -120,9 +120,10 @@ def explain_unassigned(
     if alone is not None:
         return alone
     seen: set[UnassignedReason] = set()
-    # Idle vehicles of one kind are interchangeable: try one of them.
-    idle = {kind[0] for kind in problem.vehicle_kinds}
-    candidates = sorted({v for v, seq in routes.items() if seq} | idle)
+    # Idle vehicles of one kind are interchangeable: try one of each kind.
+    busy = {v for v, seq in routes.items() if seq}
+    idle = {next((v for v in kind if v not in busy), -1) for kind in problem.vehicle_kinds}
+    candidates = sorted(busy | (idle - {-1}))
     for vehicle in candidates:
         if not problem.can_serve(vehicle, stop):
             continue
@@ -130,8 +131,8 @@ def explain_unassigned(
         for pos in range(len(current) + 1):
             reason = route_violation(problem, vehicle, [*current[:pos], stop, *current[pos:]])
             if reason is None:
-                # It would fit: the engine gave up on it (e.g. out of time); call it capacity
-                # of the fleet to serve everything in the budget.
+                # It would fit: the engine ran out of time before placing it. The closest
+                # of the four reasons is that the fleet had no room for it in this plan.
                 return "capacity"
             seen.add(reason)
     for reason in ("capacity", "range", "time_window"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from typing import Protocol
 
 from solvers.problem import Problem
@@ -77,8 +76,3 @@ class Deadline:
 
     def expired(self) -> bool:
         return self.elapsed >= self.seconds
-
-
-def routes_by_vehicle(pairs: Sequence[tuple[int, Sequence[int]]]) -> dict[int, list[int]]:
-    """Merge (vehicle, stops) pairs into a mapping, dropping empty routes."""
-    return {v: list(stops) for v, stops in pairs if stops}
