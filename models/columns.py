@@ -73,3 +73,8 @@ def gist(name: str, column: str) -> sa.Index:
 def live(name: str, *columns: str) -> sa.Index:
     """An index over rows that are not soft-deleted."""
     return sa.Index(name, *columns, postgresql_where=sa.text("deleted_at IS NULL"))
+
+
+def trigram(name: str, column: str) -> sa.Index:
+    """A pg_trgm index, so that `ILIKE '%text%'` search does not scan the table."""
+    return sa.Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})

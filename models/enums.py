@@ -123,3 +123,18 @@ class Region(StrEnum):
     SA_EAST = "sa-east"
     ME_CENTRAL = "me-central"
     AF_SOUTH = "af-south"
+
+
+class VehicleType(StrEnum):
+    CAR = "car"
+    VAN = "van"
+    TRUCK = "truck"
+    MOTORBIKE = "motorbike"
+    BIKE = "bike"
+    CARGO_BIKE = "cargo_bike"
+    BUS = "bus"
+    AMBULANCE = "ambulance"
+    FIRE_ENGINE = "fire_engine"
+    POLICE_CAR = "police_car"
+    TRACTOR = "tractor"
+    OTHER = "other"

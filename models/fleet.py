@@ -17,6 +17,7 @@ from models.columns import (
     pg_enum,
     point,
     timestamp,
+    trigram,
     updated_at,
     uuid_pk,
     workspace_fk,
@@ -34,6 +35,15 @@ class Vehicle(SQLModel, table=True):
         live("idx_vehicles_workspace", "workspace_id"),
         live("idx_vehicles_status", "workspace_id", "status"),
         gist("idx_vehicles_location", "last_location"),
+        # A plate identifies one live vehicle of a workspace; deleted ones free it.
+        sa.Index(
+            "uq_vehicles_plate_live",
+            "workspace_id",
+            "plate_number",
+            unique=True,
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        trigram("idx_vehicles_plate_trgm", "plate_number"),
     )
 
     id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())
@@ -106,6 +116,7 @@ class Location(SQLModel, table=True):
         live("idx_locations_workspace", "workspace_id"),
         gist("idx_locations_geo", "geo"),
         live("idx_locations_type", "workspace_id", "location_type"),
+        trigram("idx_locations_name_trgm", "name"),
     )
 
     id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())

@@ -1,0 +1,1 @@
+"""Fleet: vehicles, drivers and locations."""

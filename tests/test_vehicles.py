@@ -1,0 +1,214 @@
+"""Vehicles over REST: CRUD, validation that changes nothing, lists, nearby search."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.helpers import Session, member, register
+
+DEPOT = {"type": "Point", "coordinates": [77.5187, 13.0285]}
+
+
+def van(plate: str, **extra: object) -> dict[str, object]:
+    return {"vehicle_type": "van", "plate_number": plate, "capacity_kg": 800, **extra}
+
+
+async def create(client: httpx.AsyncClient, admin: Session, body: dict[str, object]) -> dict:
+    response = await client.post("/api/v1/vehicles", json=body, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
+
+
+async def count_vehicles(owner: asyncpg.Connection, workspace_id: str) -> int:
+    async with owner.transaction():
+        await owner.execute("SELECT set_config('app.current_workspace_id', $1, true)", workspace_id)
+        return int(await owner.fetchval("SELECT count(*) FROM vehicles"))
+
+
+async def test_create_read_update_delete(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    created = await create(client, admin, van(" ka-01 ab 1001 ", last_location=DEPOT))
+    assert created["plate_number"] == "KA-01 AB 1001"
+    assert created["last_location"] == DEPOT
+    vid = created["id"]
+
+    fetched = await client.get(f"/api/v1/vehicles/{vid}", headers=admin.headers)
+    assert fetched.json()["data"]["capacity_kg"] == 800
+
+    patched = await client.patch(
+        f"/api/v1/vehicles/{vid}",
+        json={"status": "maintenance", "last_location": {"lat": 12.97, "lng": 77.59}},
+        headers=admin.headers,
+    )
+    assert patched.status_code == 200
+    assert patched.json()["data"]["status"] == "maintenance"
+    assert patched.json()["data"]["last_location"]["coordinates"] == [77.59, 12.97]
+
+    deleted = await client.delete(f"/api/v1/vehicles/{vid}", headers=admin.headers)
+    assert deleted.status_code == 200
+    gone = await client.get(f"/api/v1/vehicles/{vid}", headers=admin.headers)
+    assert gone.status_code == 404
+    listed = await client.get("/api/v1/vehicles", headers=admin.headers)
+    assert listed.json()["data"] == []
+    # The plate is free again once its vehicle is deleted.
+    await create(client, admin, van("KA-01 AB 1001"))
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (van("A1", last_location={"type": "Point", "coordinates": [181, 10]}), "last_location"),
+        (van("A1", last_location={"lat": 91, "lng": 10}), "last_location"),
+        (van("A1", last_location={"type": "Point", "coordinates": ["x", 1]}), "last_location"),
+        ({"vehicle_type": "spaceship", "plate_number": "A1"}, "vehicle_type"),
+        (van("A1", capacity_kg=-5), "capacity_kg"),
+        (van("A1", capacity_volume_m3=-1.0), "capacity_volume_m3"),
+        (van("A1", fuel_type="coal"), "fuel_type"),
+        (van("A1", status="flying"), "status"),
+        (van("A1", max_range_km=0), "max_range_km"),
+        (van("A1", capacity_kg="lots"), "capacity_kg"),
+        (van("A1", colour="red"), "colour"),
+        (van("!!"), "plate_number"),
+    ],
+)
+async def test_invalid_vehicle_is_422_naming_the_field_and_stores_nothing(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection, body: dict, field: str
+) -> None:
+    admin = await register(client)
+    response = await client.post("/api/v1/vehicles", json=body, headers=admin.headers)
+    assert response.status_code == 422, response.text
+    fields = [f["field"] for f in response.json()["error"]["details"]["fields"]]
+    assert any(f == field or f.startswith(f"{field}.") for f in fields), fields
+    assert await count_vehicles(owner_conn, admin.workspace_id) == 0
+
+
+async def test_duplicate_plate_is_422_and_changes_nothing(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register(client)
+    first = await create(client, admin, van("DUP-1"))
+    again = await client.post("/api/v1/vehicles", json=van("dup-1"), headers=admin.headers)
+    assert again.status_code == 422
+    assert again.json()["error"]["details"]["fields"][0]["field"] == "plate_number"
+    other = await create(client, admin, van("DUP-2"))
+    clash = await client.patch(
+        f"/api/v1/vehicles/{other['id']}", json={"plate_number": "DUP-1"}, headers=admin.headers
+    )
+    assert clash.status_code == 422
+    assert await count_vehicles(owner_conn, admin.workspace_id) == 2
+    kept = await client.get(f"/api/v1/vehicles/{other['id']}", headers=admin.headers)
+    assert kept.json()["data"]["plate_number"] == "DUP-2"
+    assert first["plate_number"] == "DUP-1"
+
+
+async def test_list_pages_filters_and_search(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    for n in range(7):
+        await create(
+            client,
+            admin,
+            van(f"PG-{n}", status="maintenance" if n % 3 == 0 else "available"),
+        )
+    await create(client, admin, {"vehicle_type": "truck", "plate_number": "TRK-9"})
+    page = await client.get("/api/v1/vehicles?page=2&per_page=3", headers=admin.headers)
+    body = page.json()
+    assert body["meta"]["pagination"] == {"page": 2, "per_page": 3, "total": 8}
+    assert [v["plate_number"] for v in body["data"]] == ["PG-3", "PG-4", "PG-5"]
+    maint = await client.get("/api/v1/vehicles?status=maintenance", headers=admin.headers)
+    assert [v["plate_number"] for v in maint.json()["data"]] == ["PG-0", "PG-3", "PG-6"]
+    trucks = await client.get("/api/v1/vehicles?vehicle_type=truck", headers=admin.headers)
+    assert [v["plate_number"] for v in trucks.json()["data"]] == ["TRK-9"]
+    search = await client.get("/api/v1/vehicles?search=g-5", headers=admin.headers)
+    assert [v["plate_number"] for v in search.json()["data"]] == ["PG-5"]
+    too_big = await client.get("/api/v1/vehicles?per_page=101", headers=admin.headers)
+    assert too_big.status_code == 422
+    unknown = await client.get("/api/v1/vehicles?colour=red", headers=admin.headers)
+    assert unknown.json()["error"]["details"]["fields"][0]["field"] == "query.colour"
+
+
+async def test_nearby_orders_by_distance_with_metres_radius_and_status(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register(client)
+    spots = {
+        "NEAR-1": (77.5950, 12.9720),
+        "NEAR-2": (77.6100, 12.9750),
+        "NEAR-3": (77.6400, 12.9700),
+        "FAR-1": (77.7500, 12.9700),
+    }
+    ids = {}
+    for plate, (lng, lat) in spots.items():
+        created = await create(
+            client,
+            admin,
+            van(
+                plate,
+                last_location={"type": "Point", "coordinates": [lng, lat]},
+                status="offline" if plate == "NEAR-2" else "available",
+            ),
+        )
+        ids[plate] = created["id"]
+    await create(client, admin, van("NOWHERE"))  # no position: never nearby
+    url = "/api/v1/vehicles/nearby?lat=12.9716&lng=77.5946&radius_m=10000&limit=10"
+    found = (await client.get(url, headers=admin.headers)).json()["data"]
+    assert [v["plate_number"] for v in found] == ["NEAR-1", "NEAR-2", "NEAR-3"]
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        for vehicle in found:
+            expected = await owner_conn.fetchval(
+                "SELECT ST_Distance(last_location,"
+                " ST_SetSRID(ST_MakePoint(77.5946, 12.9716), 4326)::geography)"
+                " FROM vehicles WHERE id = $1",
+                vehicle["id"] if isinstance(vehicle["id"], str) else vehicle["id"],
+            )
+            assert vehicle["distance_m"] == pytest.approx(expected, abs=0.01)
+    limited = (await client.get(url.replace("limit=10", "limit=2"), headers=admin.headers)).json()
+    assert [v["plate_number"] for v in limited["data"]] == ["NEAR-1", "NEAR-2"]
+    available = (await client.get(url + "&status=available", headers=admin.headers)).json()
+    assert [v["plate_number"] for v in available["data"]] == ["NEAR-1", "NEAR-3"]
+    await client.delete(f"/api/v1/vehicles/{ids['NEAR-1']}", headers=admin.headers)
+    after = (await client.get(url, headers=admin.headers)).json()["data"]
+    assert [v["plate_number"] for v in after] == ["NEAR-2", "NEAR-3"]
+    bad = await client.get("/api/v1/vehicles/nearby?lat=95&lng=0", headers=admin.headers)
+    assert bad.status_code == 422
+
+
+async def test_roles_and_other_workspaces(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    other = await register(client)
+    theirs = await create(client, other, van("THEIRS-1"))
+    viewer = await member(client, admin, "viewer")
+    operator = await member(client, admin, "operator")
+    assert (await client.get("/api/v1/vehicles", headers=viewer.headers)).status_code == 403
+    mine = await create(client, operator, van("OPS-1"))
+    denied = await client.delete(f"/api/v1/vehicles/{mine['id']}", headers=operator.headers)
+    assert denied.status_code == 403
+    for method, suffix in (("GET", ""), ("PATCH", ""), ("DELETE", ""), ("GET", "/live")):
+        response = await client.request(
+            method,
+            f"/api/v1/vehicles/{theirs['id']}{suffix}",
+            json={"status": "offline"} if method == "PATCH" else None,
+            headers=admin.headers,
+        )
+        assert response.status_code == 404, (method, suffix)
+    still = await client.get(f"/api/v1/vehicles/{theirs['id']}", headers=other.headers)
+    assert still.json()["data"]["status"] == "available"
+
+
+async def test_live_and_history(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    parked = await create(client, admin, van("LIVE-1", last_location=DEPOT))
+    live = (await client.get(f"/api/v1/vehicles/{parked['id']}/live", headers=admin.headers)).json()
+    assert live["data"]["position"] == DEPOT
+    assert 0 <= live["data"]["age_s"] < 60
+    history = await client.get(f"/api/v1/vehicles/{parked['id']}/history", headers=admin.headers)
+    assert history.json()["data"] == []
+    analyst = await member(client, admin, "analyst")
+    driver = await member(client, admin, "driver")
+    url = f"/api/v1/vehicles/{parked['id']}/history"
+    assert (await client.get(url, headers=analyst.headers)).status_code == 200
+    assert (await client.get(url, headers=driver.headers)).status_code == 403
