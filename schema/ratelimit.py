@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from graphql import (
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -61,5 +63,9 @@ class OperationRateLimit(SchemaExtension):
                         if context.response is not None:
                             context.response.status_code = 429
                             context.response.headers.update(exc.headers)
-                        raise
+                        # A result set here skips execution and still passes through the
+                        # error mapping; an exception raised here would bypass it.
+                        self.execution_context.result = ExecutionResult(
+                            data=None, errors=[GraphQLError(exc.message, original_error=exc)]
+                        )
         yield
