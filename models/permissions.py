@@ -40,6 +40,17 @@ class Operation(StrEnum):
     VEHICLE_LIVE = "vehicle.live"
     VEHICLE_HISTORY = "vehicle.history"
     VEHICLE_NEARBY = "vehicle.nearby"
+    DRIVER_LIST = "driver.list"
+    DRIVER_READ = "driver.read"
+    DRIVER_CREATE = "driver.create"
+    DRIVER_UPDATE = "driver.update"
+    DRIVER_DELETE = "driver.delete"
+    LOCATION_LIST = "location.list"
+    LOCATION_READ = "location.read"
+    LOCATION_CREATE = "location.create"
+    LOCATION_UPDATE = "location.update"
+    LOCATION_DELETE = "location.delete"
+    LOCATION_IMPORT = "location.import"
     # Routing (spec 9)
     ROUTE_CREATE = "route.create"
     ROUTE_OPTIMIZE = "route.optimize"
@@ -90,6 +101,19 @@ ROLE_MATRIX: dict[Operation, frozenset[UserRole]] = {
     Operation.VEHICLE_LIVE: OPERATOR_PLUS,
     Operation.VEHICLE_HISTORY: ANALYST_PLUS,
     Operation.VEHICLE_NEARBY: OPERATOR_PLUS,
+    # Drivers and locations are not in the spec's tables: they follow vehicles, and every
+    # role may read places (drivers and responders navigate to them).
+    Operation.DRIVER_LIST: OPERATOR_PLUS,
+    Operation.DRIVER_READ: OPERATOR_PLUS,
+    Operation.DRIVER_CREATE: ADMIN_OPERATOR,
+    Operation.DRIVER_UPDATE: ADMIN_OPERATOR,
+    Operation.DRIVER_DELETE: ADMIN,
+    Operation.LOCATION_LIST: ANY,
+    Operation.LOCATION_READ: ANY,
+    Operation.LOCATION_CREATE: ADMIN_OPERATOR,
+    Operation.LOCATION_UPDATE: ADMIN_OPERATOR,
+    Operation.LOCATION_DELETE: ADMIN,
+    Operation.LOCATION_IMPORT: ADMIN_OPERATOR,
     Operation.ROUTE_CREATE: OPERATOR_PLUS,
     Operation.ROUTE_OPTIMIZE: OPERATOR_PLUS,
     Operation.ROUTE_READ: ANY,

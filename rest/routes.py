@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from rest import fleet, identity
+from rest import drivers, identity, locations, vehicles
 from rest.envelope import success
 from services.health import code_head_revision
 
@@ -15,4 +15,10 @@ async def api_root(request: Request) -> JSONResponse:
     return success({"name": "OmniRoute", "version": "v1", "schema_revision": code_head_revision()})
 
 
-routes: list[BaseRoute] = [Route("/", api_root, methods=["GET"]), *identity.routes, *fleet.routes]
+routes: list[BaseRoute] = [
+    Route("/", api_root, methods=["GET"]),
+    *identity.routes,
+    *vehicles.routes,
+    *drivers.routes,
+    *locations.routes,
+]

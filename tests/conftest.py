@@ -100,6 +100,20 @@ async def drop_database(name: str) -> None:
         await conn.close()
 
 
+def _owner_alive(database: str) -> bool:
+    """Test databases are named omniroute_t_<pid>_<random>: is that pytest still running?"""
+    parts = database.split("_")
+    if len(parts) < 4 or not parts[2].isdigit():
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @pytest.fixture(scope="session")
 async def migrated_template() -> str:
     """A database at the migrations' head, rebuilt only when a migration file changes."""
@@ -114,11 +128,12 @@ async def migrated_template() -> str:
         }
         for stale in existing - {name}:
             await conn.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
-        # Leftovers of an interrupted run.
+        # Leftovers of interrupted runs, but never those of a run still going.
         for row in await conn.fetch(
             r"SELECT datname FROM pg_database WHERE datname LIKE 'omniroute\_t\_%'"
         ):
-            await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+            if not _owner_alive(row["datname"]):
+                await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
     finally:
         await conn.close()
     if name not in existing:
@@ -151,7 +166,7 @@ def settings_for(database: str, **overrides: object) -> Settings:
 @pytest.fixture
 async def database(migrated_template: str) -> AsyncIterator[DatabaseUnderTest]:
     """A fresh, migrated database for one test (a clone of the template: about 0.1 s)."""
-    name = f"omniroute_t_{uuid.uuid4().hex[:12]}"
+    name = f"omniroute_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     await create_database(name, migrated_template)
     try:
         yield DatabaseUnderTest(name, _owner_url(name), settings_for(name))

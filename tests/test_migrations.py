@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import asyncpg
@@ -29,7 +30,7 @@ async def _public_tables(dsn: str) -> set[str]:
 
 
 async def test_upgrade_downgrade_upgrade_round_trip() -> None:
-    name = f"omniroute_t_{uuid.uuid4().hex[:12]}"
+    name = f"omniroute_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     await create_database(name, POSTGIS_TEMPLATE)
     url = _owner_url(name)
     dsn = url

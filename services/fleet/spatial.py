@@ -30,3 +30,8 @@ def nearest(column: Any, lng: float, lat: float, radius_m: float) -> tuple[Any, 
         column.op("<->")(origin),
         sa.func.ST_Distance(column, origin).label("distance_m"),
     )
+
+
+def escape_like(text: str) -> str:
+    """`text` matched literally inside an ILIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -21,7 +21,7 @@ from models.fleet_inputs import BoundingBox, NearbyQuery, VehicleCreate, Vehicle
 from models.geo import GeoPoint
 from services.audit import diff, record_audit
 from services.events import emit
-from services.fleet.spatial import nearest, within_bbox
+from services.fleet.spatial import escape_like, nearest, within_bbox
 from services.listing import paginate, violated_constraint
 
 PLATE_TAKEN = "uq_vehicles_plate_live"
@@ -196,14 +196,10 @@ def _conditions(actor: Principal, filters: VehicleFilter) -> list[Any]:
     if filters.vehicle_type is not None:
         conditions.append(col(Vehicle.vehicle_type) == filters.vehicle_type.value)
     if filters.search:
-        conditions.append(col(Vehicle.plate_number).ilike(f"%{_escape_like(filters.search)}%"))
+        conditions.append(col(Vehicle.plate_number).ilike(f"%{escape_like(filters.search)}%"))
     if filters.bbox is not None:
         conditions.append(within_bbox(Vehicle.last_location, filters.bbox))
     return conditions
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def list_vehicles(

@@ -1,11 +1,11 @@
-"""`/api/v1/vehicles/*` over the fleet services."""
+"""`/api/v1/vehicles/*` over the vehicle services."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -14,26 +14,15 @@ from core.pagination import PageRequest
 from core.validation import Body
 from models import Vehicle
 from models.enums import VehicleStatus, VehicleType
-from models.fleet_inputs import BoundingBox, NearbyQuery, VehicleCreate, VehicleUpdate
+from models.fleet_inputs import NearbyQuery, VehicleCreate, VehicleUpdate
 from models.geo import GeoPoint
 from models.permissions import Operation
 from rest.auth import authorize, path_uuid
 from rest.envelope import pagination, success
 from rest.parsing import parse_body, parse_query
+from rest.queries import ListQuery
 from rest.serialize import to_json
 from services.fleet import vehicles
-
-
-class ListQuery(Body):
-    page: int = Field(default=1, ge=1)
-    per_page: int = Field(default=20, ge=1, le=100)
-    search: str | None = Field(default=None, max_length=100)
-    bbox: BoundingBox | None = None
-
-    @field_validator("bbox", mode="before")
-    @classmethod
-    def _bbox(cls, value: Any) -> Any:
-        return BoundingBox.parse(value) if isinstance(value, str) else value
 
 
 class VehicleListQuery(ListQuery):
