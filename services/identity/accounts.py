@@ -110,10 +110,24 @@ async def login(
     session bound to one workspace: `data.workspace_id`, else the oldest active membership."""
     email = normalise_email(data.email)
     keys = _throttle_keys(email, ip)
-    for scope, key in keys:
-        wait = await security.login_throttle.wait_s(key)
-        if wait:
-            raise RateLimited(wait, scope=f"login {scope}")
+    scopes = {key: scope for scope, key in keys}
+    # Counted as a failure until it succeeds, so that parallel guesses are throttled too.
+    wait = await security.login_throttle.reserve(
+        [
+            (
+                key,
+                Backoff(
+                    settings.login_free_failures_per_account
+                    if scope == "account"
+                    else settings.login_free_failures_per_ip,
+                    settings.login_max_delay_s,
+                ),
+            )
+            for scope, key in keys
+        ]
+    )
+    if wait is not None:
+        raise RateLimited(wait.seconds, scope=f"login {scopes[wait.key]}")
     async with db.session(None) as session:
         rows = (
             await session.execute(
@@ -159,15 +173,10 @@ async def login(
                 workspace=workspace,
             )
     if chosen is None or not verified:
-        for scope, key in keys:
-            free = (
-                settings.login_free_failures_per_account
-                if scope == "account"
-                else settings.login_free_failures_per_ip
-            )
-            await security.login_throttle.failed(key, Backoff(free, settings.login_max_delay_s))
         raise Unauthorized(INVALID_LOGIN)
     await security.login_throttle.clear(keys[0][1])
+    for _, key in keys[1:]:
+        await security.login_throttle.refund(key)
     return tokens
 
 
