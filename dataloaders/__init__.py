@@ -1,18 +1,50 @@
-"""Per-request dataloaders, one per access pattern, created in the GraphQL context."""
+"""Per-request dataloaders, one per access pattern, created in the GraphQL context.
+
+Each batch runs in its own short transaction scoped to the caller's workspace, so Row-Level
+Security applies to loaded relations exactly as to the query that led to them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+from uuid import UUID
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.dataloader import DataLoader
 
 from core.db import Database
+from dataloaders import fleet
+from models import Driver, User, Vehicle
+
+R = TypeVar("R")
 
 
 @dataclass(slots=True)
 class DataLoaders:
-    """Holds every loader of one request, so their caches live exactly that long."""
+    """Every loader of one request, so that their caches live exactly that long."""
 
     db: Database
+    workspace_id: UUID | None = None
+    driver_by_vehicle: DataLoader[UUID, Driver | None] = field(init=False)
+    user_by_id: DataLoader[UUID, User | None] = field(init=False)
+    vehicle_by_id: DataLoader[UUID, Vehicle | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.driver_by_vehicle = DataLoader(self._scoped(fleet.drivers_by_vehicle))
+        self.user_by_id = DataLoader(self._scoped(fleet.users_by_id))
+        self.vehicle_by_id = DataLoader(self._scoped(fleet.vehicles_by_id))
 
     @classmethod
     def for_request(cls, db: Database) -> DataLoaders:
         return cls(db=db)
+
+    def _scoped(
+        self, batch: Callable[[AsyncSession, Sequence[UUID]], Awaitable[list[R | None]]]
+    ) -> Callable[[list[UUID]], Awaitable[list[R | None]]]:
+        async def load(keys: list[UUID]) -> list[R | None]:
+            async with self.db.session(self.workspace_id) as session:
+                return await batch(session, keys)
+
+        return load

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.fleet import FleetMutation, FleetQuery
 from resolvers.identity import IdentityMutation, IdentityQuery
 from resolvers.system import SystemQuery
 
 
 @strawberry.type
-class Query(SystemQuery, IdentityQuery):
+class Query(SystemQuery, IdentityQuery, FleetQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation):
+class Mutation(IdentityMutation, FleetMutation):
     pass
 
 

@@ -50,6 +50,7 @@ class Context:
             if token is None:
                 raise Unauthorized("A bearer token is required")
             self._principal = await self.authenticator(token)
+            self.loaders.workspace_id = self._principal.workspace_id
         return self._principal
 
     @property

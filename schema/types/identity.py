@@ -29,6 +29,20 @@ class User:
     created_at: datetime | None
 
 
+def user_of(source: Any) -> User:
+    """A User from anything with the user fields: a `users` row or a service view."""
+    return User(
+        id=source.id,
+        workspace_id=source.workspace_id,
+        email=source.email,
+        full_name=source.full_name,
+        role=source.role,
+        status=source.status,
+        last_login_at=source.last_login_at,
+        created_at=source.created_at,
+    )
+
+
 @strawberry.type
 class Workspace:
     id: UUID

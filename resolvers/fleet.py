@@ -1,0 +1,269 @@
+"""Fleet queries and mutations over `services.fleet`."""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from core.errors import ValidationFailed
+from core.pagination import CursorRequest
+from core.validation import parse_model
+from models.fleet_inputs import (
+    BoundingBox,
+    DriverCreate,
+    DriverUpdate,
+    LocationCreate,
+    LocationUpdate,
+    NearbyQuery,
+    VehicleCreate,
+    VehicleUpdate,
+)
+from models.permissions import Operation
+from schema.context import Context
+from schema.permissions import requires
+from schema.types.fleet import (
+    BoundingBoxInput,
+    Driver,
+    DriverInput,
+    DriverPatch,
+    ImportFormat,
+    ImportResult,
+    Location,
+    LocationFilterInput,
+    LocationInput,
+    LocationPatch,
+    LocationTypeEnum,
+    NearbyLocation,
+    NearbyVehicle,
+    Vehicle,
+    VehicleFilterInput,
+    VehicleInput,
+    VehiclePatch,
+    VehicleStatusEnum,
+)
+from schema.types.identity import input_dict
+from schema.types.pagination import Connection
+from services.fleet import drivers, imports, locations, vehicles
+
+Ctx = Info[Context, None]
+
+
+def _bbox(value: BoundingBoxInput | None) -> BoundingBox | None:
+    return parse_model(BoundingBox, strawberry.asdict(value)) if value else None
+
+
+@strawberry.type
+class FleetQuery:
+    @strawberry.field(extensions=requires(Operation.VEHICLE_LIST))
+    async def vehicles(
+        self,
+        info: Ctx,
+        first: int = 20,
+        after: str | None = None,
+        filter: VehicleFilterInput | None = None,
+    ) -> Connection[Vehicle]:
+        actor = await info.context.principal()
+        f = filter or VehicleFilterInput()
+        filters = vehicles.VehicleFilter(
+            status=f.status, vehicle_type=f.vehicle_type, search=f.search, bbox=_bbox(f.bbox)
+        )
+        async with info.context.db.session(actor.workspace_id) as session:
+            page = await vehicles.list_vehicles(
+                session=session, actor=actor, filters=filters, request=CursorRequest(first, after)
+            )
+        return Connection.of(page, Vehicle.of)
+
+    @strawberry.field(extensions=requires(Operation.VEHICLE_READ))
+    async def vehicle(self, info: Ctx, id: UUID) -> Vehicle:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Vehicle.of(
+                await vehicles.get_vehicle(session=session, actor=actor, vehicle_id=id)
+            )
+
+    @strawberry.field(extensions=requires(Operation.VEHICLE_NEARBY))
+    async def vehicles_nearby(
+        self,
+        info: Ctx,
+        lat: float,
+        lng: float,
+        radius_m: float = 5000,
+        limit: int = 10,
+        status: VehicleStatusEnum | None = None,  # type: ignore[valid-type]
+    ) -> list[NearbyVehicle]:
+        actor = await info.context.principal()
+        query = parse_model(
+            NearbyQuery, {"lat": lat, "lng": lng, "radius_m": radius_m, "limit": limit}
+        )
+        async with info.context.db.session(actor.workspace_id) as session:
+            found = await vehicles.nearby_vehicles(
+                session=session, actor=actor, query=query, status=status
+            )
+        return [NearbyVehicle(vehicle=Vehicle.of(v), distance_m=round(d, 2)) for v, d in found]
+
+    @strawberry.field(extensions=requires(Operation.DRIVER_LIST))
+    async def drivers(
+        self, info: Ctx, first: int = 20, after: str | None = None, available: bool | None = None
+    ) -> Connection[Driver]:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            page = await drivers.list_drivers(
+                session=session,
+                actor=actor,
+                available=available,
+                request=CursorRequest(first, after),
+            )
+        return Connection.of(page, Driver.of)
+
+    @strawberry.field(extensions=requires(Operation.DRIVER_READ))
+    async def driver(self, info: Ctx, id: UUID) -> Driver:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Driver.of(await drivers.get_driver(session=session, actor=actor, driver_id=id))
+
+    @strawberry.field(extensions=requires(Operation.LOCATION_LIST))
+    async def locations(
+        self,
+        info: Ctx,
+        first: int = 20,
+        after: str | None = None,
+        filter: LocationFilterInput | None = None,
+    ) -> Connection[Location]:
+        actor = await info.context.principal()
+        f = filter or LocationFilterInput()
+        filters = locations.LocationFilter(
+            location_type=f.location_type, search=f.search, bbox=_bbox(f.bbox)
+        )
+        async with info.context.db.session(actor.workspace_id) as session:
+            page = await locations.list_locations(
+                session=session, actor=actor, filters=filters, request=CursorRequest(first, after)
+            )
+        return Connection.of(page, Location.of)
+
+    @strawberry.field(extensions=requires(Operation.LOCATION_READ))
+    async def location(self, info: Ctx, id: UUID) -> Location:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Location.of(
+                await locations.get_location(session=session, actor=actor, location_id=id)
+            )
+
+    @strawberry.field(extensions=requires(Operation.LOCATION_LIST))
+    async def locations_near(
+        self,
+        info: Ctx,
+        lat: float,
+        lng: float,
+        radius_m: float = 5000,
+        limit: int = 10,
+        location_type: LocationTypeEnum | None = None,  # type: ignore[valid-type]
+    ) -> list[NearbyLocation]:
+        actor = await info.context.principal()
+        query = parse_model(
+            NearbyQuery, {"lat": lat, "lng": lng, "radius_m": radius_m, "limit": limit}
+        )
+        async with info.context.db.session(actor.workspace_id) as session:
+            found = await locations.locations_near(
+                session=session, actor=actor, query=query, location_type=location_type
+            )
+        return [
+            NearbyLocation(location=Location.of(loc), distance_m=round(d, 2)) for loc, d in found
+        ]
+
+
+@strawberry.type
+class FleetMutation:
+    @strawberry.mutation(extensions=requires(Operation.VEHICLE_CREATE))
+    async def create_vehicle(self, info: Ctx, input: VehicleInput) -> Vehicle:
+        actor = await info.context.principal()
+        data = parse_model(VehicleCreate, input_dict(input))
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Vehicle.of(
+                await vehicles.create_vehicle(session=session, actor=actor, data=data)
+            )
+
+    @strawberry.mutation(extensions=requires(Operation.VEHICLE_UPDATE))
+    async def update_vehicle(self, info: Ctx, id: UUID, input: VehiclePatch) -> Vehicle:
+        actor = await info.context.principal()
+        data = parse_model(VehicleUpdate, input_dict(input))
+        async with info.context.db.session(actor.workspace_id) as session:
+            row = await vehicles.update_vehicle(
+                session=session, actor=actor, vehicle_id=id, data=data
+            )
+            return Vehicle.of(row)
+
+    @strawberry.mutation(extensions=requires(Operation.VEHICLE_DELETE))
+    async def delete_vehicle(self, info: Ctx, id: UUID) -> bool:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            await vehicles.delete_vehicle(session=session, actor=actor, vehicle_id=id)
+        return True
+
+    @strawberry.mutation(extensions=requires(Operation.DRIVER_CREATE))
+    async def create_driver(self, info: Ctx, input: DriverInput) -> Driver:
+        actor = await info.context.principal()
+        data = parse_model(DriverCreate, input_dict(input))
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Driver.of(await drivers.create_driver(session=session, actor=actor, data=data))
+
+    @strawberry.mutation(extensions=requires(Operation.DRIVER_UPDATE))
+    async def update_driver(self, info: Ctx, id: UUID, input: DriverPatch) -> Driver:
+        actor = await info.context.principal()
+        data = parse_model(DriverUpdate, input_dict(input))
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Driver.of(
+                await drivers.update_driver(session=session, actor=actor, driver_id=id, data=data)
+            )
+
+    @strawberry.mutation(extensions=requires(Operation.DRIVER_DELETE))
+    async def delete_driver(self, info: Ctx, id: UUID) -> bool:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            await drivers.delete_driver(session=session, actor=actor, driver_id=id)
+        return True
+
+    @strawberry.mutation(extensions=requires(Operation.LOCATION_CREATE))
+    async def create_location(self, info: Ctx, input: LocationInput) -> Location:
+        actor = await info.context.principal()
+        data = parse_model(LocationCreate, input_dict(input))
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Location.of(
+                await locations.create_location(session=session, actor=actor, data=data)
+            )
+
+    @strawberry.mutation(extensions=requires(Operation.LOCATION_UPDATE))
+    async def update_location(self, info: Ctx, id: UUID, input: LocationPatch) -> Location:
+        actor = await info.context.principal()
+        data = parse_model(LocationUpdate, input_dict(input))
+        async with info.context.db.session(actor.workspace_id) as session:
+            row = await locations.update_location(
+                session=session, actor=actor, location_id=id, data=data
+            )
+            return Location.of(row)
+
+    @strawberry.mutation(extensions=requires(Operation.LOCATION_DELETE))
+    async def delete_location(self, info: Ctx, id: UUID) -> bool:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            await locations.delete_location(session=session, actor=actor, location_id=id)
+        return True
+
+    @strawberry.mutation(
+        extensions=requires(Operation.LOCATION_IMPORT),
+        description="Import locations from CSV text or a GeoJSON FeatureCollection: all or none.",
+    )
+    async def import_locations(self, info: Ctx, format: ImportFormat, content: str) -> ImportResult:
+        actor = await info.context.principal()
+        if format is ImportFormat.CSV:
+            rows = imports.rows_from_csv(content)
+        else:
+            try:
+                rows = imports.rows_from_geojson(json.loads(content))
+            except json.JSONDecodeError:
+                raise ValidationFailed.field("content", "malformed JSON") from None
+        async with info.context.db.session(actor.workspace_id) as session:
+            imported = await imports.import_locations(session=session, actor=actor, rows=rows)
+        return ImportResult(imported=len(imported), ids=[loc.id for loc in imported])

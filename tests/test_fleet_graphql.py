@@ -1,0 +1,206 @@
+"""Fleet over GraphQL: connections, nearby, mutations, and a constant number of queries for
+lists with nested relations (dataloaders)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+import httpx
+from sqlalchemy import event
+from starlette.applications import Starlette
+
+from tests.helpers import Session, error_code, gql, member, register
+
+VEHICLES_WITH_DRIVERS = """
+query($first: Int!, $after: String) {
+  vehicles(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { plateNumber driver { licenseNumber user { email } vehicle { plateNumber } } } }
+  }
+}"""
+
+
+@contextmanager
+def count_statements(app: Starlette) -> Iterator[list[str]]:
+    statements: list[str] = []
+    engine = app.state.db.engine.sync_engine
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def seed_fleet(owner: asyncpg.Connection, admin: Session, n: int) -> None:
+    """n vehicles, each with a driver user and profile, written directly for speed."""
+    async with owner.transaction():
+        await owner.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        for i in range(n):
+            vehicle, user = uuid.uuid4(), uuid.uuid4()
+            await owner.execute(
+                "INSERT INTO vehicles (id, workspace_id, vehicle_type, plate_number, created_at)"
+                " VALUES ($1, $2, 'van', $3, now() + make_interval(secs => $4))",
+                vehicle,
+                uuid.UUID(admin.workspace_id),
+                f"GQ-{i:03d}",
+                float(i),
+            )
+            await owner.execute(
+                "INSERT INTO users (id, workspace_id, email, password_hash, full_name, role, status)"
+                " VALUES ($1, $2, $3, '!', 'Driver', 'driver', 'active')",
+                user,
+                uuid.UUID(admin.workspace_id),
+                f"d{i}@example.com",
+            )
+            await owner.execute(
+                "INSERT INTO drivers (workspace_id, user_id, vehicle_id, license_number)"
+                " VALUES ($1, $2, $3, $4)",
+                uuid.UUID(admin.workspace_id),
+                user,
+                vehicle,
+                f"LIC-{i}",
+            )
+
+
+async def test_lists_with_relations_run_a_constant_number_of_queries(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register(client)
+    await seed_fleet(owner_conn, admin, 100)
+    counts = {}
+    for first in (10, 100):
+        with count_statements(app) as statements:
+            body = await gql(client, VEHICLES_WITH_DRIVERS, {"first": first}, session=admin)
+        edges = body["data"]["vehicles"]["edges"]
+        assert len(edges) == first
+        assert edges[0]["node"]["driver"]["user"]["email"] == "d0@example.com"
+        assert edges[-1]["node"]["driver"]["vehicle"]["plateNumber"] == f"GQ-{first - 1:03d}"
+        counts[first] = len(statements)
+    assert counts[10] == counts[100], counts
+    # Authentication, count + page, then one batch per relation (each with its set_config).
+    assert counts[100] <= 12, counts
+
+    drivers_query = "{ drivers(first: 100) { edges { node { user { email } vehicle { plateNumber driver { id } } } } } }"
+    with count_statements(app) as statements:
+        body = await gql(client, drivers_query, session=admin)
+    assert len(body["data"]["drivers"]["edges"]) == 100
+    assert len(statements) <= 12
+
+
+async def test_connection_pages_with_cursors(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register(client)
+    await seed_fleet(owner_conn, admin, 7)
+    seen: list[str] = []
+    after = None
+    while True:
+        body = await gql(client, VEHICLES_WITH_DRIVERS, {"first": 3, "after": after}, session=admin)
+        page = body["data"]["vehicles"]
+        assert page["totalCount"] == 7
+        seen += [e["node"]["plateNumber"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == [f"GQ-{i:03d}" for i in range(7)]
+    bad = await gql(client, VEHICLES_WITH_DRIVERS, {"first": 3, "after": "garbage"}, session=admin)
+    assert error_code(bad) == "VALIDATION_ERROR"
+    too_many = await gql(client, VEHICLES_WITH_DRIVERS, {"first": 500}, session=admin)
+    assert error_code(too_many) == "VALIDATION_ERROR"
+
+
+async def test_vehicle_mutations_and_nearby(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    created = await gql(
+        client,
+        """mutation($input: VehicleInput!) { createVehicle(input: $input) { id plateNumber
+             lastLocation { type coordinates } status } }""",
+        {
+            "input": {
+                "vehicleType": "VAN",
+                "plateNumber": "gql-1",
+                "lastLocation": {"coordinates": [77.5946, 12.9716]},
+            }
+        },
+        session=admin,
+    )
+    vehicle = created["data"]["createVehicle"]
+    assert vehicle["plateNumber"] == "GQL-1"
+    assert vehicle["lastLocation"] == {"type": "Point", "coordinates": [77.5946, 12.9716]}
+    bad = await gql(
+        client,
+        """mutation($input: VehicleInput!) { createVehicle(input: $input) { id } }""",
+        {"input": {"vehicleType": "VAN", "plateNumber": "GQL-2", "capacityKg": -1}},
+        session=admin,
+    )
+    assert error_code(bad) == "VALIDATION_ERROR"
+    assert bad["errors"][0]["extensions"]["details"]["fields"][0]["field"] == "capacity_kg"
+    wrong_enum = await gql(
+        client,
+        """mutation { createVehicle(input: {vehicleType: ROCKET, plateNumber: "X"}) { id } }""",
+        session=admin,
+    )
+    assert error_code(wrong_enum) == "VALIDATION_ERROR"
+    nearby = await gql(
+        client,
+        "{ vehiclesNearby(lat: 12.98, lng: 77.60, radiusM: 5000) { distanceM vehicle { plateNumber } } }",
+        session=admin,
+    )
+    hits = nearby["data"]["vehiclesNearby"]
+    assert [h["vehicle"]["plateNumber"] for h in hits] == ["GQL-1"]
+    assert 1000 < hits[0]["distanceM"] < 1500
+    deleted = await gql(
+        client, f'mutation {{ deleteVehicle(id: "{vehicle["id"]}") }}', session=admin
+    )
+    assert deleted["data"]["deleteVehicle"] is True
+    gone = await gql(client, f'{{ vehicle(id: "{vehicle["id"]}") {{ id }} }}', session=admin)
+    assert error_code(gone) == "NOT_FOUND"
+    again = await gql(
+        client, "{ vehiclesNearby(lat: 12.98, lng: 77.60) { distanceM } }", session=admin
+    )
+    assert again["data"]["vehiclesNearby"] == []
+    viewer = await member(client, admin, "viewer")
+    denied = await gql(client, "{ vehicles { totalCount } }", session=viewer)
+    assert error_code(denied) == "FORBIDDEN"
+
+
+async def test_location_import_and_near_over_graphql(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    csv_text = "name,lat,lng,location_type\nA,12.97,77.59,customer\nB,12.98,77.60,warehouse\n"
+    imported = await gql(
+        client,
+        "mutation($c: String!) { importLocations(format: CSV, content: $c) { imported ids } }",
+        {"c": csv_text},
+        session=admin,
+    )
+    assert imported["data"]["importLocations"]["imported"] == 2
+    bad = await gql(
+        client,
+        "mutation($c: String!) { importLocations(format: CSV, content: $c) { imported } }",
+        {"c": "name,lat,lng\nC,99,1\n"},
+        session=admin,
+    )
+    assert error_code(bad) == "VALIDATION_ERROR"
+    assert bad["errors"][0]["extensions"]["details"]["rows"][0]["row"] == 1
+    near = await gql(
+        client,
+        "{ locationsNear(lat: 12.97, lng: 77.59, locationType: WAREHOUSE) { distanceM location { name geo { coordinates } } } }",
+        session=admin,
+    )
+    assert [n["location"]["name"] for n in near["data"]["locationsNear"]] == ["B"]
+    listed = await gql(
+        client,
+        '{ locations(filter: {search: "a"}) { totalCount edges { node { name } } } }',
+        session=admin,
+    )
+    assert listed["data"]["locations"]["totalCount"] == 1
