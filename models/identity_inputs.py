@@ -57,6 +57,12 @@ class RefreshRequest(Body):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 
+class LogoutRequest(Body):
+    """Without a refresh token only the access token is revoked."""
+
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=512)
+
+
 class SwitchWorkspace(Body):
     workspace_id: UUID
 

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 from models.identity_inputs import (
     InvitationAcceptance,
     Login,
+    LogoutRequest,
     MemberInvite,
     ProfileUpdate,
     RefreshRequest,
@@ -61,7 +62,7 @@ async def refresh(request: Request) -> JSONResponse:
 
 async def logout(request: Request) -> JSONResponse:
     actor = await authorize(request, Operation.PROFILE_READ)
-    data = await parse_body(request, RefreshRequest)
+    data = await parse_body(request, LogoutRequest) if await request.body() else LogoutRequest()
     state = request.app.state
     async with state.db.session(actor.workspace_id) as session:
         await sessions.logout(

@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -23,13 +24,20 @@ from schema.metrics import OperationMetrics
 from schema.ratelimit import OperationRateLimit
 
 
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Expected errors are answers, not incidents; ErrorMapping logs the unexpected ones
+        # with their trace, once.
+        return None
+
+
 def build_schema(
     *,
     query: type[Any],
     mutation: type[Any] | None,
     subscription: type[Any] | None,
     settings: Settings,
-) -> strawberry.Schema:
+) -> Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         # Parsing and validating anew on every request cost about 3x in throughput here.
         partial(ParserCache, maxsize=512),
@@ -43,6 +51,4 @@ def build_schema(
     ]
     if settings.environment is Environment.PRODUCTION:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
-        query=query, mutation=mutation, subscription=subscription, extensions=extensions
-    )
+    return Schema(query=query, mutation=mutation, subscription=subscription, extensions=extensions)

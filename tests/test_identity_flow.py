@@ -181,3 +181,23 @@ async def test_graphql_flow(client: httpx.AsyncClient) -> None:
     )
     assert error_code(short) == "VALIDATION_ERROR"
     assert short["errors"][0]["extensions"]["details"]["fields"][0]["field"] == "password"
+
+
+async def test_password_change_ends_other_sessions_and_logout_needs_no_body(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register(client)
+    other_device = (await login(client, admin.email)).json()["data"]
+    changed = await client.patch(
+        "/api/v1/auth/me",
+        json={"password": "another long passphrase", "current_password": PASSWORD},
+        headers=admin.headers,
+    )
+    assert changed.status_code == 200
+    stale = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": other_device["refresh_token"]}
+    )
+    assert stale.status_code == 401
+    out = await client.post("/api/v1/auth/logout", headers=admin.headers)
+    assert out.status_code == 200
+    assert (await client.get("/api/v1/auth/me", headers=admin.headers)).status_code == 401

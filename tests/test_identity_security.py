@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -122,7 +123,7 @@ class World:
 
 @pytest.fixture(scope="module")
 async def world(migrated_template: str) -> AsyncIterator[World]:
-    name = f"omniroute_t_{uuid.uuid4().hex[:12]}"
+    name = f"omniroute_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
     await create_database(name, migrated_template)
     try:
         settings = settings_for(name)

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import Database, set_tenant
@@ -21,7 +23,7 @@ from core.ratelimit import Budget
 from core.runtime import Security
 from core.settings import Settings
 from core.throttle import Backoff
-from models import Organization, User, Workspace
+from models import Organization, RefreshTokenFamily, User, Workspace
 from models.enums import UserRole, UserStatus
 from models.identity_inputs import Login, ProfileUpdate, Registration, normalise_email
 from services.audit import diff, record_audit
@@ -232,6 +234,15 @@ async def update_profile(
         if data.password.strip().lower() == user.email:
             raise ValidationFailed.field("password", "must not be the email address")
         user.password_hash = hash_password(data.password)
+        # Every other session of this account ends with the old password.
+        await session.execute(
+            sa.update(RefreshTokenFamily)
+            .where(
+                col(RefreshTokenFamily.user_id) == user.id,
+                col(RefreshTokenFamily.revoked_at).is_(None),
+            )
+            .values(revoked_at=datetime.now(UTC), revoked_reason="password_changed")
+        )
     if data.full_name is not None:
         user.full_name = data.full_name
     session.add(user)
