@@ -50,7 +50,13 @@ async def test_crud_with_geojson_lat_lng_and_schedule(client: httpx.AsyncClient)
     assert (await client.patch(url, json={"name": "x"}, headers=viewer.headers)).status_code == 403
     assert (await client.delete(url, headers=admin.headers)).status_code == 200
     assert (await client.get(url, headers=admin.headers)).status_code == 404
-    assert (await client.get("/api/v1/locations", headers=admin.headers)).json()["data"] == []
+    for listing in (
+        "/api/v1/locations",
+        "/api/v1/locations?search=City",
+        "/api/v1/locations?location_type=hospital",
+        "/api/v1/locations/near?lat=12.9592&lng=77.6974&radius_m=1000",
+    ):
+        assert (await client.get(listing, headers=admin.headers)).json()["data"] == [], listing
 
 
 @pytest.mark.parametrize(

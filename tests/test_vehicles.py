@@ -50,8 +50,13 @@ async def test_create_read_update_delete(client: httpx.AsyncClient) -> None:
     assert deleted.status_code == 200
     gone = await client.get(f"/api/v1/vehicles/{vid}", headers=admin.headers)
     assert gone.status_code == 404
-    listed = await client.get("/api/v1/vehicles", headers=admin.headers)
-    assert listed.json()["data"] == []
+    for url in (
+        "/api/v1/vehicles",
+        "/api/v1/vehicles?search=1001",
+        "/api/v1/vehicles?bbox=77,12,78,14",
+        "/api/v1/vehicles/nearby?lat=13.0285&lng=77.5187&radius_m=1000",
+    ):
+        assert (await client.get(url, headers=admin.headers)).json()["data"] == [], url
     # The plate is free again once its vehicle is deleted.
     await create(client, admin, van("KA-01 AB 1001"))
 
