@@ -44,6 +44,8 @@ from services import maintenance
 from services.identity.accounts import authenticate, enforce_rate_limit
 from tasks.broker import broker_url
 from tasks.inprocess import start_in_process_worker
+from tasks.routing import DramatiqJobQueue
+from tasks.runtime import install as install_worker_context
 
 log = logging.getLogger("omniroute")
 PARTITION_CHECK_INTERVAL_S = 12 * 3600
@@ -141,6 +143,8 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         app.state.db = runtime.db
         app.state.redis = runtime.redis
         app.state.security = runtime.security
+        app.state.cache = runtime.cache
+        app.state.jobs = DramatiqJobQueue()
         app.state.broadcast = broadcast
         app.state.broker_url = broker_url(settings)
         worker = None
@@ -149,6 +153,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
                 "single-process mode: no Redis, so broadcast and events stay in this process"
                 " and jobs run on an in-process worker"
             )
+            install_worker_context(runtime, broadcast)
             worker = start_in_process_worker()
         housekeeping = asyncio.create_task(_keep_partitions_ahead(runtime))
         try:

@@ -7,7 +7,7 @@ reads and writes nothing in tenant tables.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from uuid import UUID
 
@@ -23,6 +23,7 @@ _SET_TENANT = text(
     " set_config('app.current_organization_id', :organization_id, true)"
 )
 _PENDING_EVENTS = "pending_events"
+_AFTER_COMMIT = "after_commit"
 
 
 def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
@@ -53,6 +54,12 @@ def queue_event(session: AsyncSession, event: Event) -> None:
     session.info.setdefault(_PENDING_EVENTS, []).append(event)
 
 
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Run `action` once the session's transaction has committed (e.g. hand a job to a
+    worker, which must find the job's row); dropped on rollback."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
 class Database:
     """The engine the app role connects with, plus the bus that committed events go to."""
 
@@ -72,6 +79,8 @@ class Database:
                 yield session
             for event in session.info.pop(_PENDING_EVENTS, []):
                 await self.bus.publish(event)
+            for action in session.info.pop(_AFTER_COMMIT, []):
+                await action()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.cache import Cache, MemoryCache, RedisCache
 from core.db import Database, create_engine
 from core.denylist import Denylist, MemoryDenylist, RedisDenylist
 from core.events import EventBus, InMemoryBus, RedisStreamBus
@@ -31,6 +32,7 @@ class Runtime:
     db: Database
     redis: Redis | None
     security: Security
+    cache: Cache
 
     @classmethod
     def start(cls, settings: Settings, *, dsn: str | None = None) -> Runtime:
@@ -44,7 +46,9 @@ class Runtime:
                 RedisLoginThrottle(redis) if redis is not None else MemoryLoginThrottle()
             ),
         )
-        return cls(settings, Database(create_engine(settings, dsn=dsn), bus), redis, security)
+        cache: Cache = RedisCache(redis) if redis is not None else MemoryCache()
+        db = Database(create_engine(settings, dsn=dsn), bus)
+        return cls(settings, db, redis, security, cache)
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -69,6 +69,11 @@ class Route(SQLModel, table=True):
     actual_duration_minutes: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
     optimization_score: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
     constraints: dict[str, Any] = Field(default_factory=dict, sa_column=jsonb())
+    # Where the vehicle starts and ends (its last known position when unset), and when.
+    depot_location_id: UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("locations.id"))
+    )
+    planned_start: datetime | None = Field(default=None, sa_column=timestamp())
     created_by: UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id"), nullable=False)
     )
@@ -101,6 +106,8 @@ class RouteStop(SQLModel, table=True):
     service_time_minutes: int | None = Field(
         default=0, sa_column=sa.Column(sa.Integer, server_default="0")
     )
+    time_window_start: datetime | None = Field(default=None, sa_column=timestamp())
+    time_window_end: datetime | None = Field(default=None, sa_column=timestamp())
     load_kg: float | None = Field(
         default=0.0, sa_column=sa.Column(sa.Float, server_default=sa.text("0"))
     )
@@ -158,6 +165,9 @@ class OptimizationJob(SQLModel, table=True):
     retry_count: int = Field(
         default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
     )
+    requested_by: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
+    # The latest progress report of a running solve: best cost so far and elapsed time.
+    progress: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONB))
     created_at: datetime | None = Field(default=None, sa_column=created_at())
     started_at: datetime | None = Field(default=None, sa_column=timestamp())
     completed_at: datetime | None = Field(default=None, sa_column=timestamp())

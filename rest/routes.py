@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from rest import drivers, identity, locations, vehicles
+from rest import drivers, identity, locations, routing, vehicles
 from rest.envelope import success
 from services.health import code_head_revision
 
@@ -21,4 +21,5 @@ routes: list[BaseRoute] = [
     *vehicles.routes,
     *drivers.routes,
     *locations.routes,
+    *routing.routes_,
 ]

@@ -1,0 +1,43 @@
+"""A small JSON cache with expiry: Redis normally, a dict in single-process mode."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> Any | None: ...
+
+    async def set(self, key: str, value: Any, *, ttl_s: int) -> None: ...
+
+
+class RedisCache:
+    def __init__(self, redis: Redis, prefix: str = "cache:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def get(self, key: str) -> Any | None:
+        raw = await self._redis.get(self._prefix + key)
+        return json.loads(raw) if raw is not None else None
+
+    async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
+        await self._redis.set(self._prefix + key, json.dumps(value, default=str), ex=ttl_s)
+
+
+class MemoryCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, str]] = {}
+
+    async def get(self, key: str) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        return json.loads(entry[1])
+
+    async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
+        self._entries[key] = (time.monotonic() + ttl_s, json.dumps(value, default=str))

@@ -1,0 +1,21 @@
+"""How services hand work to the workers without importing them: the composition root
+(app.py, the worker entry point) provides the implementation."""
+
+from __future__ import annotations
+
+from typing import Protocol
+from uuid import UUID
+
+
+class JobQueue(Protocol):
+    async def enqueue_optimization(self, job_id: UUID, workspace_id: UUID) -> None: ...
+
+
+class ProgressChannel(Protocol):
+    """Where a running job reports its progress, and where listeners hear it."""
+
+    async def publish(self, job_id: UUID, message: dict[str, object]) -> None: ...
+
+
+def progress_channel(job_id: UUID) -> str:
+    return f"job-progress:{job_id}"

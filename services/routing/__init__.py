@@ -1,0 +1,1 @@
+"""Routing: routes, their optimization jobs, results, and the status machine."""

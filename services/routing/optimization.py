@@ -1,0 +1,430 @@
+"""Optimization jobs: requested by the API, run by a worker, applied to the route.
+
+The request builds the route's canonical problem and looks its hash up in the cache (6 h,
+per workspace): a hit is applied at once. A miss creates a `pending` job, moves the route
+to `optimizing` and hands the job to a worker after commit. The worker claims the job only
+while it is `pending` (a second delivery does nothing), solves it, and saves the plan
+unless the job was cancelled meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from geoalchemy2.elements import WKTElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.cache import Cache
+from core.db import Database, after_commit
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.jobs import JobQueue, ProgressChannel
+from core.principal import Principal
+from models import Location, OptimizationJob, Route, RoutePath, RouteStop, Vehicle
+from models.enums import JobStatus, RouteStatus, SolverType
+from models.geo import GeoPoint
+from models.routing_inputs import OptimizeRequest, default_time_limit
+from services.audit import record_audit
+from services.events import emit
+from services.routing import problem as canon
+from services.routing.routes import get_route, move
+from solvers.selector import SelectorParams, solve_problem
+
+log = logging.getLogger(__name__)
+
+CACHE_TTL_S = 6 * 3600
+FINAL_JOB = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.CANCELLED}
+PROGRESS_EVERY_S = 0.25
+# A job that runs this much past its solver budget ends `timeout` (keeping its plan).
+TIMEOUT_FACTOR = 2.0
+TIMEOUT_GRACE_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    job: OptimizationJob
+    route: Route
+    cached: bool
+
+
+def cache_key(workspace_id: UUID, digest: str) -> str:
+    return f"opt:{workspace_id}:{digest}"
+
+
+async def _job_input(
+    session: AsyncSession, route: Route, request: OptimizeRequest
+) -> dict[str, Any]:
+    rows = (
+        await session.exec(
+            select(RouteStop, Location)
+            .join(Location, col(Location.id) == col(RouteStop.location_id))
+            .where(RouteStop.route_id == route.id)
+            .order_by(col(RouteStop.stop_order))
+        )
+    ).all()
+    if not rows:
+        raise ValidationFailed.field("stops", "a route needs at least one stop to optimize")
+    vehicle = await session.get(Vehicle, route.vehicle_id) if route.vehicle_id else None
+    if vehicle is not None and vehicle.deleted_at is not None:
+        raise ValidationFailed.field("vehicle_id", "the route's vehicle was deleted")
+    depot = (
+        await session.get(Location, route.depot_location_id) if route.depot_location_id else None
+    )
+    if depot is not None:
+        point = GeoPoint.of(depot.geo)
+        depot_ref = (str(depot.id), point)
+    elif vehicle is not None and vehicle.last_location is not None:
+        depot_ref = (f"vehicle:{vehicle.id}", GeoPoint.of(vehicle.last_location))
+    else:
+        raise ValidationFailed.field(
+            "depot_location_id", "set a depot, or a vehicle with a known position, to start from"
+        )
+    assert depot_ref[1] is not None
+    origin = (route.planned_start or datetime.now(UTC)).replace(microsecond=0)
+    constraints = route.constraints or {}
+    stops = []
+    for stop, location in rows:
+        geo = GeoPoint.of(location.geo)
+        assert geo is not None
+        window = None
+        if stop.time_window_start or stop.time_window_end:
+            start = (
+                canon.seconds_from(origin, stop.time_window_start) if stop.time_window_start else 0
+            )
+            end = (
+                canon.seconds_from(origin, stop.time_window_end)
+                if stop.time_window_end
+                else canon.MAX_TIME
+            )
+            window = (max(0, start), max(0, end))
+        stops.append(
+            canon.StopSpec(
+                location_id=str(location.id),
+                lng=geo.lng,
+                lat=geo.lat,
+                load_kg=float(stop.load_kg or 0),
+                service_s=int(stop.service_time_minutes or 0) * 60,
+                window=window,
+            )
+        )
+    ranges = [
+        r
+        for r in (constraints.get("max_distance_km"), vehicle.max_range_km if vehicle else None)
+        if r
+    ]
+    spec = canon.VehicleSpec(
+        id=str(vehicle.id) if vehicle else "vehicle",
+        vehicle_type=vehicle.vehicle_type if vehicle else "van",
+        capacity_kg=float(vehicle.capacity_kg) if vehicle and vehicle.capacity_kg else None,
+        capacity_m3=vehicle.capacity_volume_m3 if vehicle else None,
+        max_range_km=min(ranges) if ranges else None,
+        shift=canon.shift_window(
+            origin, constraints.get("time_window_start"), constraints.get("time_window_end")
+        ),
+    )
+    problem = canon.canonical_problem(
+        mode=str(route.optimization_mode),
+        optimize_for=str(constraints.get("optimize_for", "distance")),
+        planned_start=origin,
+        depot=(depot_ref[0], depot_ref[1].lng, depot_ref[1].lat),
+        vehicles=[spec],
+        stops=stops,
+    )
+    return {
+        "problem": problem,
+        "route_stop_ids": [str(stop.id) for stop, _ in rows],
+        "time_limit_s": request.time_limit_s or default_time_limit(len(stops)),
+        "seed": request.seed,
+    }
+
+
+async def request_optimization(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    route_id: UUID,
+    data: OptimizeRequest,
+    cache: Cache,
+    queue: JobQueue,
+) -> Ticket:
+    route = await get_route(session=session, actor=actor, route_id=route_id)
+    move(route, RouteStatus.OPTIMIZING)
+    job_input = await _job_input(session, route, data)
+    digest = canon.input_hash(job_input["problem"])
+    job = OptimizationJob(
+        route_id=route.id,
+        workspace_id=actor.workspace_id,
+        solver_type=SolverType(str(route.optimization_mode)),
+        input_hash=digest,
+        input_data=job_input,
+        requested_by=actor.user_id,
+    )
+    session.add_all([route, job])
+    await session.flush()
+    cached = await cache.get(cache_key(actor.workspace_id, digest))
+    if cached is not None:
+        now = datetime.now(UTC)
+        job.status, job.started_at, job.completed_at = JobStatus.COMPLETED, now, now
+        job.result_data = {**cached, "cached": True}
+        job.execution_time_ms = 0
+        job.solution_quality_score = canon.optimization_score(cached)
+        await apply_result(session=session, actor=actor, route=route, job=job)
+    else:
+        workspace_id = actor.workspace_id
+
+        async def hand_over() -> None:
+            await queue.enqueue_optimization(job.id, workspace_id)
+
+        after_commit(session, hand_over)
+    await record_audit(
+        session=session,
+        actor=actor,
+        action="route.optimize_requested",
+        resource_type="route",
+        resource_id=route.id,
+        changes={"job_id": str(job.id), "cached": cached is not None},
+    )
+    await session.flush()
+    return Ticket(job=job, route=route, cached=cached is not None)
+
+
+async def apply_result(
+    *, session: AsyncSession, actor: Principal, route: Route, job: OptimizationJob
+) -> None:
+    """Write the plan onto the route: stop order, ETAs, one straight leg per path segment,
+    distance, duration and score; the route becomes `optimized`."""
+    result = job.result_data or {}
+    job_input = job.input_data
+    problem = job_input["problem"]
+    origin = datetime.fromisoformat(problem["planned_start"])
+    stop_ids = [UUID(s) for s in job_input["route_stop_ids"]]
+    stops = {
+        s.id: s
+        for s in (await session.exec(select(RouteStop).where(RouteStop.route_id == route.id))).all()
+    }
+    if set(stops) != set(stop_ids):
+        raise Conflict("The route's stops changed while it was being optimized")
+    plan: dict[str, Any] = (
+        result["routes"][0] if result.get("routes") else {"visits": [], "distance_m": 0}
+    )
+    visited = [v["stop"] for v in plan["visits"]]
+    order = visited + [u["stop"] for u in result.get("unassigned", [])]
+    # Two passes: stop_order is unique per route at every moment.
+    await session.execute(
+        sa.update(RouteStop)
+        .where(col(RouteStop.route_id) == route.id)
+        .values(stop_order=-col(RouteStop.stop_order))
+    )
+    timing = {v["stop"]: v for v in plan["visits"]}
+    for position, index in enumerate(order, start=1):
+        stop = stops[stop_ids[index]]
+        stop.stop_order = position
+        visit = timing.get(index)
+        stop.arrival_eta = canon.at(origin, visit["arrival"]) if visit else None
+        stop.departure_eta = canon.at(origin, visit["departure"]) if visit else None
+        session.add(stop)
+    await session.flush()
+    await session.execute(sa.delete(RoutePath).where(col(RoutePath.route_id) == route.id))
+    depot = (problem["depot"]["lng"], problem["depot"]["lat"])
+    points = [
+        depot,
+        *((problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited),
+        depot,
+    ]
+    for segment, (a, b) in enumerate(pairwise(points)):
+        session.add(
+            RoutePath(
+                workspace_id=route.workspace_id,
+                route_id=route.id,
+                path=WKTElement(f"LINESTRING({a[0]} {a[1]}, {b[0]} {b[1]})", srid=4326),
+                segment_index=segment,
+                distance_km=None,
+            )
+        )
+    route.distance_km = round(plan["distance_m"] / 1000, 3)
+    duration_s = plan.get("arrival", 0) - plan.get("departure", 0)
+    route.estimated_duration_minutes = math.ceil(duration_s / 60) if plan["visits"] else 0
+    route.optimization_score = canon.optimization_score(result)
+    move(route, RouteStatus.OPTIMIZED)
+    session.add(route)
+    summary = {
+        "job_id": str(job.id),
+        "distance_km": route.distance_km,
+        "estimated_duration_minutes": route.estimated_duration_minutes,
+        "optimization_score": route.optimization_score,
+        "unassigned": len(result.get("unassigned", [])),
+        "solver": result.get("solver"),
+        "cached": bool(result.get("cached")),
+    }
+    emit(
+        session=session,
+        actor=actor,
+        event_type="route.optimized",
+        entity_type="route",
+        entity_id=route.id,
+        data=summary,
+    )
+
+
+async def get_job(*, session: AsyncSession, actor: Principal, job_id: UUID) -> OptimizationJob:
+    job = await session.get(OptimizationJob, job_id)
+    if job is None:
+        raise NotFound.resource("Job", job_id)
+    return job
+
+
+async def cancel_job(*, session: AsyncSession, actor: Principal, job_id: UUID) -> OptimizationJob:
+    """Stop waiting for a job: its route goes back to draft; a late result is discarded."""
+    job = (
+        await session.exec(
+            select(OptimizationJob).where(OptimizationJob.id == job_id).with_for_update()
+        )
+    ).first()
+    if job is None:
+        raise NotFound.resource("Job", job_id)
+    if job.status in FINAL_JOB:
+        raise Conflict(f"The job is already {job.status.value}")
+    job.status, job.completed_at = JobStatus.CANCELLED, datetime.now(UTC)
+    session.add(job)
+    route = await session.get(Route, job.route_id) if job.route_id else None
+    if route is not None and route.status == RouteStatus.OPTIMIZING:
+        move(route, RouteStatus.DRAFT)
+        session.add(route)
+    await record_audit(
+        session=session,
+        actor=actor,
+        action="optimization.cancelled",
+        resource_type="optimization_job",
+        resource_id=job.id,
+    )
+    await session.flush()
+    return job
+
+
+async def wait_for_job(
+    *, db: Database, actor: Principal, job_id: UUID, timeout_s: float
+) -> OptimizationJob:
+    """The job once final, or as it is when `timeout_s` runs out."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.02
+    while True:
+        async with db.session(actor.workspace_id) as session:
+            job = await get_job(session=session, actor=actor, job_id=job_id)
+        if job.status in FINAL_JOB or time.monotonic() >= deadline:
+            return job
+        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.2)
+
+
+def _solve(job_input: dict[str, Any], progress: Any, engine: str = "auto") -> dict[str, Any]:
+    problem = canon.to_solver_problem(job_input["problem"])
+    mode = job_input["problem"]["mode"]
+    solution = solve_problem(
+        problem,
+        time_limit=float(job_input["time_limit_s"]),
+        seed=int(job_input["seed"]),
+        mode=mode,
+        params=SelectorParams(engine=engine),  # type: ignore[arg-type]
+        progress=progress,
+    )
+    return canon.canonical_result(problem, solution)
+
+
+async def run_job(
+    *, db: Database, cache: Cache, channel: ProgressChannel, job_id: UUID, workspace_id: UUID
+) -> JobStatus | None:
+    """The worker's side. Returns the final status, or None when there was nothing to do."""
+    async with db.session(workspace_id) as session:
+        job = (
+            await session.exec(
+                select(OptimizationJob).where(OptimizationJob.id == job_id).with_for_update()
+            )
+        ).first()
+        if job is None or job.status != JobStatus.PENDING:
+            return None
+        job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
+        session.add(job)
+        job_input = job.input_data
+        requester = job.requested_by
+    loop = asyncio.get_running_loop()
+    last = [0.0]
+
+    def progress(best_cost: float, elapsed_s: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            message = {
+                "status": "running",
+                "best_cost": best_cost,
+                "elapsed_s": round(elapsed_s, 3),
+            }
+            loop.call_soon_threadsafe(
+                lambda: asyncio.ensure_future(channel.publish(job_id, message))
+            )
+
+    started = time.monotonic()
+    error: str | None = None
+    result: dict[str, Any] | None = None
+    try:
+        result = await asyncio.to_thread(_solve, job_input, progress)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("solver failed, retrying with OR-Tools", extra={"job_id": str(job_id)})
+        try:
+            result = await asyncio.to_thread(_solve, job_input, progress, "ortools")
+        except Exception as again:
+            error = f"{error}; fallback {type(again).__name__}: {again}"
+    elapsed = time.monotonic() - started
+    budget = float(job_input["time_limit_s"]) * TIMEOUT_FACTOR + TIMEOUT_GRACE_S
+    async with db.session(workspace_id) as session:
+        job = (
+            await session.exec(
+                select(OptimizationJob).where(OptimizationJob.id == job_id).with_for_update()
+            )
+        ).first()
+        if job is None or job.status != JobStatus.RUNNING:
+            return job.status if job else None  # cancelled meanwhile: the plan is discarded
+        job.execution_time_ms = round(elapsed * 1000)
+        job.completed_at = datetime.now(UTC)
+        job.error_message = error
+        job.retry_count = 1 if error else 0
+        route = await session.get(Route, job.route_id) if job.route_id else None
+        actor = Principal(requester or UUID(int=0), workspace_id, None, "system")
+        if result is None:
+            job.status = JobStatus.FAILED
+            if route is not None and route.status == RouteStatus.OPTIMIZING:
+                move(route, RouteStatus.DRAFT)
+                session.add(route)
+            emit(
+                session=session,
+                actor=actor,
+                event_type="route.optimization_failed",
+                entity_type="route",
+                entity_id=job.route_id,
+                data={"error": error},
+            )
+        else:
+            job.status = JobStatus.TIMEOUT if elapsed > budget else JobStatus.COMPLETED
+            job.result_data = result
+            job.solution_quality_score = canon.optimization_score(result)
+            if (
+                route is not None
+                and route.deleted_at is None
+                and route.status == RouteStatus.OPTIMIZING
+            ):
+                await apply_result(session=session, actor=actor, route=route, job=job)
+        session.add(job)
+        final = job.status
+    if result is not None:
+        await cache.set(cache_key(workspace_id, job.input_hash), result, ttl_s=CACHE_TTL_S)
+    await channel.publish(job_id, {"status": final.value, "elapsed_s": round(elapsed, 3)})
+    return final

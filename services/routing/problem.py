@@ -1,0 +1,187 @@
+"""Between the database and the solvers: the canonical problem of a route (what is hashed,
+cached and handed to a worker) and the canonical result a worker hands back.
+
+Times are seconds from the route's planned start; stops are referred to by their index in
+the submitted order, so that identical problems share a cache entry whatever route or
+stop ids they come from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from solvers.problem import MAX_TIME, Depot, Point, Problem, Stop, TimeWindow, Vehicle
+from solvers.solution import Solution
+
+CANONICAL_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StopSpec:
+    location_id: str
+    lng: float
+    lat: float
+    load_kg: float
+    service_s: int
+    window: tuple[int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSpec:
+    id: str
+    vehicle_type: str
+    capacity_kg: float | None
+    capacity_m3: float | None
+    max_range_km: float | None
+    shift: tuple[int, int]
+
+
+def seconds_from(origin: datetime, moment: datetime) -> int:
+    return int((moment - origin).total_seconds())
+
+
+def shift_window(origin: datetime, start_hhmm: str | None, end_hhmm: str | None) -> tuple[int, int]:
+    """The constraints' HH:MM shift (UTC, on the planned start's day) in seconds from origin;
+    a shift that began before the origin starts at the origin."""
+
+    def at(hhmm: str) -> int:
+        hours, minutes = (int(part) for part in hhmm.split(":"))
+        moment = origin.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+        return seconds_from(origin, moment)
+
+    start = max(0, at(start_hhmm)) if start_hhmm else 0
+    end = at(end_hhmm) if end_hhmm else MAX_TIME
+    return start, max(start, end)
+
+
+def canonical_problem(
+    *,
+    mode: str,
+    optimize_for: str,
+    planned_start: datetime,
+    depot: tuple[str, float, float],
+    vehicles: Sequence[VehicleSpec],
+    stops: Sequence[StopSpec],
+) -> dict[str, Any]:
+    depot_id, lng, lat = depot
+    return {
+        "version": CANONICAL_VERSION,
+        "mode": mode,
+        "optimize_for": optimize_for,
+        "planned_start": planned_start.isoformat(),
+        "depot": {"id": depot_id, "lng": lng, "lat": lat},
+        "vehicles": [
+            {
+                "id": v.id,
+                "type": v.vehicle_type,
+                "capacity_kg": v.capacity_kg,
+                "capacity_m3": v.capacity_m3,
+                "max_range_km": v.max_range_km,
+                "shift": list(v.shift),
+            }
+            for v in vehicles
+        ],
+        "stops": [
+            {
+                "location_id": s.location_id,
+                "lng": s.lng,
+                "lat": s.lat,
+                "load_kg": s.load_kg,
+                "service_s": s.service_s,
+                "window": list(s.window) if s.window else None,
+            }
+            for s in stops
+        ],
+    }
+
+
+def input_hash(problem: dict[str, Any]) -> str:
+    canonical = json.dumps(problem, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def to_solver_problem(problem: dict[str, Any]) -> Problem:
+    depot = problem["depot"]
+    depots = [Depot(id="depot", point=Point(lat=depot["lat"], lon=depot["lng"]))]
+    stops = [
+        Stop(
+            id=str(index),
+            point=Point(lat=s["lat"], lon=s["lng"]),
+            demand_kg=s["load_kg"],
+            service_time=s["service_s"],
+            time_window=TimeWindow(*s["window"]) if s["window"] else TimeWindow(),
+        )
+        for index, s in enumerate(problem["stops"])
+    ]
+    vehicles = [
+        Vehicle(
+            id=v["id"],
+            start_depot="depot",
+            capacity_kg=v["capacity_kg"],
+            capacity_m3=v["capacity_m3"],
+            max_range_km=v["max_range_km"],
+            shift=TimeWindow(*v["shift"]),
+            vehicle_type=v["type"],
+        )
+        for v in problem["vehicles"]
+    ]
+    return Problem.build(depots, stops, vehicles)
+
+
+def submitted_order_distance(problem: Problem) -> int:
+    """Metres driven visiting the stops in the order submitted, from and back to the depot."""
+    order = [0, *(problem.stop_location(i) for i in range(problem.num_stops)), 0]
+    distance = problem.matrix.distance
+    return int(sum(int(distance[a, b]) for a, b in pairwise(order)))
+
+
+def canonical_result(problem: Problem, solution: Solution) -> dict[str, Any]:
+    return {
+        "routes": [
+            {
+                "vehicle_id": route.vehicle_id,
+                "departure": route.departure,
+                "arrival": route.arrival,
+                "distance_m": route.distance_m,
+                "load_kg": route.load_kg,
+                "visits": [
+                    {"stop": int(v.stop_id), "arrival": v.arrival, "departure": v.departure}
+                    for v in route.visits
+                ],
+            }
+            for route in solution.routes
+            if route.visits
+        ],
+        "unassigned": [{"stop": int(u.stop_id), "reason": u.reason} for u in solution.unassigned],
+        "cost": solution.cost,
+        "distance_m": solution.distance_m,
+        "duration_s": solution.duration_s,
+        "solver": solution.solver,
+        "backend": solution.backend,
+        "elapsed_s": round(solution.elapsed_s, 4),
+        "lower_bound": solution.lower_bound,
+        "gap": solution.gap,
+        "proven_optimal": solution.proven_optimal,
+        "fallback_reason": solution.fallback_reason,
+        "submitted_distance_m": submitted_order_distance(problem),
+    }
+
+
+def optimization_score(result: dict[str, Any]) -> float:
+    """Distance saved against the submitted order, in percent (0-100): 0 means the plan is
+    no shorter than visiting the stops as given, 25 means a quarter of the distance saved."""
+    submitted = result["submitted_distance_m"]
+    if submitted <= 0:
+        return 0.0
+    saved = (submitted - result["distance_m"]) / submitted * 100
+    return round(min(100.0, max(0.0, saved)), 2)
+
+
+def at(origin: datetime, seconds: int) -> datetime:
+    return origin + timedelta(seconds=seconds)

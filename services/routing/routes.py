@@ -1,0 +1,391 @@
+"""Routes: drafts with their stops, the status machine, deploy and complete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.errors import Conflict, Forbidden, NotFound
+from core.pagination import CursorRequest, Page, PageRequest
+from core.principal import Principal
+from models import Driver, Location, Route, RoutePath, RouteStop, Vehicle
+from models.enums import RouteStatus, UserRole, VehicleStatus
+from models.routing_inputs import RouteCreate, RouteUpdate, StopInput
+from services.audit import diff, record_audit
+from services.events import emit
+from services.listing import paginate
+
+FINAL = {RouteStatus.COMPLETED, RouteStatus.CANCELLED}
+TRANSITIONS: dict[RouteStatus, set[RouteStatus]] = {
+    RouteStatus.DRAFT: {RouteStatus.OPTIMIZING, RouteStatus.CANCELLED},
+    RouteStatus.OPTIMIZING: {RouteStatus.OPTIMIZED, RouteStatus.DRAFT, RouteStatus.CANCELLED},
+    RouteStatus.OPTIMIZED: {RouteStatus.OPTIMIZING, RouteStatus.DEPLOYED, RouteStatus.CANCELLED},
+    RouteStatus.DEPLOYED: {RouteStatus.IN_PROGRESS, RouteStatus.COMPLETED, RouteStatus.CANCELLED},
+    RouteStatus.IN_PROGRESS: {RouteStatus.COMPLETED, RouteStatus.CANCELLED},
+    RouteStatus.COMPLETED: set(),
+    RouteStatus.CANCELLED: set(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteFilter:
+    status: RouteStatus | None = None
+    vehicle_id: UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDetail:
+    route: Route
+    stops: list[tuple[RouteStop, Location]]
+    paths: list[RoutePath]
+
+
+def move(route: Route, to: RouteStatus) -> None:
+    """Apply a status transition of the machine, or answer 409 CONFLICT."""
+    if to not in TRANSITIONS[route.status]:
+        raise Conflict(
+            f"A {route.status.value} route cannot become {to.value}",
+            details={"status": route.status.value, "requested": to.value},
+        )
+    route.status = to
+    route.updated_at = datetime.now(UTC)
+
+
+async def get_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> Route:
+    route = await session.get(Route, route_id)
+    if route is None or route.deleted_at is not None:
+        raise NotFound.resource("Route", route_id)
+    return route
+
+
+async def route_detail(*, session: AsyncSession, actor: Principal, route_id: UUID) -> RouteDetail:
+    route = await get_route(session=session, actor=actor, route_id=route_id)
+    stops = (
+        await session.exec(
+            select(RouteStop, Location)
+            .join(Location, col(Location.id) == col(RouteStop.location_id))
+            .where(RouteStop.route_id == route.id)
+            .order_by(col(RouteStop.stop_order))
+        )
+    ).all()
+    paths = (
+        await session.exec(
+            select(RoutePath)
+            .where(RoutePath.route_id == route.id)
+            .order_by(col(RoutePath.segment_index))
+        )
+    ).all()
+    return RouteDetail(route, [(s, loc) for s, loc in stops], list(paths))
+
+
+async def _locations(session: AsyncSession, ids: set[UUID]) -> dict[UUID, Location]:
+    rows = await session.exec(
+        select(Location).where(col(Location.id).in_(ids), col(Location.deleted_at).is_(None))
+    )
+    found = {loc.id: loc for loc in rows}
+    missing = ids - found.keys()
+    if missing:
+        raise NotFound.resource("Location", sorted(missing, key=str)[0])
+    return found
+
+
+async def _check_refs(
+    session: AsyncSession, vehicle_id: UUID | None, depot_id: UUID | None, stops: list[StopInput]
+) -> None:
+    if vehicle_id is not None:
+        vehicle = await session.get(Vehicle, vehicle_id)
+        if vehicle is None or vehicle.deleted_at is not None:
+            raise NotFound.resource("Vehicle", vehicle_id)
+    ids = {s.location_id for s in stops}
+    if depot_id is not None:
+        ids.add(depot_id)
+    await _locations(session, ids)
+
+
+def _stop_rows(actor: Principal, route_id: UUID, stops: list[StopInput]) -> list[RouteStop]:
+    return [
+        RouteStop(
+            workspace_id=actor.workspace_id,
+            route_id=route_id,
+            location_id=stop.location_id,
+            stop_order=order,
+            load_kg=stop.load_kg,
+            service_time_minutes=stop.service_time_minutes,
+            time_window_start=stop.time_window_start,
+            time_window_end=stop.time_window_end,
+            notes=stop.notes,
+        )
+        for order, stop in enumerate(stops, start=1)
+    ]
+
+
+def _snapshot(route: Route, stops: int | None = None) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "name": route.name,
+        "vehicle_id": str(route.vehicle_id) if route.vehicle_id else None,
+        "depot_location_id": str(route.depot_location_id) if route.depot_location_id else None,
+        "optimization_mode": str(route.optimization_mode),
+        "status": str(route.status),
+        "planned_start": route.planned_start.isoformat() if route.planned_start else None,
+        "constraints": route.constraints,
+    }
+    if stops is not None:
+        state["stops"] = stops
+    return state
+
+
+async def create_route(*, session: AsyncSession, actor: Principal, data: RouteCreate) -> Route:
+    """A draft route with its stops in the order given."""
+    await _check_refs(session, data.vehicle_id, data.depot_location_id, data.stops)
+    route = Route(
+        workspace_id=actor.workspace_id,
+        name=data.name,
+        vehicle_id=data.vehicle_id,
+        depot_location_id=data.depot_location_id,
+        optimization_mode=data.optimization_mode,
+        planned_start=data.planned_start,
+        constraints=data.constraints.model_dump(mode="json"),
+        created_by=actor.user_id,
+    )
+    session.add(route)
+    await session.flush()
+    session.add_all(_stop_rows(actor, route.id, data.stops))
+    await session.flush()
+    state = _snapshot(route, stops=len(data.stops))
+    await record_audit(
+        session=session,
+        actor=actor,
+        action="route.created",
+        resource_type="route",
+        resource_id=route.id,
+        changes=state,
+    )
+    emit(
+        session=session,
+        actor=actor,
+        event_type="route.created",
+        entity_type="route",
+        entity_id=route.id,
+        data=state,
+    )
+    await session.refresh(route)
+    return route
+
+
+async def update_route(
+    *, session: AsyncSession, actor: Principal, route_id: UUID, data: RouteUpdate
+) -> Route:
+    """Change a draft; anything past draft is 409 CONFLICT."""
+    route = await get_route(session=session, actor=actor, route_id=route_id)
+    if route.status != RouteStatus.DRAFT:
+        raise Conflict(
+            f"Only a draft route can be edited; this one is {route.status.value}",
+            details={"status": route.status.value},
+        )
+    fields = data.model_fields_set
+    await _check_refs(
+        session,
+        data.vehicle_id if "vehicle_id" in fields else None,
+        data.depot_location_id if "depot_location_id" in fields else None,
+        data.stops or [],
+    )
+    before = _snapshot(route)
+    for key in ("name", "vehicle_id", "depot_location_id", "planned_start"):
+        if key in fields:
+            setattr(route, key, getattr(data, key))
+    if "optimization_mode" in fields and data.optimization_mode is not None:
+        route.optimization_mode = data.optimization_mode
+    if "constraints" in fields and data.constraints is not None:
+        route.constraints = data.constraints.model_dump(mode="json")
+    if data.stops is not None:
+        await session.execute(sa.delete(RouteStop).where(col(RouteStop.route_id) == route.id))
+        await session.flush()
+        session.add_all(_stop_rows(actor, route.id, data.stops))
+    route.updated_at = datetime.now(UTC)
+    session.add(route)
+    await session.flush()
+    changes = diff(before, _snapshot(route))
+    if data.stops is not None:
+        changes["stops"] = len(data.stops)
+    await record_audit(
+        session=session,
+        actor=actor,
+        action="route.updated",
+        resource_type="route",
+        resource_id=route.id,
+        changes=changes,
+    )
+    emit(
+        session=session,
+        actor=actor,
+        event_type="route.updated",
+        entity_type="route",
+        entity_id=route.id,
+        data={"changes": changes},
+    )
+    await session.refresh(route)
+    return route
+
+
+async def delete_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> None:
+    route = await get_route(session=session, actor=actor, route_id=route_id)
+    if route.status in (RouteStatus.DEPLOYED, RouteStatus.IN_PROGRESS):
+        raise Conflict("Cancel or complete a route on the road before deleting it")
+    route.deleted_at = datetime.now(UTC)
+    session.add(route)
+    await record_audit(
+        session=session,
+        actor=actor,
+        action="route.deleted",
+        resource_type="route",
+        resource_id=route.id,
+    )
+    emit(
+        session=session,
+        actor=actor,
+        event_type="route.deleted",
+        entity_type="route",
+        entity_id=route.id,
+        data={},
+    )
+
+
+async def list_routes(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    filters: RouteFilter,
+    request: PageRequest | CursorRequest,
+) -> Page[Route]:
+    conditions: list[Any] = [
+        col(Route.workspace_id) == actor.workspace_id,
+        col(Route.deleted_at).is_(None),
+    ]
+    if filters.status is not None:
+        conditions.append(col(Route.status) == filters.status)
+    if filters.vehicle_id is not None:
+        conditions.append(col(Route.vehicle_id) == filters.vehicle_id)
+    if filters.created_from is not None:
+        conditions.append(col(Route.created_at) >= filters.created_from)
+    if filters.created_to is not None:
+        conditions.append(col(Route.created_at) < filters.created_to)
+    return await paginate(session, Route, conditions, request)
+
+
+async def _set_vehicle_status(
+    session: AsyncSession, vehicle_id: UUID | None, status: VehicleStatus
+) -> None:
+    if vehicle_id is None:
+        return
+    vehicle = await session.get(Vehicle, vehicle_id)
+    if vehicle is not None and vehicle.deleted_at is None:
+        vehicle.status = status
+        vehicle.updated_at = datetime.now(UTC)
+        session.add(vehicle)
+
+
+async def deploy_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> Route:
+    """Hand an optimized route to its vehicle, which goes `in_transit`."""
+    route = await get_route(session=session, actor=actor, route_id=route_id)
+    if route.vehicle_id is None and route.status == RouteStatus.OPTIMIZED:
+        raise Conflict("Assign a vehicle before deploying", details={"field": "vehicle_id"})
+    move(route, RouteStatus.DEPLOYED)
+    route.started_at = route.started_at or datetime.now(UTC)
+    session.add(route)
+    await _set_vehicle_status(session, route.vehicle_id, VehicleStatus.IN_TRANSIT)
+    await record_audit(
+        session=session,
+        actor=actor,
+        action="route.deployed",
+        resource_type="route",
+        resource_id=route.id,
+        changes={"vehicle_id": str(route.vehicle_id)},
+    )
+    emit(
+        session=session,
+        actor=actor,
+        event_type="route.deployed",
+        entity_type="route",
+        entity_id=route.id,
+        data={"vehicle_id": str(route.vehicle_id)},
+    )
+    await session.flush()
+    await session.refresh(route)
+    return route
+
+
+async def complete_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> Route:
+    """The driver of the route's vehicle marks it done; records how long it really took."""
+    route = await get_route(session=session, actor=actor, route_id=route_id)
+    if actor.role == UserRole.DRIVER.value:
+        assigned = (
+            await session.exec(
+                select(Driver.id).where(
+                    Driver.user_id == actor.user_id, Driver.vehicle_id == route.vehicle_id
+                )
+            )
+        ).first()
+        if route.vehicle_id is None or assigned is None:
+            raise Forbidden("Only the driver of this route's vehicle can complete it")
+    move(route, RouteStatus.COMPLETED)
+    now = datetime.now(UTC)
+    route.completed_at = now
+    if route.started_at is not None:
+        route.actual_duration_minutes = max(0, round((now - route.started_at).total_seconds() / 60))
+    session.add(route)
+    await _set_vehicle_status(session, route.vehicle_id, VehicleStatus.AVAILABLE)
+    state = {"actual_duration_minutes": route.actual_duration_minutes}
+    await record_audit(
+        session=session,
+        actor=actor,
+        action="route.completed",
+        resource_type="route",
+        resource_id=route.id,
+        changes=state,
+    )
+    emit(
+        session=session,
+        actor=actor,
+        event_type="route.completed",
+        entity_type="route",
+        entity_id=route.id,
+        data=state,
+    )
+    await session.flush()
+    await session.refresh(route)
+    return route
+
+
+async def cancel_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> Route:
+    route = await get_route(session=session, actor=actor, route_id=route_id)
+    was_on_road = route.status in (RouteStatus.DEPLOYED, RouteStatus.IN_PROGRESS)
+    move(route, RouteStatus.CANCELLED)
+    session.add(route)
+    if was_on_road:
+        await _set_vehicle_status(session, route.vehicle_id, VehicleStatus.AVAILABLE)
+    await record_audit(
+        session=session,
+        actor=actor,
+        action="route.cancelled",
+        resource_type="route",
+        resource_id=route.id,
+    )
+    emit(
+        session=session,
+        actor=actor,
+        event_type="route.cancelled",
+        entity_type="route",
+        entity_id=route.id,
+        data={},
+    )
+    await session.flush()
+    await session.refresh(route)
+    return route
