@@ -168,7 +168,7 @@ async def test_nearby_orders_by_distance_with_metres_radius_and_status(
                 "SELECT ST_Distance(last_location,"
                 " ST_SetSRID(ST_MakePoint(77.5946, 12.9716), 4326)::geography)"
                 " FROM vehicles WHERE id = $1",
-                vehicle["id"] if isinstance(vehicle["id"], str) else vehicle["id"],
+                vehicle["id"],
             )
             assert vehicle["distance_m"] == pytest.approx(expected, abs=0.01)
     limited = (await client.get(url.replace("limit=10", "limit=2"), headers=admin.headers)).json()
