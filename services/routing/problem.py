@@ -109,6 +109,10 @@ def input_hash(problem: dict[str, Any]) -> str:
 def to_solver_problem(problem: dict[str, Any]) -> Problem:
     depot = problem["depot"]
     depots = [Depot(id="depot", point=Point(lat=depot["lat"], lon=depot["lng"]))]
+    # A route re-planned on the road starts where the vehicle is and still ends at the depot.
+    start = problem.get("start")
+    if start is not None:
+        depots.append(Depot(id="start", point=Point(lat=start["lat"], lon=start["lng"])))
     stops = [
         Stop(
             id=str(index),
@@ -122,7 +126,8 @@ def to_solver_problem(problem: dict[str, Any]) -> Problem:
     vehicles = [
         Vehicle(
             id=v["id"],
-            start_depot="depot",
+            start_depot="start" if start is not None else "depot",
+            end_depot="depot",
             capacity_kg=v["capacity_kg"],
             capacity_m3=v["capacity_m3"],
             max_range_km=v["max_range_km"],
@@ -135,8 +140,10 @@ def to_solver_problem(problem: dict[str, Any]) -> Problem:
 
 
 def submitted_order_distance(problem: Problem) -> int:
-    """Metres driven visiting the stops in the order submitted, from and back to the depot."""
-    order = [0, *(problem.stop_location(i) for i in range(problem.num_stops)), 0]
+    """Metres driven visiting the stops in the order submitted, from the start back to the
+    depot."""
+    stops = (problem.stop_location(i) for i in range(problem.num_stops))
+    order = [problem.start_location(0), *stops, problem.end_location(0)]
     distance = problem.matrix.distance
     return int(sum(int(distance[a, b]) for a, b in pairwise(order)))
 
