@@ -18,12 +18,12 @@ from models import OptimizationJob
 from models.enums import JobStatus, RouteStatus
 from models.geo import GeoPoint
 from models.permissions import Operation
-from models.routing_inputs import OptimizeRequest, RouteCreate, RouteUpdate
+from models.routing_inputs import FleetPlanRequest, OptimizeRequest, RouteCreate, RouteUpdate
 from rest.auth import authorize, path_uuid
 from rest.envelope import pagination, success
 from rest.parsing import parse_body, parse_query
 from rest.serialize import to_json
-from services.routing import optimization, routes
+from services.routing import optimization, planning, routes
 from services.routing.routes import RouteDetail
 
 
@@ -255,6 +255,38 @@ async def cancel_job(request: Request) -> JSONResponse:
     return success(body)
 
 
+async def plan_fleet(request: Request) -> JSONResponse:
+    """Spread stops over vehicles from one depot: draft routes plus what could not fit."""
+    actor = await authorize(request, Operation.ROUTE_CREATE)
+    data = await parse_body(request, FleetPlanRequest)
+    async with request.app.state.db.session(actor.workspace_id) as session:
+        plan = await planning.plan_fleet(session=session, actor=actor, data=data)
+        created = [
+            route_json(await routes.route_detail(session=session, actor=actor, route_id=r.id))
+            for r in plan.routes
+        ]
+    return success(
+        {
+            "routes": created,
+            "unassigned": plan.unassigned,
+            "distance_km": round(plan.result["distance_m"] / 1000, 3),
+            "solver": plan.result["solver"],
+        },
+        status_code=201,
+    )
+
+
+async def reoptimize(request: Request) -> JSONResponse:
+    actor = await authorize(request, Operation.ROUTE_OPTIMIZE)
+    route_id = path_uuid(request, "route_id")
+    async with request.app.state.db.session(actor.workspace_id) as session:
+        replan = await planning.reoptimize_route(session=session, actor=actor, route_id=route_id)
+        body = route_json(
+            await routes.route_detail(session=session, actor=actor, route_id=route_id)
+        )
+    return success({"route": body, "changes": to_json(replan.changes)})
+
+
 def _transition(operation: Operation, action: Any) -> Any:
     async def endpoint(request: Request) -> JSONResponse:
         actor = await authorize(request, operation)
@@ -272,10 +304,12 @@ def _transition(operation: Operation, action: Any) -> Any:
 routes_: list[BaseRoute] = [
     Route("/routes", list_routes, methods=["GET"]),
     Route("/routes", create_route, methods=["POST"]),
+    Route("/routes/plan", plan_fleet, methods=["POST"]),
     Route("/routes/{route_id}", get_route, methods=["GET"]),
     Route("/routes/{route_id}", update_route, methods=["PATCH"]),
     Route("/routes/{route_id}", delete_route, methods=["DELETE"]),
     Route("/routes/{route_id}/optimize", optimize, methods=["POST"]),
+    Route("/routes/{route_id}/reoptimize", reoptimize, methods=["POST"]),
     Route(
         "/routes/{route_id}/deploy",
         _transition(Operation.ROUTE_DEPLOY, routes.deploy_route),

@@ -192,3 +192,39 @@ def optimization_score(result: dict[str, Any]) -> float:
 
 def at(origin: datetime, seconds: int) -> datetime:
     return origin + timedelta(seconds=seconds)
+
+
+def window_seconds(
+    origin: datetime, start: datetime | None, end: datetime | None
+) -> tuple[int, int] | None:
+    """A stop's time window in seconds from origin, clipped at the origin."""
+    if start is None and end is None:
+        return None
+    begin = seconds_from(origin, start) if start else 0
+    finish = seconds_from(origin, end) if end else MAX_TIME
+    return max(0, begin), max(0, finish)
+
+
+def vehicle_spec(
+    origin: datetime,
+    constraints: dict[str, Any],
+    *,
+    vehicle_id: str,
+    vehicle_type: str,
+    capacity_kg: float | None,
+    capacity_m3: float | None,
+    max_range_km: float | None,
+) -> VehicleSpec:
+    """A vehicle under a route's constraints: the shorter of its range and the route's
+    distance limit, and the constraints' shift."""
+    limits = [r for r in (constraints.get("max_distance_km"), max_range_km) if r]
+    return VehicleSpec(
+        id=vehicle_id,
+        vehicle_type=vehicle_type,
+        capacity_kg=capacity_kg or None,
+        capacity_m3=capacity_m3,
+        max_range_km=min(limits) if limits else None,
+        shift=shift_window(
+            origin, constraints.get("time_window_start"), constraints.get("time_window_end")
+        ),
+    )
