@@ -15,8 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from core.db import Database
-from dataloaders import fleet
-from models import Driver, User, Vehicle
+from dataloaders import fleet, routing
+from models import Driver, Location, Route, RoutePath, RouteStop, User, Vehicle
 
 R = TypeVar("R")
 
@@ -30,11 +30,19 @@ class DataLoaders:
     driver_by_vehicle: DataLoader[UUID, Driver | None] = field(init=False)
     user_by_id: DataLoader[UUID, User | None] = field(init=False)
     vehicle_by_id: DataLoader[UUID, Vehicle | None] = field(init=False)
+    stops_by_route: DataLoader[UUID, list[RouteStop] | None] = field(init=False)
+    paths_by_route: DataLoader[UUID, list[RoutePath] | None] = field(init=False)
+    location_by_id: DataLoader[UUID, Location | None] = field(init=False)
+    current_route_by_vehicle: DataLoader[UUID, Route | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.driver_by_vehicle = DataLoader(self._scoped(fleet.drivers_by_vehicle))
         self.user_by_id = DataLoader(self._scoped(fleet.users_by_id))
         self.vehicle_by_id = DataLoader(self._scoped(fleet.vehicles_by_id))
+        self.stops_by_route = DataLoader(self._scoped(routing.stops_by_route))
+        self.paths_by_route = DataLoader(self._scoped(routing.paths_by_route))
+        self.location_by_id = DataLoader(self._scoped(routing.locations_by_id))
+        self.current_route_by_vehicle = DataLoader(self._scoped(routing.current_route_by_vehicle))
 
     @classmethod
     def for_request(cls, db: Database) -> DataLoaders:

@@ -6,17 +6,20 @@ import strawberry
 
 from resolvers.fleet import FleetMutation, FleetQuery
 from resolvers.identity import IdentityMutation, IdentityQuery
+from resolvers.routing import RoutingMutation, RoutingQuery, RoutingSubscription
 from resolvers.system import SystemQuery
 
 
 @strawberry.type
-class Query(SystemQuery, IdentityQuery, FleetQuery):
+class Query(SystemQuery, IdentityQuery, FleetQuery, RoutingQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation, FleetMutation):
+class Mutation(IdentityMutation, FleetMutation, RoutingMutation):
     pass
 
 
-Subscription: type | None = None
+@strawberry.type
+class Subscription(RoutingSubscription):
+    pass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -20,6 +20,9 @@ from models.enums import FuelType, LocationType, VehicleStatus, VehicleType
 from models.geo import GeoPoint
 from schema.context import Context
 from schema.types.identity import User, user_of
+
+if TYPE_CHECKING:
+    from schema.types.routing import Route
 
 VehicleStatusEnum = strawberry.enum(VehicleStatus, name="VehicleStatus")
 VehicleTypeEnum = strawberry.enum(VehicleType, name="VehicleType")
@@ -85,6 +88,15 @@ class Vehicle:
             created_at=row.created_at,
             row=row,
         )
+
+    @strawberry.field(description="The deployed or in-progress route of this vehicle, if any.")
+    async def current_route(
+        self, info: Info[Context, None]
+    ) -> Annotated[Route, strawberry.lazy("schema.types.routing")] | None:
+        from schema.types.routing import Route
+
+        row = await info.context.loaders.current_route_by_vehicle.load(self.id)
+        return Route.of(row) if row else None
 
     @strawberry.field(description="The driver assigned to this vehicle, if any.")
     async def driver(self, info: Info[Context, None]) -> Driver | None:

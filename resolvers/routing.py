@@ -1,0 +1,230 @@
+"""Routing queries, mutations and the optimization progress subscription."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from core.errors import Forbidden
+from core.jobs import progress_channel
+from core.pagination import CursorRequest
+from core.validation import parse_model
+from models.enums import JobStatus
+from models.permissions import Operation, is_allowed
+from models.routing_inputs import FleetPlanRequest, OptimizeRequest, RouteCreate, RouteUpdate
+from schema.context import Context
+from schema.permissions import requires
+from schema.types.identity import input_dict
+from schema.types.pagination import Connection
+from schema.types.routing import (
+    FleetPlanInput,
+    FleetPlanPayload,
+    JobProgress,
+    OptimizationJob,
+    OptimizeInput,
+    OptimizePayload,
+    ReplanPayload,
+    Route,
+    RouteFilterInput,
+    RouteInput,
+    RoutePatch,
+    StopChange,
+    UnassignedStop,
+)
+from services.routing import optimization, planning, routes
+from services.routing.optimization import FINAL_JOB
+
+Ctx = Info[Context, None]
+
+
+def _plain(value: object) -> dict[str, Any]:
+    """Nested Strawberry inputs as plain dicts, unsent fields left out."""
+    data = input_dict(value)
+    for key in ("constraints",):
+        if isinstance(data.get(key), dict):
+            data[key] = {k: v for k, v in data[key].items() if v is not None}
+    return data
+
+
+@strawberry.type
+class RoutingQuery:
+    @strawberry.field(extensions=requires(Operation.ROUTE_LIST))
+    async def routes(
+        self,
+        info: Ctx,
+        first: int = 20,
+        after: str | None = None,
+        filter: RouteFilterInput | None = None,
+    ) -> Connection[Route]:
+        actor = await info.context.principal()
+        f = filter or RouteFilterInput()
+        async with info.context.db.session(actor.workspace_id) as session:
+            page = await routes.list_routes(
+                session=session,
+                actor=actor,
+                filters=routes.RouteFilter(status=f.status, vehicle_id=f.vehicle_id),
+                request=CursorRequest(first, after),
+            )
+        return Connection.of(page, Route.of)
+
+    @strawberry.field(extensions=requires(Operation.ROUTE_READ))
+    async def route(self, info: Ctx, id: UUID) -> Route:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Route.of(await routes.get_route(session=session, actor=actor, route_id=id))
+
+    @strawberry.field(extensions=requires(Operation.ROUTE_READ))
+    async def optimization_job(self, info: Ctx, id: UUID) -> OptimizationJob:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            job = await optimization.get_job(session=session, actor=actor, job_id=id)
+        return OptimizationJob.of(job)
+
+
+@strawberry.type
+class RoutingMutation:
+    @strawberry.mutation(extensions=requires(Operation.ROUTE_CREATE))
+    async def create_route(self, info: Ctx, input: RouteInput) -> Route:
+        actor = await info.context.principal()
+        data = parse_model(RouteCreate, _plain(input))
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Route.of(await routes.create_route(session=session, actor=actor, data=data))
+
+    @strawberry.mutation(extensions=requires(Operation.ROUTE_UPDATE))
+    async def update_route(self, info: Ctx, id: UUID, input: RoutePatch) -> Route:
+        actor = await info.context.principal()
+        data = parse_model(RouteUpdate, _plain(input))
+        async with info.context.db.session(actor.workspace_id) as session:
+            row = await routes.update_route(session=session, actor=actor, route_id=id, data=data)
+            return Route.of(row)
+
+    @strawberry.mutation(extensions=requires(Operation.ROUTE_DELETE))
+    async def delete_route(self, info: Ctx, id: UUID) -> bool:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            await routes.delete_route(session=session, actor=actor, route_id=id)
+        return True
+
+    @strawberry.mutation(
+        extensions=requires(Operation.ROUTE_OPTIMIZE),
+        description="Start optimizing; follow `optimizationProgress(jobId)` until it is done.",
+    )
+    async def optimize_route(
+        self, info: Ctx, id: UUID, input: OptimizeInput | None = None
+    ) -> OptimizePayload:
+        ctx = info.context
+        actor = await ctx.principal()
+        data = parse_model(OptimizeRequest, input_dict(input) if input else {})
+        state = ctx.request.app.state
+        async with ctx.db.session(actor.workspace_id) as session:
+            ticket = await optimization.request_optimization(
+                session=session,
+                actor=actor,
+                route_id=id,
+                data=data,
+                cache=state.cache,
+                queue=state.jobs,
+            )
+            return OptimizePayload(job=OptimizationJob.of(ticket.job), route=Route.of(ticket.route))
+
+    @strawberry.mutation(extensions=requires(Operation.ROUTE_OPTIMIZE))
+    async def cancel_optimization(self, info: Ctx, job_id: UUID) -> OptimizationJob:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            job = await optimization.cancel_job(session=session, actor=actor, job_id=job_id)
+            return OptimizationJob.of(job)
+
+    @strawberry.mutation(extensions=requires(Operation.ROUTE_OPTIMIZE))
+    async def reoptimize_route(self, info: Ctx, id: UUID) -> ReplanPayload:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            replan = await planning.reoptimize_route(session=session, actor=actor, route_id=id)
+            return ReplanPayload(
+                route=Route.of(replan.route),
+                changes=[
+                    StopChange(
+                        route_stop_id=c.route_stop_id,
+                        location_id=c.location_id,
+                        old_order=c.old_order,
+                        new_order=c.new_order,
+                        old_eta=c.old_eta,
+                        new_eta=c.new_eta,
+                    )
+                    for c in replan.changes
+                ],
+            )
+
+    @strawberry.mutation(extensions=requires(Operation.ROUTE_CREATE))
+    async def plan_fleet(self, info: Ctx, input: FleetPlanInput) -> FleetPlanPayload:
+        actor = await info.context.principal()
+        data = parse_model(FleetPlanRequest, _plain(input))
+        async with info.context.db.session(actor.workspace_id) as session:
+            plan = await planning.plan_fleet(session=session, actor=actor, data=data)
+            return FleetPlanPayload(
+                routes=[Route.of(r) for r in plan.routes],
+                unassigned=[
+                    UnassignedStop(
+                        location_id=UUID(u["location_id"]), stop=u["stop"], reason=u["reason"]
+                    )
+                    for u in plan.unassigned
+                ],
+            )
+
+    @strawberry.mutation(extensions=requires(Operation.ROUTE_DEPLOY))
+    async def deploy_route(self, info: Ctx, id: UUID) -> Route:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Route.of(await routes.deploy_route(session=session, actor=actor, route_id=id))
+
+    @strawberry.mutation(extensions=requires(Operation.ROUTE_COMPLETE))
+    async def complete_route(self, info: Ctx, id: UUID) -> Route:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Route.of(await routes.complete_route(session=session, actor=actor, route_id=id))
+
+    @strawberry.mutation(extensions=requires(Operation.ROUTE_UPDATE))
+    async def cancel_route(self, info: Ctx, id: UUID) -> Route:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            return Route.of(await routes.cancel_route(session=session, actor=actor, route_id=id))
+
+
+def _progress(job_id: UUID, data: dict[str, Any]) -> JobProgress:
+    return JobProgress(
+        job_id=job_id,
+        status=JobStatus(data["status"]),
+        best_cost=data.get("best_cost"),
+        elapsed_s=data.get("elapsed_s"),
+    )
+
+
+@strawberry.type
+class RoutingSubscription:
+    @strawberry.subscription(
+        description="The job's state now, then each progress report until it finishes."
+    )
+    async def optimization_progress(
+        self, info: Ctx, job_id: UUID
+    ) -> AsyncGenerator[JobProgress, None]:
+        ctx = info.context
+        actor = await ctx.principal()
+        if not is_allowed(actor.role, Operation.ROUTE_READ):
+            raise Forbidden("Your role may not follow optimization jobs")
+        broadcast = ctx.request.app.state.broadcast
+        # Subscribe first, then read the current state, so that no report falls between.
+        async with broadcast.subscribe(progress_channel(job_id)) as subscriber:
+            async with ctx.db.session(actor.workspace_id) as session:
+                job = await optimization.get_job(session=session, actor=actor, job_id=job_id)
+            yield _progress(job_id, {"status": job.status.value, **(job.progress or {})})
+            if job.status in FINAL_JOB:
+                return
+            async for event in subscriber:
+                data = json.loads(event.message)
+                yield _progress(job_id, data)
+                if JobStatus(data["status"]) in FINAL_JOB:
+                    return

@@ -1,0 +1,282 @@
+"""Routing types: routes with their stops and path, optimization jobs, progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from geoalchemy2.shape import to_shape
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from models import OptimizationJob as JobRow
+from models import Route as RouteRow
+from models import RouteStop as StopRow
+from models.enums import JobStatus, OptimizationMode, RouteStatus
+from models.routing_inputs import OptimizeFor
+from schema.context import Context
+from schema.types.fleet import Location, Vehicle
+
+RouteStatusEnum = strawberry.enum(RouteStatus, name="RouteStatus")
+OptimizationModeEnum = strawberry.enum(OptimizationMode, name="OptimizationMode")
+JobStatusEnum = strawberry.enum(JobStatus, name="JobStatus")
+OptimizeForEnum = strawberry.enum(OptimizeFor, name="OptimizeFor")
+
+
+@strawberry.type(description="A GeoJSON LineString: one leg of a route.")
+class PathLeg:
+    segment_index: int
+    type: str
+    coordinates: list[list[float]]
+
+
+@strawberry.type
+class RouteStop:
+    id: UUID
+    stop_order: int
+    location_id: UUID
+    load_kg: float | None
+    service_time_minutes: int | None
+    time_window_start: datetime | None
+    time_window_end: datetime | None
+    arrival_eta: datetime | None
+    departure_eta: datetime | None
+    completed: bool
+    notes: str | None
+
+    @classmethod
+    def of(cls, row: StopRow) -> RouteStop:
+        return cls(
+            id=row.id,
+            stop_order=row.stop_order,
+            location_id=row.location_id,
+            load_kg=row.load_kg,
+            service_time_minutes=row.service_time_minutes,
+            time_window_start=row.time_window_start,
+            time_window_end=row.time_window_end,
+            arrival_eta=row.arrival_eta,
+            departure_eta=row.departure_eta,
+            completed=row.completed,
+            notes=row.notes,
+        )
+
+    @strawberry.field
+    async def location(self, info: Info[Context, None]) -> Location | None:
+        row = await info.context.loaders.location_by_id.load(self.location_id)
+        return Location.of(row) if row else None
+
+
+@strawberry.type
+class Route:
+    id: UUID
+    name: str | None
+    status: RouteStatusEnum  # type: ignore[valid-type]
+    vehicle_id: UUID | None
+    depot_location_id: UUID | None
+    optimization_mode: OptimizationModeEnum  # type: ignore[valid-type]
+    planned_start: datetime | None
+    distance_km: float | None
+    estimated_duration_minutes: int | None
+    actual_duration_minutes: int | None
+    optimization_score: float | None = strawberry.field(
+        description="Distance saved against the submitted stop order, in percent."
+    )
+    constraints: JSON
+    started_at: datetime | None
+    completed_at: datetime | None
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, row: RouteRow) -> Route:
+        return cls(
+            id=row.id,
+            name=row.name,
+            status=row.status,
+            vehicle_id=row.vehicle_id,
+            depot_location_id=row.depot_location_id,
+            optimization_mode=row.optimization_mode,
+            planned_start=row.planned_start,
+            distance_km=row.distance_km,
+            estimated_duration_minutes=row.estimated_duration_minutes,
+            actual_duration_minutes=row.actual_duration_minutes,
+            optimization_score=row.optimization_score,
+            constraints=JSON(row.constraints),
+            started_at=row.started_at,
+            completed_at=row.completed_at,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field
+    async def stops(self, info: Info[Context, None]) -> list[RouteStop]:
+        rows = await info.context.loaders.stops_by_route.load(self.id)
+        return [RouteStop.of(row) for row in rows or []]
+
+    @strawberry.field
+    async def path(self, info: Info[Context, None]) -> list[PathLeg]:
+        rows = await info.context.loaders.paths_by_route.load(self.id)
+        return [
+            PathLeg(
+                segment_index=row.segment_index,
+                type="LineString",
+                coordinates=[list(c) for c in to_shape(row.path).coords],
+            )
+            for row in rows or []
+        ]
+
+    @strawberry.field
+    async def vehicle(self, info: Info[Context, None]) -> Vehicle | None:
+        if self.vehicle_id is None:
+            return None
+        row = await info.context.loaders.vehicle_by_id.load(self.vehicle_id)
+        return Vehicle.of(row) if row else None
+
+    @strawberry.field
+    async def depot(self, info: Info[Context, None]) -> Location | None:
+        if self.depot_location_id is None:
+            return None
+        row = await info.context.loaders.location_by_id.load(self.depot_location_id)
+        return Location.of(row) if row else None
+
+
+@strawberry.type
+class OptimizationJob:
+    id: UUID
+    route_id: UUID | None
+    status: JobStatusEnum  # type: ignore[valid-type]
+    cached: bool
+    solution_quality_score: float | None
+    execution_time_ms: int | None
+    error_message: str | None
+    retry_count: int
+    result: JSON | None = strawberry.field(
+        description="Solver, engine, distance, duration, gap, unassigned stops with reasons."
+    )
+    created_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: JobRow) -> OptimizationJob:
+        result: dict[str, Any] | None = row.result_data
+        return cls(
+            id=row.id,
+            route_id=row.route_id,
+            status=row.status,
+            cached=bool(result and result.get("cached")),
+            solution_quality_score=row.solution_quality_score,
+            execution_time_ms=row.execution_time_ms,
+            error_message=row.error_message,
+            retry_count=row.retry_count,
+            result=JSON({k: v for k, v in result.items() if k != "routes"}) if result else None,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            completed_at=row.completed_at,
+        )
+
+
+@strawberry.type
+class OptimizePayload:
+    job: OptimizationJob
+    route: Route
+
+
+@strawberry.type(description="A running job's progress, for a dispatcher's progress bar.")
+class JobProgress:
+    job_id: UUID
+    status: JobStatusEnum  # type: ignore[valid-type]
+    best_cost: float | None
+    elapsed_s: float | None
+
+
+@strawberry.type
+class StopChange:
+    route_stop_id: UUID
+    location_id: UUID
+    old_order: int
+    new_order: int
+    old_eta: datetime | None
+    new_eta: datetime | None
+
+
+@strawberry.type
+class ReplanPayload:
+    route: Route
+    changes: list[StopChange]
+
+
+@strawberry.type
+class UnassignedStop:
+    location_id: UUID
+    stop: int = strawberry.field(description="Index of the stop in the request.")
+    reason: str
+
+
+@strawberry.type
+class FleetPlanPayload:
+    routes: list[Route]
+    unassigned: list[UnassignedStop]
+
+
+@strawberry.input
+class ConstraintsInput:
+    max_distance_km: float | None = None
+    time_window_start: str | None = None
+    time_window_end: str | None = None
+    optimize_for: OptimizeForEnum = OptimizeFor.DISTANCE  # type: ignore[valid-type]
+
+
+@strawberry.input
+class StopInput:
+    location_id: UUID
+    load_kg: float = 0
+    service_time_minutes: int = 0
+    time_window_start: datetime | None = None
+    time_window_end: datetime | None = None
+    notes: str | None = None
+
+
+@strawberry.input
+class RouteInput:
+    stops: list[StopInput]
+    name: str | None = None
+    vehicle_id: UUID | None = None
+    depot_location_id: UUID | None = None
+    optimization_mode: OptimizationModeEnum = OptimizationMode.CLASSICAL  # type: ignore[valid-type]
+    planned_start: datetime | None = None
+    constraints: ConstraintsInput | None = strawberry.UNSET
+
+
+@strawberry.input
+class RoutePatch:
+    name: str | None = strawberry.UNSET
+    vehicle_id: UUID | None = strawberry.UNSET
+    depot_location_id: UUID | None = strawberry.UNSET
+    optimization_mode: OptimizationModeEnum | None = strawberry.UNSET  # type: ignore[valid-type]
+    planned_start: datetime | None = strawberry.UNSET
+    stops: list[StopInput] | None = strawberry.UNSET
+    constraints: ConstraintsInput | None = strawberry.UNSET
+
+
+@strawberry.input
+class OptimizeInput:
+    time_limit_s: float | None = None
+    seed: int = 0
+
+
+@strawberry.input
+class FleetPlanInput:
+    depot_location_id: UUID
+    vehicle_ids: list[UUID]
+    stops: list[StopInput]
+    name: str | None = None
+    planned_start: datetime | None = None
+    constraints: ConstraintsInput | None = strawberry.UNSET
+    time_limit_s: float | None = None
+
+
+@strawberry.input
+class RouteFilterInput:
+    status: RouteStatusEnum | None = None  # type: ignore[valid-type]
+    vehicle_id: UUID | None = None
