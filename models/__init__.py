@@ -12,7 +12,7 @@ from models.identity import (
     User,
     Workspace,
 )
-from models.operations import Incident, LiveVehiclePosition
+from models.operations import Incident, LiveVehiclePosition, RouteDeviation
 from models.quantum import QuantumJob
 from models.routing import OptimizationJob, Route, RoutePath, RouteStop
 
@@ -30,6 +30,7 @@ __all__ = [
     "RefreshToken",
     "RefreshTokenFamily",
     "Route",
+    "RouteDeviation",
     "RoutePath",
     "RouteStop",
     "User",

@@ -92,3 +92,37 @@ class Incident(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=timestamp())
     created_at: datetime | None = Field(default=None, sa_column=created_at())
     updated_at: datetime | None = Field(default=None, sa_column=updated_at())
+
+
+class RouteDeviation(SQLModel, table=True):
+    """A vehicle off its route's path: raised after consecutive far positions, cleared when
+    it is back; at most one active (uncleared) deviation per vehicle."""
+
+    __tablename__ = "route_deviations"
+    __table_args__ = (
+        sa.Index(
+            "uq_route_deviations_active",
+            "vehicle_id",
+            unique=True,
+            postgresql_where=sa.text("cleared_at IS NULL"),
+        ),
+        sa.Index("idx_route_deviations_workspace", "workspace_id", sa.text("started_at DESC")),
+    )
+
+    id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())
+    workspace_id: UUID = Field(sa_column=workspace_fk())
+    vehicle_id: UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("vehicles.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    route_id: UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("routes.id", ondelete="CASCADE"), nullable=False)
+    )
+    severity: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    distance_m: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
+    max_distance_m: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
+    position: Any = Field(sa_column=point(nullable=False))
+    started_at: datetime = Field(sa_column=timestamp(nullable=False))
+    updated_at: datetime | None = Field(default=None, sa_column=updated_at())
+    cleared_at: datetime | None = Field(default=None, sa_column=timestamp())
