@@ -102,7 +102,10 @@ def canonical_problem(
 
 
 def input_hash(problem: dict[str, Any]) -> str:
-    canonical = json.dumps(problem, sort_keys=True, separators=(",", ":"))
+    """Digest of what the solver sees. The planned start is left out: every time in the
+    problem is relative to it, so the same stops on another day share a cache entry."""
+    solver_input = {key: value for key, value in problem.items() if key != "planned_start"}
+    canonical = json.dumps(solver_input, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
