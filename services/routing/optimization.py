@@ -229,8 +229,14 @@ async def apply_result(
         stop = stops[stop_ids[index]]
         stop.stop_order = position
         visit = timing.get(index)
-        stop.arrival_eta = canon.at(origin, visit["arrival"]) if visit else None
-        stop.departure_eta = canon.at(origin, visit["departure"]) if visit else None
+        window = problem["stops"][index]["window"]
+        if visit is None:
+            stop.arrival_eta = stop.departure_eta = None
+        else:
+            # A vehicle early for a window waits there: the ETA is when service can begin.
+            start = max(visit["arrival"], window[0]) if window else visit["arrival"]
+            stop.arrival_eta = canon.at(origin, start)
+            stop.departure_eta = canon.at(origin, visit["departure"])
         session.add(stop)
     await session.flush()
     await session.execute(sa.delete(RoutePath).where(col(RoutePath.route_id) == route.id))
