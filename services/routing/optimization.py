@@ -156,7 +156,7 @@ async def request_optimization(
     cache: Cache,
     queue: JobQueue,
 ) -> Ticket:
-    route = await get_route(session=session, actor=actor, route_id=route_id)
+    route = await get_route(session=session, actor=actor, route_id=route_id, lock=True)
     move(route, RouteStatus.OPTIMIZING)
     job_input = await _job_input(session, route, data)
     digest = canon.input_hash(job_input["problem"])
@@ -301,7 +301,7 @@ async def cancel_job(*, session: AsyncSession, actor: Principal, job_id: UUID) -
         raise Conflict(f"The job is already {job.status.value}")
     job.status, job.completed_at = JobStatus.CANCELLED, datetime.now(UTC)
     session.add(job)
-    route = await session.get(Route, job.route_id) if job.route_id else None
+    route = await session.get(Route, job.route_id, with_for_update=True) if job.route_id else None
     if route is not None and route.status == RouteStatus.OPTIMIZING:
         move(route, RouteStatus.DRAFT)
         session.add(route)
@@ -403,7 +403,9 @@ async def run_job(
         job.completed_at = datetime.now(UTC)
         job.error_message = error
         job.retry_count = 1 if error else 0
-        route = await session.get(Route, job.route_id) if job.route_id else None
+        route = (
+            await session.get(Route, job.route_id, with_for_update=True) if job.route_id else None
+        )
         actor = Principal(requester or UUID(int=0), workspace_id, None, "system")
         if result is None:
             job.status = JobStatus.FAILED

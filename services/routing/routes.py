@@ -59,8 +59,12 @@ def move(route: Route, to: RouteStatus) -> None:
     route.updated_at = datetime.now(UTC)
 
 
-async def get_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> Route:
-    route = await session.get(Route, route_id)
+async def get_route(
+    *, session: AsyncSession, actor: Principal, route_id: UUID, lock: bool = False
+) -> Route:
+    """A live route; `lock` holds its row until the transaction ends, so that concurrent
+    changes of one route are applied one after the other and each sees the other's status."""
+    route = await session.get(Route, route_id, with_for_update=lock or None)
     if route is None or route.deleted_at is not None:
         raise NotFound.resource("Route", route_id)
     return route
@@ -184,7 +188,7 @@ async def update_route(
     *, session: AsyncSession, actor: Principal, route_id: UUID, data: RouteUpdate
 ) -> Route:
     """Change a draft; anything past draft is 409 CONFLICT."""
-    route = await get_route(session=session, actor=actor, route_id=route_id)
+    route = await get_route(session=session, actor=actor, route_id=route_id, lock=True)
     if route.status != RouteStatus.DRAFT:
         raise Conflict(
             f"Only a draft route can be edited; this one is {route.status.value}",
@@ -236,7 +240,7 @@ async def update_route(
 
 
 async def delete_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> None:
-    route = await get_route(session=session, actor=actor, route_id=route_id)
+    route = await get_route(session=session, actor=actor, route_id=route_id, lock=True)
     if route.status in (RouteStatus.DEPLOYED, RouteStatus.IN_PROGRESS):
         raise Conflict("Cancel or complete a route on the road before deleting it")
     route.deleted_at = datetime.now(UTC)
@@ -294,7 +298,7 @@ async def _set_vehicle_status(
 
 async def deploy_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> Route:
     """Hand an optimized route to its vehicle, which goes `in_transit`."""
-    route = await get_route(session=session, actor=actor, route_id=route_id)
+    route = await get_route(session=session, actor=actor, route_id=route_id, lock=True)
     if route.vehicle_id is None and route.status == RouteStatus.OPTIMIZED:
         raise Conflict("Assign a vehicle before deploying", details={"field": "vehicle_id"})
     move(route, RouteStatus.DEPLOYED)
@@ -324,7 +328,7 @@ async def deploy_route(*, session: AsyncSession, actor: Principal, route_id: UUI
 
 async def complete_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> Route:
     """The driver of the route's vehicle marks it done; records how long it really took."""
-    route = await get_route(session=session, actor=actor, route_id=route_id)
+    route = await get_route(session=session, actor=actor, route_id=route_id, lock=True)
     if actor.role == UserRole.DRIVER.value:
         assigned = (
             await session.exec(
@@ -365,7 +369,7 @@ async def complete_route(*, session: AsyncSession, actor: Principal, route_id: U
 
 
 async def cancel_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> Route:
-    route = await get_route(session=session, actor=actor, route_id=route_id)
+    route = await get_route(session=session, actor=actor, route_id=route_id, lock=True)
     was_on_road = route.status in (RouteStatus.DEPLOYED, RouteStatus.IN_PROGRESS)
     move(route, RouteStatus.CANCELLED)
     session.add(route)
