@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     partition_months_ahead: int = Field(default=3, ge=1, le=24)
     archive_dir: str = "archive"
 
+    # IBM Quantum through Qiskit Runtime; without a token and an instance only Aer is used.
+    qiskit_ibm_token: SecretStr | None = None
+    qiskit_ibm_instance: str | None = None
+    qiskit_ibm_channel: str = "ibm_quantum_platform"
+
     @model_validator(mode="after")
     def _refuse_unsafe_outside_development(self) -> Self:
         if self.environment in (Environment.DEVELOPMENT, Environment.TEST):
