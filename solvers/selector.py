@@ -17,6 +17,7 @@ from solvers.backends.exact import ExactBackend, ExactParams
 from solvers.backends.ortools_backend import OrToolsBackend, OrToolsParams
 from solvers.backends.pyvrp_backend import PyVRPBackend, PyVRPParams
 from solvers.decompose import DecompositionParams, solve_decomposed
+from solvers.hybrid import QuantumCapError, QuantumImprover
 from solvers.problem import Problem
 from solvers.schedule import assemble
 from solvers.solution import OptimizationMode, ProgressCallback, Solution
@@ -41,8 +42,10 @@ class SelectorParams:
     pyvrp: PyVRPParams = field(default_factory=PyVRPParams)
     ortools: OrToolsParams = field(default_factory=OrToolsParams)
     decomposition: DecompositionParams = field(default_factory=DecompositionParams)
-    quantum: Backend | None = None
-    """Backend used for 'hybrid' and 'quantum' modes on medium problems, when available."""
+    quantum: Backend | QuantumImprover | None = None
+    """Backend used for 'hybrid' and 'quantum' modes on medium problems, when available. A
+    ``QuantumImprover`` (``solvers.hybrid.HybridSolver``) instead improves the classical plan
+    at every size, and may raise ``QuantumCapError`` for a 'quantum' request over the cap."""
 
 
 def size_class(num_stops: int, params: SelectorParams | None = None) -> SizeClass:
@@ -69,6 +72,8 @@ def solve_problem(
     p = params or SelectorParams()
     deadline = Deadline(time_limit)
     fallback: str | None = None
+    if mode != "classical" and isinstance(p.quantum, QuantumImprover):
+        return _improve(problem, p.quantum, p, deadline, seed, mode, progress)
     if mode != "classical":
         solution, fallback = _try_quantum(problem, p, deadline, seed, progress)
         if solution is not None:
@@ -81,6 +86,34 @@ def solve_problem(
         elapsed_s=deadline.elapsed,
         backend="classical",
     )
+
+
+def _improve(
+    problem: Problem,
+    improver: QuantumImprover,
+    p: SelectorParams,
+    deadline: Deadline,
+    seed: int,
+    mode: OptimizationMode,
+    progress: ProgressCallback | None,
+) -> Solution:
+    """The classical plan first, then the quantum improver on top of it (never worse)."""
+    baseline = _classical(problem, p, deadline, seed, progress)
+    try:
+        solution = improver.improve(problem, baseline, mode=mode, seed=seed)
+    except QuantumCapError:
+        raise
+    except Exception as exc:  # any other failure of the quantum path: keep the classical plan
+        solution = replace(
+            baseline, fallback_reason=f"quantum path failed: {type(exc).__name__}: {exc}"
+        )
+    violations = validate(problem, solution)
+    if violations:
+        solution = replace(
+            baseline,
+            fallback_reason=f"quantum path returned an invalid plan ({violations[0].detail})",
+        )
+    return replace(solution, requested_mode=mode, elapsed_s=deadline.elapsed)
 
 
 def _try_quantum(
