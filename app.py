@@ -29,6 +29,7 @@ from strawberry.types.unset import UNSET, UnsetType
 import resolvers
 from core.context import current_user, current_workspace
 from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
+from core.fanout import Hub
 from core.logging import configure_logging
 from core.principal import Principal
 from core.runtime import Runtime
@@ -42,6 +43,8 @@ from schema.context import Context
 from schema.factory import build_schema
 from services import maintenance
 from services.identity.accounts import authenticate, enforce_rate_limit
+from services.tracking.feed import FeedSettings, TrackingFeed
+from services.tracking.writer import PositionWriter
 from tasks.broker import broker_url
 from tasks.inprocess import start_in_process_worker
 from tasks.routing import DramatiqJobQueue
@@ -145,6 +148,23 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         app.state.security = runtime.security
         app.state.cache = runtime.cache
         app.state.jobs = DramatiqJobQueue()
+        hub = Hub(broadcast, queue_size=settings.subscriber_queue_size)
+        feed = TrackingFeed(
+            db=runtime.db,
+            cache=runtime.cache,
+            hub=hub,
+            settings=FeedSettings(
+                deviation_threshold_m=settings.deviation_threshold_m,
+                arrival_radius_m=settings.arrival_radius_m,
+                event_sample_s=settings.position_event_sample_s,
+            ),
+        )
+        writer = PositionWriter(
+            runtime.db, after_flush=feed.after_flush, max_delay_s=settings.tracking_flush_ms / 1000
+        )
+        await writer.start()
+        app.state.hub = hub
+        app.state.writer = writer
         app.state.broadcast = broadcast
         app.state.broker_url = broker_url(settings)
         worker = None
@@ -159,6 +179,8 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         try:
             yield
         finally:
+            # Acknowledged positions are stored before anything else goes away.
+            await writer.stop()
             for task in (housekeeping, broadcast_link):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=2000, ge=10)
 
+    # Live tracking: a deviation needs two positions in a row this far from the route's
+    # path (a workspace may set `deviation_threshold_m` in its settings); critical at 3x.
+    deviation_threshold_m: float = Field(default=500.0, gt=0)
+    arrival_radius_m: float = Field(default=100.0, gt=0)
+    position_event_sample_s: float = Field(default=30.0, ge=0)
+    tracking_flush_ms: float = Field(default=10.0, gt=0, le=1000)
+    subscriber_queue_size: int = Field(default=256, ge=1)
+
     cors_origins: list[str] = []
     partition_months_ahead: int = Field(default=3, ge=1, le=24)
     archive_dir: str = "archive"

@@ -1,0 +1,1 @@
+"""Live tracking: position ingestion, the live map feed, route deviations, retention."""
