@@ -39,6 +39,7 @@ from rest import health
 from rest.envelope import failure
 from rest.middleware import RequestContextMiddleware
 from rest.routes import routes as api_routes
+from rest.tracking_ws import tracking_socket
 from schema.context import Context
 from schema.factory import build_schema
 from services import maintenance
@@ -239,6 +240,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             Route("/metrics", metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            WebSocketRoute("/ws/tracking", tracking_socket),
             Mount("/api/v1", routes=api_routes),
         ],
         middleware=middleware,

@@ -6,20 +6,22 @@ import strawberry
 
 from resolvers.fleet import FleetMutation, FleetQuery
 from resolvers.identity import IdentityMutation, IdentityQuery
+from resolvers.quantum import QuantumMutation, QuantumQuery
 from resolvers.routing import RoutingMutation, RoutingQuery, RoutingSubscription
 from resolvers.system import SystemQuery
+from resolvers.tracking import TrackingMutation, TrackingQuery, TrackingSubscription
 
 
 @strawberry.type
-class Query(SystemQuery, IdentityQuery, FleetQuery, RoutingQuery):
+class Query(SystemQuery, IdentityQuery, FleetQuery, RoutingQuery, TrackingQuery, QuantumQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation, FleetMutation, RoutingMutation):
+class Mutation(IdentityMutation, FleetMutation, RoutingMutation, TrackingMutation, QuantumMutation):
     pass
 
 
 @strawberry.type
-class Subscription(RoutingSubscription):
+class Subscription(RoutingSubscription, TrackingSubscription):
     pass

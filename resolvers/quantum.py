@@ -1,0 +1,95 @@
+"""Quantum queries and mutations: optimize, follow a job, simulate, health."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from core.pagination import CursorRequest
+from core.validation import parse_model
+from models.permissions import Operation
+from models.quantum_inputs import QuantumOptimizeRequest, QuantumSimulateRequest
+from schema.context import Context
+from schema.permissions import requires
+from schema.types.identity import input_dict
+from schema.types.pagination import Connection
+from schema.types.quantum import (
+    QuantumJob,
+    QuantumOptimizeInput,
+    QuantumSimulateInput,
+    QuantumSimulation,
+)
+from services.quantum import jobs, simulate
+from services.quantum.health import quantum_health
+
+Ctx = Info[Context, None]
+
+
+@strawberry.type
+class QuantumQuery:
+    @strawberry.field(
+        extensions=requires(Operation.QUANTUM_JOB_READ),
+        description="A quantum or hybrid job with its circuit runs and the classical "
+        "comparison; QUANTUM_TIMEOUT when its budget ran out and fallback was disabled.",
+    )
+    async def quantum_job(self, info: Ctx, id: UUID) -> QuantumJob:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            view = await jobs.get_quantum_job(session=session, actor=actor, job_id=id)
+        jobs.raise_if_quantum_timeout(view.job)
+        return QuantumJob.of(view.job, view.runs)
+
+    @strawberry.field(extensions=requires(Operation.QUANTUM_JOB_LIST))
+    async def quantum_jobs(
+        self, info: Ctx, first: int = 20, after: str | None = None
+    ) -> Connection[QuantumJob]:
+        actor = await info.context.principal()
+        async with info.context.db.session(actor.workspace_id) as session:
+            page = await jobs.list_quantum_jobs(
+                session=session, actor=actor, request=CursorRequest(first, after)
+            )
+            runs = await jobs.runs_of(session=session, job_ids=[j.id for j in page.items])
+        return Connection.of(page, lambda row: QuantumJob.of(row, runs.get(row.id)))
+
+    @strawberry.field(
+        extensions=requires(Operation.QUANTUM_HEALTH),
+        description="Aer and its version, GPU, qubit caps, IBM Quantum configured/reachable.",
+    )
+    async def quantum_health(self, info: Ctx) -> JSON:
+        await info.context.principal()
+        return JSON(await quantum_health(info.context.settings))
+
+
+@strawberry.type
+class QuantumMutation:
+    @strawberry.mutation(
+        extensions=requires(Operation.QUANTUM_OPTIMIZE),
+        description="Queue a quantum (or hybrid) optimization; poll `quantumJob(id)`.",
+    )
+    async def quantum_optimize(self, info: Ctx, input: QuantumOptimizeInput) -> QuantumJob:
+        ctx = info.context
+        actor = await ctx.principal()
+        data = parse_model(QuantumOptimizeRequest, input_dict(input))
+        state = ctx.request.app.state
+        queue = getattr(state, "quantum_jobs", None) or jobs.BrokerQuantumQueue()
+        async with ctx.db.session(actor.workspace_id) as session:
+            job = await jobs.request_quantum_job(
+                session=session, actor=actor, data=data, settings=ctx.settings, queue=queue
+            )
+            return QuantumJob.of(job)
+
+    @strawberry.mutation(
+        extensions=requires(Operation.QUANTUM_SIMULATE),
+        description="QAOA on a small weighted graph (maxcut or tsp), answered at once.",
+    )
+    async def quantum_simulate(self, info: Ctx, input: QuantumSimulateInput) -> QuantumSimulation:
+        actor = await info.context.principal()
+        raw = input_dict(input)
+        raw["edges"] = [dict(e) for e in raw["edges"]]
+        data = parse_model(QuantumSimulateRequest, raw)
+        async with info.context.db.session(actor.workspace_id) as session:
+            job, view = await simulate.simulate(session=session, actor=actor, data=data)
+            return QuantumSimulation(job_id=job.id, result=JSON(view))

@@ -1,0 +1,114 @@
+"""`/ws/tracking`: the raw WebSocket of spec section 11.
+
+Drivers' phones send `{"type": "position_update", "vehicle_id", "lat", "lng", "speed",
+"heading"}` and get `{"type": "ack"}` or `{"type": "error"}` back; dashboards (operators,
+admins) receive `vehicle_moved`, `route_deviation` and `route_progress` messages of their
+workspace. Authenticated by the same JWT, as `?token=` or an Authorization header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from core.errors import DomainError, Unauthorized
+from core.fanout import SubscriberTooSlow
+from core.principal import Principal
+from models.permissions import Operation, is_allowed
+from rest.serialize import to_json
+from services.identity.accounts import authenticate
+from services.tracking import feed, ingest
+
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+
+
+async def _principal(websocket: WebSocket) -> Principal:
+    token = websocket.query_params.get("token")
+    if not token:
+        scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else None
+    if not token:
+        raise Unauthorized("A token is required")
+    state = websocket.app.state
+    return await authenticate(db=state.db, security=state.security, token=token)
+
+
+async def _receive(websocket: WebSocket, actor: Principal) -> None:
+    state = websocket.app.state
+    while True:
+        message = await websocket.receive_text()
+        try:
+            data: Any = json.loads(message)
+        except json.JSONDecodeError:
+            await websocket.send_json({"type": "error", "reason": "malformed JSON"})
+            continue
+        if not isinstance(data, dict) or data.get("type") != "position_update":
+            await websocket.send_json({"type": "error", "reason": "unknown message type"})
+            continue
+        if not is_allowed(actor.role, Operation.TRACKING_UPDATE):
+            await websocket.send_json({"type": "error", "code": "FORBIDDEN", "reason": "read-only"})
+            continue
+        report = {k: v for k, v in data.items() if k != "type"}
+        result = await ingest.ingest(
+            db=state.db, writer=state.writer, actor=actor, reports=[report]
+        )
+        if result.rejected:
+            refusal = result.rejected[0]
+            await websocket.send_json(
+                {
+                    "type": "error",
+                    "code": refusal.code,
+                    "field": refusal.field,
+                    "reason": refusal.reason,
+                }
+            )
+        else:
+            _, position, new = result.accepted[0]
+            await websocket.send_json(
+                {
+                    "type": "ack",
+                    "vehicle_id": str(position.vehicle_id),
+                    "recorded_at": to_json(position.recorded_at),
+                    "duplicate": not new,
+                }
+            )
+
+
+async def _send(websocket: WebSocket, actor: Principal) -> None:
+    hub = websocket.app.state.hub
+    async with hub.subscribe(feed.channel(actor.workspace_id)) as subscription:
+        async for message in subscription:
+            await websocket.send_text(message)
+
+
+async def tracking_socket(websocket: WebSocket) -> None:
+    try:
+        actor = await _principal(websocket)
+    except DomainError as exc:
+        await websocket.close(code=POLICY_VIOLATION, reason=exc.message[:120])
+        return
+    streams = is_allowed(actor.role, Operation.TRACKING_STREAM)
+    if not (streams or is_allowed(actor.role, Operation.TRACKING_UPDATE)):
+        await websocket.close(code=POLICY_VIOLATION, reason="role may not use live tracking")
+        return
+    await websocket.accept()
+    tasks = [asyncio.create_task(_receive(websocket, actor))]
+    if streams:
+        tasks.append(asyncio.create_task(_send(websocket, actor)))
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+            await task
+    for task in done:
+        error = task.exception()
+        if isinstance(error, SubscriberTooSlow):
+            with contextlib.suppress(RuntimeError):
+                await websocket.close(code=TRY_AGAIN_LATER, reason="too slow: reconnect")
+        elif error is not None and not isinstance(error, WebSocketDisconnect):
+            raise error

@@ -1,0 +1,311 @@
+"""The live map: subscriptions over graphql-transport-ws and /ws/tracking, per workspace,
+across two app processes, deviations with hysteresis, and slow subscribers dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from broadcaster import Broadcast
+from httpx_ws import aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
+from starlette.applications import Starlette
+
+from core.cache import MemoryCache
+from core.fanout import Hub, SubscriberTooSlow
+from core.principal import Principal
+from models.routing_inputs import OptimizeRequest
+from services.routing import optimization
+from tests.conftest import ROOT, TEST_REDIS_URL, DatabaseUnderTest
+from tests.helpers import Session, register
+from tests.routing_helpers import DEPOT, city, make_vehicle, route_body
+
+MOVED = (
+    "subscription($ids: [UUID!]) { vehicleMoved(vehicleIds: $ids) { vehicleId position speed } }"
+)
+
+
+@asynccontextmanager
+async def subscription(
+    app: Starlette, who: Session, query: str, variables: dict[str, Any] | None = None
+) -> AsyncIterator[Any]:
+    transport = ASGIWebSocketTransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+        aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        await ws.send_json(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {who.access_token}"}}
+        )
+        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+        await ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": query, "variables": variables or {}},
+            }
+        )
+        await asyncio.sleep(0.3)  # let the subscription reach the hub before anything is posted
+        yield ws
+
+
+async def post(
+    client: httpx.AsyncClient, who: Session, vehicle: str, lng: float, lat: float, **extra: Any
+) -> httpx.Response:
+    body = {"vehicle_id": vehicle, "lng": lng, "lat": lat, **extra}
+    response = await client.post("/api/v1/tracking/update", json=body, headers=who.headers)
+    assert response.status_code == 201, response.text
+    return response
+
+
+async def test_vehicle_moved_reaches_its_workspace_only(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    a = await register(client)
+    b = await register(client)
+    van_a = await make_vehicle(client, a, "LIVE-A")
+    van_b = await make_vehicle(client, b, "LIVE-B")
+    async with subscription(app, a, MOVED) as ws_a, subscription(app, b, MOVED) as ws_b:
+        await post(client, a, van_a, 77.59, 12.97, speed=42.5)
+        message = await ws_a.receive_json(timeout=10)
+        assert message["type"] == "next"
+        moved = message["payload"]["data"]["vehicleMoved"]
+        assert moved == {"vehicleId": van_a, "position": [77.59, 12.97], "speed": 42.5}
+        with pytest.raises(TimeoutError):
+            await ws_b.receive_json(timeout=1)
+        await post(client, b, van_b, 77.60, 12.98)
+        assert (await ws_b.receive_json(timeout=10))["payload"]["data"]["vehicleMoved"][
+            "vehicleId"
+        ] == van_b
+    async with subscription(app, a, MOVED, {"ids": [str(uuid.uuid4())]}) as filtered:
+        await post(client, a, van_a, 77.61, 12.99)
+        with pytest.raises(TimeoutError):
+            await filtered.receive_json(timeout=1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_a_position_posted_to_another_process_reaches_this_one(
+    app: Starlette, client: httpx.AsyncClient, database: DatabaseUnderTest
+) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.owner_url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "ENVIRONMENT": "test",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    other = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as remote:
+            while True:
+                try:
+                    if (await remote.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the second app process did not start"
+                await asyncio.sleep(0.2)
+            admin = await register(client)
+            van = await make_vehicle(client, admin, "TWO-PROC")
+            async with subscription(app, admin, MOVED) as ws:
+                await post(remote, admin, van, 77.55, 12.95)
+                message = await ws.receive_json(timeout=10)
+            assert message["payload"]["data"]["vehicleMoved"]["position"] == [77.55, 12.95]
+    finally:
+        other.terminate()
+        other.wait(timeout=20)
+
+
+async def _deployed_route(
+    app: Starlette, client: httpx.AsyncClient, admin: Session
+) -> tuple[str, str]:
+    depot, customers = await city(client, admin)
+    van = await make_vehicle(client, admin, "DEV-1")
+    created = await client.post(
+        "/api/v1/routes", json=route_body(depot, customers[:4], van), headers=admin.headers
+    )
+    route_id = uuid.UUID(created.json()["data"]["id"])
+    actor = Principal(uuid.UUID(admin.user_id), uuid.UUID(admin.workspace_id), None, "admin")
+
+    class NoQueue:
+        async def enqueue_optimization(self, job_id: uuid.UUID, workspace_id: uuid.UUID) -> None:
+            return None
+
+    class Silent:
+        async def publish(self, job_id: uuid.UUID, message: dict[str, object]) -> None:
+            return None
+
+    async with app.state.db.session(actor.workspace_id) as session:
+        ticket = await optimization.request_optimization(
+            session=session,
+            actor=actor,
+            route_id=route_id,
+            data=OptimizeRequest(),
+            cache=MemoryCache(),
+            queue=NoQueue(),
+        )
+    await optimization.run_job(
+        db=app.state.db,
+        cache=MemoryCache(),
+        channel=Silent(),
+        job_id=ticket.job.id,
+        workspace_id=actor.workspace_id,
+    )
+    assert (
+        await client.post(f"/api/v1/routes/{route_id}/deploy", headers=admin.headers)
+    ).status_code == 200
+    return str(route_id), van
+
+
+async def test_deviation_is_raised_once_escalated_and_cleared(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register(client)
+    route_id, van = await _deployed_route(app, client, admin)
+    lng, lat = DEPOT
+    transport = ASGIWebSocketTransport(app=app)
+    alerts: list[dict[str, Any]] = []
+
+    async def deviations() -> list[dict[str, Any]]:
+        return (await client.get("/api/v1/tracking/deviations", headers=admin.headers)).json()[
+            "data"
+        ]
+
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://t") as ws_client,
+        aconnect_ws(f"/ws/tracking?token={admin.access_token}", ws_client) as dashboard,
+    ):
+        await asyncio.sleep(0.3)
+        t0 = time.time() - 600
+
+        def stamp(n: int) -> str:
+            return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t0 + n * 10))
+
+        await post(client, admin, van, lng, lat, recorded_at=stamp(1))  # at the depot: on the route
+        await post(client, admin, van, lng, lat + 0.007, recorded_at=stamp(2))  # ~780 m off, once
+        await asyncio.sleep(0.3)
+        assert await deviations() == []
+        await post(client, admin, van, lng, lat + 0.0072, recorded_at=stamp(3))  # twice: raised
+        await asyncio.sleep(0.3)
+        active = await deviations()
+        assert len(active) == 1
+        assert active[0]["severity"] == "warning"
+        assert active[0]["route_id"] == route_id
+        assert 500 < active[0]["distance_from_route_m"] < 1500
+        await post(
+            client, admin, van, lng, lat + 0.0074, recorded_at=stamp(4)
+        )  # still off: no new one
+        await post(client, admin, van, lng, lat + 0.03, recorded_at=stamp(5))  # > 3x: critical
+        await asyncio.sleep(0.3)
+        active = await deviations()
+        assert [d["severity"] for d in active] == ["critical"]
+        await post(client, admin, van, lng, lat, recorded_at=stamp(6))  # back on the route
+        await asyncio.sleep(0.3)
+        assert await deviations() == []
+        while True:
+            try:
+                message = json.loads(await dashboard.receive_text(timeout=1))
+            except TimeoutError:
+                break
+            if message["type"] == "route_deviation":
+                alerts.append(message)
+    assert [(a["state"], a["severity"]) for a in alerts] == [
+        ("raised", "warning"),
+        ("escalated", "critical"),
+        ("cleared", "critical"),
+    ]
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        events = await owner_conn.fetchval(
+            "SELECT count(*) FROM analytics_events WHERE event_type = 'vehicle.route_deviated'"
+        )
+        status = await owner_conn.fetchval(
+            "SELECT status::text FROM routes WHERE id = $1", uuid.UUID(route_id)
+        )
+    assert events == 3
+    assert status == "in_progress"
+
+
+async def test_no_deviation_for_a_vehicle_without_a_route(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    van = await make_vehicle(client, admin, "FREE-1")
+    for step in range(3):
+        await post(client, admin, van, 77.0 + step, 12.0)
+    await asyncio.sleep(0.3)
+    assert (await client.get("/api/v1/tracking/deviations", headers=admin.headers)).json()[
+        "data"
+    ] == []
+
+
+async def test_arriving_at_the_next_stop_completes_it_and_shifts_etas(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await register(client)
+    route_id, van = await _deployed_route(app, client, admin)
+    route = (await client.get(f"/api/v1/routes/{route_id}", headers=admin.headers)).json()["data"]
+    first, second = route["stops"][0], route["stops"][1]
+    lng, lat = first["geo"]["coordinates"]
+    await post(client, admin, van, lng + 0.0003, lat)  # ~30 m away: arrived
+    await asyncio.sleep(0.3)
+    after = (await client.get(f"/api/v1/routes/{route_id}", headers=admin.headers)).json()["data"]
+    assert after["status"] == "in_progress"
+    assert after["stops"][0]["completed"] is True
+    assert after["stops"][1]["completed"] is False
+    # The ETAs of the rest moved by the same delay (planned start is in 2030: now is early).
+    assert after["stops"][1]["arrival_eta"] < second["arrival_eta"]
+
+
+async def test_a_slow_subscriber_is_dropped_without_holding_up_the_others() -> None:
+    broadcast = Broadcast("memory://")
+    await broadcast.connect()
+    hub = Hub(broadcast, queue_size=3)
+    try:
+        async with hub.subscribe("c") as slow, hub.subscribe("c") as fast:
+            received: list[str] = []
+
+            async def read_fast() -> None:
+                async for message in fast:
+                    received.append(message)
+                    if len(received) == 20:
+                        return
+
+            reader = asyncio.create_task(read_fast())
+            for n in range(20):
+                await hub.publish("c", str(n))
+                await asyncio.sleep(0.01)
+            await asyncio.wait_for(reader, 5)
+            assert received == [str(n) for n in range(20)]
+            assert slow.dropped
+            with pytest.raises(SubscriberTooSlow):
+                async for _ in slow:
+                    pass
+    finally:
+        await broadcast.disconnect()
