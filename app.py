@@ -48,6 +48,7 @@ from services.tracking.feed import FeedSettings, TrackingFeed
 from services.tracking.writer import PositionWriter
 from tasks.broker import broker_url
 from tasks.inprocess import start_in_process_worker
+from tasks.maintenance import apply_retention
 from tasks.routing import DramatiqJobQueue
 from tasks.runtime import install as install_worker_context
 
@@ -101,7 +102,9 @@ class GraphQLApp(GraphQL[Context, None]):
         return UNSET
 
 
-async def _keep_partitions_ahead(runtime: Runtime) -> None:
+async def _housekeeping(runtime: Runtime) -> None:
+    """Twice a day: next months' partitions now, and retention handed to a worker (it runs
+    as the schema owner)."""
     while True:
         try:
             async with runtime.db.session(None) as session:
@@ -110,8 +113,9 @@ async def _keep_partitions_ahead(runtime: Runtime) -> None:
                 )
             if created:
                 log.info("created partitions", extra={"partitions": created})
+            await asyncio.to_thread(apply_retention.send)
         except Exception:
-            log.exception("could not create the next partitions")
+            log.exception("housekeeping failed; retrying at the next round")
         await asyncio.sleep(PARTITION_CHECK_INTERVAL_S)
 
 
@@ -176,7 +180,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             )
             install_worker_context(runtime, broadcast)
             worker = start_in_process_worker()
-        housekeeping = asyncio.create_task(_keep_partitions_ahead(runtime))
+        housekeeping = asyncio.create_task(_housekeeping(runtime))
         try:
             yield
         finally:

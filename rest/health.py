@@ -5,14 +5,16 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from services.health import Probe, readiness, startup
+from services.health import Probe, default_partitions, readiness, startup
 
 
 def _report(probes: list[Probe]) -> JSONResponse:
-    down = [probe.name for probe in probes if not probe.ok]
+    down = [probe.name for probe in probes if not probe.ok and probe.critical]
+    warnings = [probe.name for probe in probes if not probe.ok and not probe.critical]
     body = {
         "status": "ok" if not down else "unavailable",
         "down": down,
+        "warnings": warnings,
         "checks": {probe.name: {"ok": probe.ok, "detail": probe.detail} for probe in probes},
     }
     return JSONResponse(body, status_code=503 if down else 200)
@@ -29,4 +31,5 @@ async def ready(request: Request) -> JSONResponse:
 
 
 async def started(request: Request) -> JSONResponse:
-    return _report(await startup(db=request.app.state.db))
+    db = request.app.state.db
+    return _report([*await startup(db=db), await default_partitions(db=db)])

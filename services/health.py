@@ -24,6 +24,8 @@ class Probe:
     name: str
     ok: bool
     detail: str
+    # A failing non-critical probe is reported but does not make the service unavailable.
+    critical: bool = True
 
 
 @cache
@@ -97,3 +99,17 @@ async def startup(*, db: Database) -> list[Probe]:
     ok = applied == head
     detail = f"at head {head}" if ok else f"database at {applied}, code at {head}"
     return [Probe("migrations", ok, detail), Probe("settings", True, "valid")]
+
+
+async def default_partitions(*, db: Database) -> Probe:
+    """Rows in a default partition mean the monthly partitions fell behind the data."""
+    try:
+        async with db.engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT * FROM default_partition_rows()"))).all()
+    except Exception as exc:
+        return Probe("default_partitions", False, type(exc).__name__, critical=False)
+    filled = {parent: count for parent, count in rows if count}
+    if not filled:
+        return Probe("default_partitions", True, "empty", critical=False)
+    detail = ", ".join(f"{parent}: {count} rows" for parent, count in filled.items())
+    return Probe("default_partitions", False, detail, critical=False)

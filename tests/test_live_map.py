@@ -309,3 +309,36 @@ async def test_a_slow_subscriber_is_dropped_without_holding_up_the_others() -> N
                     pass
     finally:
         await broadcast.disconnect()
+
+
+async def test_graphql_report_position_and_route_deviation_subscription(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    from tests.helpers import error_code, gql
+
+    admin = await register(client)
+    route_id, van = await _deployed_route(app, client, admin)
+    lng, lat = DEPOT
+    report = "mutation($p: PositionInput!) { reportPosition(input: $p) { vehicleId duplicate } }"
+    bad = await gql(
+        client, report, {"p": {"vehicleId": van, "lat": 0.0, "lng": 0.0}}, session=admin
+    )
+    assert error_code(bad) == "VALIDATION_ERROR"
+    deviation = (
+        "subscription { routeDeviation { vehicleId routeId severity state distanceFromRouteM } }"
+    )
+    async with subscription(app, admin, deviation) as ws:
+        for step in (1, 2):
+            ack = await gql(
+                client,
+                report,
+                {"p": {"vehicleId": van, "lat": lat + 0.007 + step / 10000, "lng": lng}},
+                session=admin,
+            )
+            assert ack["data"]["reportPosition"] == {"vehicleId": van, "duplicate": False}
+        alert = (await ws.receive_json(timeout=10))["payload"]["data"]["routeDeviation"]
+    assert alert["state"] == "raised"
+    assert alert["routeId"] == route_id
+    assert alert["severity"] == "warning"
+    listed = await gql(client, "{ routeDeviations { vehicleId severity } }", session=admin)
+    assert listed["data"]["routeDeviations"] == [{"vehicleId": van, "severity": "warning"}]

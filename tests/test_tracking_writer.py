@@ -1,0 +1,86 @@
+"""The position writer: positions handed over are stored by one flush, and stopping the
+writer stores what is still waiting before it returns."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from core.db import Database, create_engine
+from core.events import InMemoryBus
+from services.tracking.writer import Position, PositionWriter
+from tests.conftest import DatabaseUnderTest
+
+
+async def _vehicle(owner: asyncpg.Connection) -> tuple[uuid.UUID, uuid.UUID]:
+    workspace, org, vehicle = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with owner.transaction():
+        await owner.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true), set_config('app.current_organization_id', $2, true)",
+            str(workspace),
+            str(org),
+        )
+        await owner.execute(
+            "INSERT INTO organizations (id, name, slug) VALUES ($1, 'O', $2)",
+            org,
+            f"o-{org.hex[:6]}",
+        )
+        await owner.execute(
+            "INSERT INTO workspaces (id, organization_id, name, region) VALUES ($1, $2, 'W', 'eu-west')",
+            workspace,
+            org,
+        )
+        await owner.execute(
+            "INSERT INTO vehicles (id, workspace_id, vehicle_type, plate_number) VALUES ($1, $2, 'van', 'W-1')",
+            vehicle,
+            workspace,
+        )
+    return workspace, vehicle
+
+
+async def _count(owner: asyncpg.Connection, workspace: uuid.UUID) -> int:
+    async with owner.transaction():
+        await owner.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", str(workspace)
+        )
+        return int(await owner.fetchval("SELECT count(*) FROM live_vehicle_positions"))
+
+
+async def test_stop_flushes_what_is_waiting(
+    database: DatabaseUnderTest, owner_conn: asyncpg.Connection
+) -> None:
+    workspace, vehicle = await _vehicle(owner_conn)
+    engine = create_engine(database.settings)
+    db = Database(engine, InMemoryBus())
+    flushed: list[int] = []
+
+    async def after(stored: object) -> None:
+        flushed.append(len(stored.positions))  # type: ignore[attr-defined]
+
+    # A long gathering delay: nothing would be written for a minute without the stop.
+    writer = PositionWriter(db, after_flush=after, max_delay_s=60)
+    await writer.start()
+    base = datetime.now(UTC) - timedelta(minutes=5)
+    waiting = [
+        asyncio.create_task(
+            writer.write(
+                workspace,
+                [
+                    Position(vehicle, base + timedelta(seconds=n * 10 + k), 77.5, 12.9)
+                    for k in range(3)
+                ],
+            )
+        )
+        for n in range(10)
+    ]
+    await asyncio.sleep(0.2)
+    assert await _count(owner_conn, workspace) == 0
+    await writer.stop()
+    results = await asyncio.gather(*waiting)
+    await engine.dispose()
+    assert await _count(owner_conn, workspace) == 30
+    assert flushed == [30]  # one flush, one insert for the workspace
+    assert all(len(r.inserted) == 30 for r in results)
