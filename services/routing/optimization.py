@@ -363,19 +363,31 @@ async def run_job(
         requester = job.requested_by
     loop = asyncio.get_running_loop()
     last = [0.0]
+    reports: set[asyncio.Future[None]] = set()
+
+    async def report(best_cost: float, elapsed_s: float) -> None:
+        latest = {"best_cost": best_cost, "elapsed_s": round(elapsed_s, 3)}
+        await channel.publish(job_id, {"status": "running", **latest})
+        # Kept on the job for those who poll it or subscribe mid-solve.
+        async with db.session(workspace_id) as session:
+            await session.execute(
+                sa.update(OptimizationJob)
+                .where(
+                    col(OptimizationJob.id) == job_id,
+                    col(OptimizationJob.status) == JobStatus.RUNNING,
+                )
+                .values(progress=latest)
+            )
+
+    def start_report(best_cost: float, elapsed_s: float) -> None:
+        future = asyncio.ensure_future(report(best_cost, elapsed_s))
+        reports.add(future)
 
     def progress(best_cost: float, elapsed_s: float) -> None:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY_S:
             last[0] = now
-            message = {
-                "status": "running",
-                "best_cost": best_cost,
-                "elapsed_s": round(elapsed_s, 3),
-            }
-            loop.call_soon_threadsafe(
-                lambda: asyncio.ensure_future(channel.publish(job_id, message))
-            )
+            loop.call_soon_threadsafe(start_report, best_cost, elapsed_s)
 
     started = time.monotonic()
     error: str | None = None
@@ -390,6 +402,9 @@ async def run_job(
         except Exception as again:
             error = f"{error}; fallback {type(again).__name__}: {again}"
     elapsed = time.monotonic() - started
+    for outcome in await asyncio.gather(*reports, return_exceptions=True):
+        if isinstance(outcome, Exception):
+            log.warning("progress report failed: %s", outcome, extra={"job_id": str(job_id)})
     budget = float(job_input["time_limit_s"]) * TIMEOUT_FACTOR + TIMEOUT_GRACE_S
     async with db.session(workspace_id) as session:
         job = (
