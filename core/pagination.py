@@ -43,6 +43,8 @@ class CursorRequest:
 
     first: int = 20
     after: str | None = None
+    with_total: bool = True
+    """Counting every matching row costs a scan; skip it when nobody asked."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.first <= MAX_PAGE_SIZE:

@@ -44,6 +44,7 @@ class Vehicle(SQLModel, table=True):
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
         trigram("idx_vehicles_plate_trgm", "plate_number"),
+        live("idx_vehicles_list", "workspace_id", "created_at", "id"),
     )
 
     id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())
@@ -117,6 +118,7 @@ class Location(SQLModel, table=True):
         gist("idx_locations_geo", "geo"),
         live("idx_locations_type", "workspace_id", "location_type"),
         trigram("idx_locations_name_trgm", "name"),
+        live("idx_locations_list", "workspace_id", "created_at", "id"),
     )
 
     id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())

@@ -9,7 +9,6 @@ import strawberry
 from strawberry.types import Info
 
 from core.errors import ValidationFailed
-from core.pagination import CursorRequest
 from core.validation import parse_model
 from models.fleet_inputs import (
     BoundingBox,
@@ -45,7 +44,7 @@ from schema.types.fleet import (
     VehicleStatusEnum,
 )
 from schema.types.identity import input_dict
-from schema.types.pagination import Connection
+from schema.types.pagination import Connection, cursor
 from services.fleet import drivers, imports, locations, vehicles
 
 Ctx = Info[Context, None]
@@ -72,7 +71,7 @@ class FleetQuery:
         )
         async with info.context.db.session(actor.workspace_id) as session:
             page = await vehicles.list_vehicles(
-                session=session, actor=actor, filters=filters, request=CursorRequest(first, after)
+                session=session, actor=actor, filters=filters, request=cursor(info, first, after)
             )
         return Connection.of(page, Vehicle.of)
 
@@ -114,7 +113,7 @@ class FleetQuery:
                 session=session,
                 actor=actor,
                 available=available,
-                request=CursorRequest(first, after),
+                request=cursor(info, first, after),
             )
         return Connection.of(page, Driver.of)
 
@@ -139,7 +138,7 @@ class FleetQuery:
         )
         async with info.context.db.session(actor.workspace_id) as session:
             page = await locations.list_locations(
-                session=session, actor=actor, filters=filters, request=CursorRequest(first, after)
+                session=session, actor=actor, filters=filters, request=cursor(info, first, after)
             )
         return Connection.of(page, Location.of)
 

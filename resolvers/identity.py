@@ -35,24 +35,12 @@ from schema.types.identity import (
     WorkspaceInput,
     WorkspacePatch,
     input_dict,
+    user_of,
 )
 from services.identity import accounts, sessions, workspaces
-from services.identity.views import Invitation, Tokens, UserView, WorkspaceView
+from services.identity.views import Invitation, Tokens, WorkspaceView
 
 Ctx = Info[Context, None]
-
-
-def _user(view: UserView) -> User:
-    return User(
-        id=view.id,
-        workspace_id=view.workspace_id,
-        email=view.email,
-        full_name=view.full_name,
-        role=view.role,
-        status=view.status,
-        last_login_at=view.last_login_at,
-        created_at=view.created_at,
-    )
 
 
 def _workspace(view: WorkspaceView) -> Workspace:
@@ -73,14 +61,14 @@ def _auth(tokens: Tokens) -> AuthPayload:
         refresh_token=tokens.refresh_token,
         token_type=tokens.token_type,
         expires_in=tokens.expires_in,
-        user=_user(tokens.user),
+        user=user_of(tokens.user),
         workspace=_workspace(tokens.workspace),
     )
 
 
 def _invitation(invitation: Invitation) -> InvitationPayload:
     return InvitationPayload(
-        user=_user(invitation.user), token=invitation.token, expires_at=invitation.expires_at
+        user=user_of(invitation.user), token=invitation.token, expires_at=invitation.expires_at
     )
 
 
@@ -91,7 +79,7 @@ class IdentityQuery:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             user, workspace = await accounts.get_profile(session=session, actor=actor)
-        return Profile(user=_user(user), workspace=_workspace(workspace))
+        return Profile(user=user_of(user), workspace=_workspace(workspace))
 
     @strawberry.field(extensions=requires(Operation.WORKSPACE_LIST))
     async def workspaces(self, info: Ctx) -> list[Membership]:
@@ -124,7 +112,7 @@ class IdentityQuery:
             users = await workspaces.list_members(
                 session=session, actor=actor, workspace_id=workspace_id
             )
-        return [_user(u) for u in users]
+        return [user_of(u) for u in users]
 
 
 @strawberry.type
@@ -173,7 +161,7 @@ class IdentityMutation:
         actor = await info.context.principal()
         data = parse_model(ProfileUpdate, input_dict(input))
         async with info.context.db.session(actor.workspace_id) as session:
-            return _user(await accounts.update_profile(session=session, actor=actor, data=data))
+            return user_of(await accounts.update_profile(session=session, actor=actor, data=data))
 
     @strawberry.mutation(extensions=requires(Operation.WORKSPACE_SWITCH))
     async def switch_workspace(self, info: Ctx, workspace_id: UUID) -> AuthPayload:

@@ -12,7 +12,6 @@ from strawberry.types import Info
 
 from core.errors import Forbidden
 from core.jobs import progress_channel
-from core.pagination import CursorRequest
 from core.validation import parse_model
 from models.enums import JobStatus
 from models.permissions import Operation, is_allowed
@@ -20,7 +19,7 @@ from models.routing_inputs import FleetPlanRequest, OptimizeRequest, RouteCreate
 from schema.context import Context
 from schema.permissions import requires
 from schema.types.identity import input_dict
-from schema.types.pagination import Connection
+from schema.types.pagination import Connection, cursor
 from schema.types.routing import (
     FleetPlanInput,
     FleetPlanPayload,
@@ -68,7 +67,7 @@ class RoutingQuery:
                 session=session,
                 actor=actor,
                 filters=routes.RouteFilter(status=f.status, vehicle_id=f.vehicle_id),
-                request=CursorRequest(first, after),
+                request=cursor(info, first, after),
             )
         return Connection.of(page, Route.of)
 

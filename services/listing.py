@@ -22,9 +22,10 @@ async def paginate(
 ) -> Page[M]:
     """Rows of `model` matching `conditions`, ordered by (created_at, id)."""
     created, row_id = model.created_at, model.id  # type: ignore[attr-defined]
-    total = (
-        await session.execute(sa.select(sa.func.count()).select_from(model).where(*conditions))
-    ).scalar_one()
+    total = 0
+    if isinstance(request, PageRequest) or request.with_total:
+        count = sa.select(sa.func.count()).select_from(model).where(*conditions)
+        total = (await session.execute(count)).scalar_one()
     stmt = sa.select(model).where(*conditions).order_by(created, row_id)
     if isinstance(request, PageRequest):
         stmt = stmt.offset(request.offset).limit(request.per_page)

@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from core.pagination import Page, encode_cursor
+from core.pagination import CursorRequest, Page, encode_cursor
 
 Node = TypeVar("Node")
 
@@ -43,3 +43,19 @@ class Connection(Generic[Node]):
             ),
             total_count=page.total,
         )
+
+
+def wants_total(info: Any) -> bool:
+    """Whether the connection's `totalCount` is selected (fragments included)."""
+
+    def selected(selections: list[Any]) -> bool:
+        return any(
+            getattr(s, "name", None) == "totalCount" or selected(getattr(s, "selections", []))
+            for s in selections
+        )
+
+    return selected(info.selected_fields[0].selections)
+
+
+def cursor(info: Any, first: int, after: str | None) -> CursorRequest:
+    return CursorRequest(first, after, with_total=wants_total(info))

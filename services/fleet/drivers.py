@@ -16,8 +16,8 @@ from core.principal import Principal
 from models import Driver, User, Vehicle
 from models.enums import UserRole
 from models.fleet_inputs import DriverCreate, DriverUpdate
-from services.audit import diff, record_audit
-from services.events import emit
+from services.audit import diff
+from services.changes import record_change
 from services.listing import paginate, violated_constraint
 
 
@@ -81,21 +81,13 @@ async def create_driver(*, session: AsyncSession, actor: Principal, data: Driver
     session.add(driver)
     await _flush(session)
     snapshot = _snapshot(driver)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="driver.created",
         resource_type="driver",
         resource_id=driver.id,
         changes=snapshot,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="driver.created",
-        entity_type="driver",
-        entity_id=driver.id,
-        data=snapshot,
     )
     await session.refresh(driver)
     return driver
@@ -118,21 +110,14 @@ async def update_driver(
     session.add(driver)
     await _flush(session)
     changes = diff(before, _snapshot(driver))
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="driver.updated",
         resource_type="driver",
         resource_id=driver.id,
         changes=changes,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="driver.updated",
-        entity_type="driver",
-        entity_id=driver.id,
-        data={"changes": changes},
+        event={"changes": changes},
     )
     await session.refresh(driver)
     return driver
@@ -143,21 +128,13 @@ async def delete_driver(*, session: AsyncSession, actor: Principal, driver_id: U
     driver = await get_driver(session=session, actor=actor, driver_id=driver_id)
     snapshot = _snapshot(driver)
     await session.delete(driver)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="driver.deleted",
         resource_type="driver",
         resource_id=driver_id,
         changes=snapshot,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="driver.deleted",
-        entity_type="driver",
-        entity_id=driver_id,
-        data=snapshot,
     )
 
 

@@ -15,8 +15,7 @@ from core.errors import ValidationFailed
 from core.principal import Principal
 from models import Location
 from models.fleet_inputs import LocationCreate
-from services.audit import record_audit
-from services.events import emit
+from services.changes import record_change
 from services.fleet.locations import new_location
 
 MAX_ROWS = 10_000
@@ -123,20 +122,13 @@ async def import_locations(
     locations = [new_location(actor, data) for data in validate_rows(rows)]
     session.add_all(locations)
     await session.flush()
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="location.imported",
         resource_type="location",
         resource_id=None,
         changes={"count": len(locations)},
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="location.imported",
-        entity_type="location",
-        entity_id=None,
-        data={"count": len(locations), "ids": [str(loc.id) for loc in locations]},
+        event={"count": len(locations), "ids": [str(loc.id) for loc in locations]},
     )
     return locations

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,8 +17,8 @@ from models import Location
 from models.enums import LocationType
 from models.fleet_inputs import BoundingBox, LocationCreate, LocationUpdate, NearbyQuery
 from models.geo import GeoPoint
-from services.audit import diff, record_audit
-from services.events import emit
+from services.audit import diff
+from services.changes import record_change
 from services.fleet.spatial import escape_like, nearest, within_bbox
 from services.listing import paginate
 
@@ -71,21 +70,13 @@ async def create_location(
     session.add(location)
     await session.flush()
     state = snapshot(location)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="location.created",
         resource_type="location",
         resource_id=location.id,
         changes=state,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="location.created",
-        entity_type="location",
-        entity_id=location.id,
-        data=state,
     )
     await session.refresh(location)
     return location
@@ -111,21 +102,14 @@ async def update_location(
     session.add(location)
     await session.flush()
     changes = diff(before, snapshot(location))
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="location.updated",
         resource_type="location",
         resource_id=location.id,
         changes=changes,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="location.updated",
-        entity_type="location",
-        entity_id=location.id,
-        data={"changes": changes},
+        event={"changes": changes},
     )
     await session.refresh(location)
     return location
@@ -135,21 +119,13 @@ async def delete_location(*, session: AsyncSession, actor: Principal, location_i
     location = await get_location(session=session, actor=actor, location_id=location_id)
     location.deleted_at = datetime.now(UTC)
     session.add(location)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="location.deleted",
         resource_type="location",
         resource_id=location.id,
         changes={"name": location.name},
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="location.deleted",
-        entity_type="location",
-        entity_id=location.id,
-        data={"name": location.name},
     )
 
 
@@ -184,11 +160,6 @@ async def locations_near(
     query: NearbyQuery,
     location_type: LocationType | None = None,
 ) -> list[tuple[Location, float]]:
-    within, order, distance = nearest(Location.geo, query.lng, query.lat, query.radius_m)
-    stmt = (
-        sa.select(Location, distance)
-        .where(*_conditions(actor, LocationFilter(location_type=location_type)), within)
-        .order_by(order)
-        .limit(query.limit)
-    )
+    conditions = _conditions(actor, LocationFilter(location_type=location_type))
+    stmt = nearest(Location, Location.geo, conditions, query)
     return [(row[0], float(row[1])) for row in (await session.execute(stmt)).all()]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from geoalchemy2 import Geography
+from sqlalchemy.orm import aliased
+from sqlmodel import SQLModel
 
-from models.fleet_inputs import BoundingBox
+from models.fleet_inputs import BoundingBox, NearbyQuery
+
+M = TypeVar("M", bound=SQLModel)
 
 
 def point(lng: float, lat: float) -> Any:
@@ -21,14 +25,31 @@ def within_bbox(column: Any, bbox: BoundingBox) -> Any:
     return sa.func.ST_Intersects(column, sa.cast(envelope, Geography))
 
 
-def nearest(column: Any, lng: float, lat: float, radius_m: float) -> tuple[Any, Any, Any]:
-    """(filter, KNN ordering, distance in metres) around a point; the filter and the
-    ordering both use the column's GiST index."""
-    origin = point(lng, lat)
+def nearest(
+    model: type[M], column: Any, conditions: list[Any], query: NearbyQuery
+) -> sa.Select[tuple[M, float]]:
+    """The `query.limit` rows of `model` nearest the point, within `query.radius_m`, nearest
+    first, with their distance in metres (on the spheroid).
+
+    The nearest rows are found first (a KNN walk of the GiST index that stops after `limit`)
+    and the radius applied to those: under forced Row-Level Security PostgreSQL will not
+    use `ST_DWithin` to search the index (PostGIS does not mark it leakproof), and filtering
+    by it first scanned the whole workspace (640 ms against 0.8 ms at 100,000 rows).
+    """
+    origin = point(query.lng, query.lat)
+    distance = sa.func.ST_Distance(column, origin).label("distance_m")
+    candidates = (
+        sa.select(model, distance)
+        .where(*conditions, column.is_not(None))
+        .order_by(column.op("<->")(origin))
+        .limit(query.limit)
+        .subquery()
+    )
+    row = aliased(model, candidates)
     return (
-        sa.func.ST_DWithin(column, origin, radius_m),
-        column.op("<->")(origin),
-        sa.func.ST_Distance(column, origin).label("distance_m"),
+        sa.select(row, candidates.c.distance_m)
+        .where(candidates.c.distance_m <= query.radius_m)
+        .order_by(candidates.c.distance_m)
     )
 
 

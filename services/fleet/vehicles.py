@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,8 +18,8 @@ from models import LiveVehiclePosition, Vehicle
 from models.enums import VehicleStatus, VehicleType
 from models.fleet_inputs import BoundingBox, NearbyQuery, VehicleCreate, VehicleUpdate
 from models.geo import GeoPoint
-from services.audit import diff, record_audit
-from services.events import emit
+from services.audit import diff
+from services.changes import record_change
 from services.fleet.spatial import escape_like, nearest, within_bbox
 from services.listing import paginate, violated_constraint
 
@@ -104,21 +103,13 @@ async def create_vehicle(
     session.add(vehicle)
     await _flush(session)
     snapshot = _snapshot(vehicle)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="vehicle.created",
         resource_type="vehicle",
         resource_id=vehicle.id,
         changes=snapshot,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="vehicle.created",
-        entity_type="vehicle",
-        entity_id=vehicle.id,
-        data=snapshot,
     )
     await session.refresh(vehicle)
     return vehicle
@@ -143,21 +134,14 @@ async def update_vehicle(
     session.add(vehicle)
     await _flush(session)
     changes = diff(before, _snapshot(vehicle))
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="vehicle.updated",
         resource_type="vehicle",
         resource_id=vehicle.id,
         changes=changes,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="vehicle.updated",
-        entity_type="vehicle",
-        entity_id=vehicle.id,
-        data={"changes": changes},
+        event={"changes": changes},
     )
     await session.refresh(vehicle)
     return vehicle
@@ -168,21 +152,13 @@ async def delete_vehicle(*, session: AsyncSession, actor: Principal, vehicle_id:
     vehicle = await get_vehicle(session=session, actor=actor, vehicle_id=vehicle_id)
     vehicle.deleted_at = datetime.now(UTC)
     session.add(vehicle)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="vehicle.deleted",
         resource_type="vehicle",
         resource_id=vehicle.id,
         changes={"plate_number": vehicle.plate_number},
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="vehicle.deleted",
-        entity_type="vehicle",
-        entity_id=vehicle.id,
-        data={"plate_number": vehicle.plate_number},
     )
 
 
@@ -221,13 +197,8 @@ async def nearby_vehicles(
 ) -> list[tuple[Vehicle, float]]:
     """The `query.limit` vehicles nearest the point within `query.radius_m`, nearest first,
     with their distance in metres (on the spheroid)."""
-    within, order, distance = nearest(Vehicle.last_location, query.lng, query.lat, query.radius_m)
-    stmt = (
-        sa.select(Vehicle, distance)
-        .where(*_conditions(actor, VehicleFilter(status=status)), within)
-        .order_by(order)
-        .limit(query.limit)
-    )
+    conditions = _conditions(actor, VehicleFilter(status=status))
+    stmt = nearest(Vehicle, Vehicle.last_location, conditions, query)
     rows = (await session.execute(stmt)).all()
     return [(row[0], float(row[1])) for row in rows]
 

@@ -27,6 +27,7 @@ from models import Organization, RefreshTokenFamily, User, Workspace
 from models.enums import UserRole, UserStatus
 from models.identity_inputs import Login, ProfileUpdate, Registration, normalise_email
 from services.audit import diff, record_audit
+from services.changes import record_change
 from services.events import emit
 from services.identity.sessions import _active_member, start_session
 from services.identity.views import Membership, Tokens, UserView, WorkspaceView
@@ -76,21 +77,14 @@ async def register(
         session.add(user)
         await session.flush()
         actor = Principal(user.id, workspace.id, organization.id, UserRole.ADMIN.value)
-        await record_audit(
+        await record_change(
             session=session,
             actor=actor,
             action="organization.registered",
             resource_type="organization",
             resource_id=organization.id,
             changes={"slug": organization.slug, "workspace": workspace.name, "email": user.email},
-        )
-        emit(
-            session=session,
-            actor=actor,
-            event_type="organization.registered",
-            entity_type="organization",
-            entity_id=organization.id,
-            data={"slug": organization.slug, "workspace_id": str(workspace.id)},
+            event={"slug": organization.slug, "workspace_id": str(workspace.id)},
         )
         return await start_session(
             session=session, security=security, settings=settings, user=user, workspace=workspace
@@ -152,20 +146,13 @@ async def login(
             user.last_login_at = datetime.now(UTC)
             session.add(user)
             actor = Principal(user.id, workspace.id, workspace.organization_id, str(user.role))
-            await record_audit(
+            await record_change(
                 session=session,
                 actor=actor,
                 action="user.login",
                 resource_type="user",
                 resource_id=user.id,
-            )
-            emit(
-                session=session,
-                actor=actor,
-                event_type="user.login",
-                entity_type="user",
-                entity_id=user.id,
-                data={"ip_address": ip},
+                event={"ip_address": ip},
             )
             tokens = await start_session(
                 session=session,

@@ -30,8 +30,8 @@ from models.identity_inputs import (
     WorkspaceCreate,
     WorkspaceUpdate,
 )
-from services.audit import diff, record_audit
-from services.events import emit
+from services.audit import diff
+from services.changes import record_change
 from services.identity.accounts import memberships
 from services.identity.sessions import _active_member, start_session
 from services.identity.views import Invitation, Tokens, UserView, WorkspaceView
@@ -93,21 +93,14 @@ async def create_workspace(
     session.add(admin)
     await session.flush()
     in_new = Principal(admin.id, workspace.id, current.organization_id, UserRole.ADMIN.value)
-    await record_audit(
+    await record_change(
         session=session,
         actor=in_new,
         action="workspace.created",
         resource_type="workspace",
         resource_id=workspace.id,
         changes={"name": workspace.name, "created_from": str(actor.workspace_id)},
-    )
-    emit(
-        session=session,
-        actor=in_new,
-        event_type="workspace.created",
-        entity_type="workspace",
-        entity_id=workspace.id,
-        data={"name": workspace.name, "region": workspace.region},
+        event={"name": workspace.name, "region": workspace.region},
     )
     view = WorkspaceView.of(workspace)
     await set_tenant(session, actor.workspace_id, organization_id=actor.organization_id)
@@ -125,21 +118,14 @@ async def update_workspace(
     workspace.updated_at = datetime.now(UTC)
     session.add(workspace)
     changes = diff(before, fields)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="workspace.updated",
         resource_type="workspace",
         resource_id=workspace.id,
         changes=changes,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="workspace.updated",
-        entity_type="workspace",
-        entity_id=workspace.id,
-        data={"fields": sorted(changes)},
+        event={"fields": sorted(changes)},
     )
     await session.flush()
     await session.refresh(workspace)
@@ -151,20 +137,12 @@ async def delete_workspace(*, session: AsyncSession, actor: Principal, workspace
     workspace = await _own_workspace(session, actor, workspace_id)
     workspace.deleted_at = datetime.now(UTC)
     session.add(workspace)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="workspace.deleted",
         resource_type="workspace",
         resource_id=workspace.id,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="workspace.deleted",
-        entity_type="workspace",
-        entity_id=workspace.id,
-        data={},
     )
 
 
@@ -219,21 +197,14 @@ async def invite_member(
             expires_at=expires_at,
         )
     )
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="member.invited",
         resource_type="user",
         resource_id=user.id,
         changes={"email": user.email, "role": str(user.role)},
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="member.invited",
-        entity_type="user",
-        entity_id=user.id,
-        data={"role": str(user.role)},
+        event={"role": str(user.role)},
     )
     await session.flush()
     return Invitation(user=UserView.of(user), token=token, expires_at=expires_at)
@@ -272,20 +243,13 @@ async def accept_invitation(
     invitation.accepted_at = now
     session.add_all([user, invitation])
     actor = Principal(user.id, workspace_id, workspace.organization_id, str(user.role))
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="member.joined",
         resource_type="user",
         resource_id=user.id,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="member.joined",
-        entity_type="user",
-        entity_id=user.id,
-        data={"role": str(user.role)},
+        event={"role": str(user.role)},
     )
     await session.flush()
     return await start_session(
