@@ -34,7 +34,13 @@ def main() -> int:
         ]
     else:
         print("[serve] single-process mode: jobs run on the API's in-process worker")
-    children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+    # An idle Dramatiq worker polls Redis with a back-off of up to a second; a job would
+    # wait that long to be picked up. 100 ms costs ~10 small Redis calls a second.
+    env = {
+        **os.environ,
+        "dramatiq_worker_timeout": os.environ.get("dramatiq_worker_timeout", "100"),
+    }
+    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
     print(f"[serve] API on http://{settings.host}:{settings.port} (GraphiQL at /graphql)")
 
     stopping = False

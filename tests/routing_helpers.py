@@ -37,6 +37,7 @@ def worker(database: DatabaseUnderTest) -> Iterator[subprocess.Popen[bytes]]:
         "DATABASE_URL": database.owner_url,
         "REDIS_URL": TEST_REDIS_URL,
         "ENVIRONMENT": "test",
+        "dramatiq_worker_timeout": "100",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", "1", "--threads", "2"],
