@@ -38,7 +38,7 @@ def main() -> int:
     # wait that long to be picked up. 100 ms costs ~10 small Redis calls a second.
     env = {
         **os.environ,
-        "dramatiq_worker_timeout": os.environ.get("dramatiq_worker_timeout", "100"),
+        "dramatiq_worker_timeout": os.environ.get("dramatiq_worker_timeout", "100"),  # noqa: SIM112 - Dramatiq reads it in lower case
     }
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
     print(f"[serve] API on http://{settings.host}:{settings.port} (GraphiQL at /graphql)")
