@@ -13,6 +13,6 @@ def start_in_process_worker(threads: int = 2) -> dramatiq.Worker | None:
     broker = dramatiq.get_broker()
     if not isinstance(broker, StubBroker):
         return None
-    worker = dramatiq.Worker(broker, worker_threads=threads)
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
     worker.start()
     return worker
