@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from core.errors import OptimizationFailed
 from core.pagination import PageRequest
+from core.principal import Principal
 from core.validation import Body
 from models import OptimizationJob
 from models.enums import JobStatus, RouteStatus
@@ -136,8 +138,7 @@ def job_json(job: OptimizationJob) -> dict[str, Any]:
     }
 
 
-async def _detail(request: Request, route_id: UUID) -> dict[str, Any]:
-    actor = await authorize(request, Operation.ROUTE_READ)
+async def _detail(request: Request, actor: Principal, route_id: UUID) -> dict[str, Any]:
     async with request.app.state.db.session(actor.workspace_id) as session:
         return route_json(
             await routes.route_detail(session=session, actor=actor, route_id=route_id)
@@ -188,7 +189,8 @@ async def list_routes(request: Request) -> JSONResponse:
 
 
 async def get_route(request: Request) -> JSONResponse:
-    return success(await _detail(request, path_uuid(request, "route_id")))
+    actor = await authorize(request, Operation.ROUTE_READ)
+    return success(await _detail(request, actor, path_uuid(request, "route_id")))
 
 
 async def update_route(request: Request) -> JSONResponse:
@@ -229,13 +231,26 @@ async def optimize(request: Request) -> JSONResponse:
             queue=state.jobs,
         )
         job_id = ticket.job.id
+        # A cache hit is answered from the same transaction.
+        detail = (
+            route_json(await routes.route_detail(session=session, actor=actor, route_id=route_id))
+            if ticket.cached
+            else None
+        )
     job = ticket.job
-    if not ticket.cached and query.wait > 0:
+    if detail is None and query.wait > 0:
         job = await optimization.wait_for_job(
             db=state.db, actor=actor, job_id=job_id, timeout_s=query.wait
         )
-    if job.status in (JobStatus.COMPLETED, JobStatus.TIMEOUT):
-        return success({"job": job_json(job), "route": await _detail(request, route_id)})
+        if job.status == JobStatus.FAILED:
+            raise OptimizationFailed(
+                "The optimization failed, the fallback solver too; the route is a draft again",
+                details={"job_id": str(job.id), "error": job.error_message},
+            )
+        if job.status in (JobStatus.COMPLETED, JobStatus.TIMEOUT):
+            detail = await _detail(request, actor, route_id)
+    if detail is not None:
+        return success({"job": job_json(job), "route": detail})
     return success({"job": job_json(job)}, status_code=202)
 
 

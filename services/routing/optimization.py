@@ -15,12 +15,10 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from geoalchemy2.elements import WKTElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,13 +27,14 @@ from core.db import Database, after_commit
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.jobs import JobQueue, ProgressChannel
 from core.principal import Principal
-from models import Location, OptimizationJob, Route, RoutePath, RouteStop, Vehicle
+from models import Location, OptimizationJob, Route, RouteStop, Vehicle
 from models.enums import JobStatus, RouteStatus, SolverType
 from models.geo import GeoPoint
 from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
 from services.routing import problem as canon
+from services.routing.paths import replace_path
 from services.routing.routes import get_route, move
 from solvers.selector import SelectorParams, solve_problem
 
@@ -95,17 +94,6 @@ async def _job_input(
     for stop, location in rows:
         geo = GeoPoint.of(location.geo)
         assert geo is not None
-        window = None
-        if stop.time_window_start or stop.time_window_end:
-            start = (
-                canon.seconds_from(origin, stop.time_window_start) if stop.time_window_start else 0
-            )
-            end = (
-                canon.seconds_from(origin, stop.time_window_end)
-                if stop.time_window_end
-                else canon.MAX_TIME
-            )
-            window = (max(0, start), max(0, end))
         stops.append(
             canon.StopSpec(
                 location_id=str(location.id),
@@ -113,23 +101,17 @@ async def _job_input(
                 lat=geo.lat,
                 load_kg=float(stop.load_kg or 0),
                 service_s=int(stop.service_time_minutes or 0) * 60,
-                window=window,
+                window=canon.window_seconds(origin, stop.time_window_start, stop.time_window_end),
             )
         )
-    ranges = [
-        r
-        for r in (constraints.get("max_distance_km"), vehicle.max_range_km if vehicle else None)
-        if r
-    ]
-    spec = canon.VehicleSpec(
-        id=str(vehicle.id) if vehicle else "vehicle",
+    spec = canon.vehicle_spec(
+        origin,
+        constraints,
+        vehicle_id=str(vehicle.id) if vehicle else "vehicle",
         vehicle_type=vehicle.vehicle_type if vehicle else "van",
         capacity_kg=float(vehicle.capacity_kg) if vehicle and vehicle.capacity_kg else None,
         capacity_m3=vehicle.capacity_volume_m3 if vehicle else None,
-        max_range_km=min(ranges) if ranges else None,
-        shift=canon.shift_window(
-            origin, constraints.get("time_window_start"), constraints.get("time_window_end")
-        ),
+        max_range_km=vehicle.max_range_km if vehicle else None,
     )
     problem = canon.canonical_problem(
         mode=str(route.optimization_mode),
@@ -239,23 +221,9 @@ async def apply_result(
             stop.departure_eta = canon.at(origin, visit["departure"])
         session.add(stop)
     await session.flush()
-    await session.execute(sa.delete(RoutePath).where(col(RoutePath.route_id) == route.id))
     depot = (problem["depot"]["lng"], problem["depot"]["lat"])
-    points = [
-        depot,
-        *((problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited),
-        depot,
-    ]
-    for segment, (a, b) in enumerate(pairwise(points)):
-        session.add(
-            RoutePath(
-                workspace_id=route.workspace_id,
-                route_id=route.id,
-                path=WKTElement(f"LINESTRING({a[0]} {a[1]}, {b[0]} {b[1]})", srid=4326),
-                segment_index=segment,
-                distance_km=None,
-            )
-        )
+    legs = [(problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited]
+    await replace_path(session, route, [depot, *legs, depot])
     route.distance_km = round(plan["distance_m"] / 1000, 3)
     duration_s = plan.get("arrival", 0) - plan.get("departure", 0)
     route.estimated_duration_minutes = math.ceil(duration_s / 60) if plan["visits"] else 0
@@ -328,7 +296,7 @@ async def wait_for_job(
         if job.status in FINAL_JOB or time.monotonic() >= deadline:
             return job
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.2)
+        delay = min(delay * 1.5, 0.05)
 
 
 def _solve(job_input: dict[str, Any], progress: Any, engine: str = "auto") -> dict[str, Any]:

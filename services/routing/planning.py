@@ -6,24 +6,24 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from geoalchemy2.elements import WKTElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.principal import Principal
-from models import Location, Route, RoutePath, RouteStop, Vehicle
+from models import Location, Route, RouteStop, Vehicle
 from models.enums import OptimizationMode, RouteStatus
 from models.geo import GeoPoint
 from models.routing_inputs import FleetPlanRequest, default_time_limit
 from services.audit import record_audit
+from services.changes import record_change
 from services.events import emit
 from services.routing import problem as canon
+from services.routing.paths import replace_path
 from services.routing.routes import get_route
 from solvers.selector import solve_problem
 
@@ -74,18 +74,6 @@ async def _locations(session: AsyncSession, ids: set[UUID]) -> dict[UUID, Locati
     for location_id in ids - found.keys():
         raise NotFound.resource("Location", location_id)
     return found
-
-
-def _legs(route: Route, points: list[tuple[float, float]]) -> list[RoutePath]:
-    return [
-        RoutePath(
-            workspace_id=route.workspace_id,
-            route_id=route.id,
-            path=WKTElement(f"LINESTRING({a[0]} {a[1]}, {b[0]} {b[1]})", srid=4326),
-            segment_index=index,
-        )
-        for index, (a, b) in enumerate(pairwise(points))
-    ]
 
 
 async def plan_fleet(
@@ -172,7 +160,9 @@ async def plan_fleet(
             (problem["stops"][v["stop"]]["lng"], problem["stops"][v["stop"]]["lat"])
             for v in planned["visits"]
         ]
-        session.add_all(_legs(route, [(depot.lng, depot.lat), *points, (depot.lng, depot.lat)]))
+        await replace_path(
+            session, route, [(depot.lng, depot.lat), *points, (depot.lng, depot.lat)]
+        )
         routes.append(route)
     await session.flush()
     unassigned = [
@@ -291,11 +281,12 @@ async def reoptimize_route(*, session: AsyncSession, actor: Principal, route_id:
             StopChange(stop.id, location.id, old_order, position_in_plan, old_eta, stop.arrival_eta)
         )
     await session.flush()
-    await session.execute(sa.delete(RoutePath).where(col(RoutePath.route_id) == route.id))
     points = [
         (problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in order if i in timing
     ]
-    session.add_all(_legs(route, [(position.lng, position.lat), *points, (depot.lng, depot.lat)]))
+    await replace_path(
+        session, route, [(position.lng, position.lat), *points, (depot.lng, depot.lat)]
+    )
     route.updated_at = datetime.now(UTC)
     session.add(route)
     moved = [c for c in changes if c.old_order != c.new_order]
@@ -304,21 +295,13 @@ async def reoptimize_route(*, session: AsyncSession, actor: Principal, route_id:
         "remaining": len(remaining),
         "unassigned": len(result["unassigned"]),
     }
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="route.reoptimized",
         resource_type="route",
         resource_id=route.id,
         changes=summary,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="route.reoptimized",
-        entity_type="route",
-        entity_id=route.id,
-        data=summary,
     )
     await session.flush()
     return Replan(route=route, changes=changes, result=result)

@@ -17,8 +17,8 @@ from core.principal import Principal
 from models import Driver, Location, Route, RoutePath, RouteStop, Vehicle
 from models.enums import RouteStatus, UserRole, VehicleStatus
 from models.routing_inputs import RouteCreate, RouteUpdate, StopInput
-from services.audit import diff, record_audit
-from services.events import emit
+from services.audit import diff
+from services.changes import record_change
 from services.listing import paginate
 
 FINAL = {RouteStatus.COMPLETED, RouteStatus.CANCELLED}
@@ -164,21 +164,13 @@ async def create_route(*, session: AsyncSession, actor: Principal, data: RouteCr
     session.add_all(_stop_rows(actor, route.id, data.stops))
     await session.flush()
     state = _snapshot(route, stops=len(data.stops))
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="route.created",
         resource_type="route",
         resource_id=route.id,
         changes=state,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="route.created",
-        entity_type="route",
-        entity_id=route.id,
-        data=state,
     )
     await session.refresh(route)
     return route
@@ -219,21 +211,14 @@ async def update_route(
     changes = diff(before, _snapshot(route))
     if data.stops is not None:
         changes["stops"] = len(data.stops)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="route.updated",
         resource_type="route",
         resource_id=route.id,
         changes=changes,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="route.updated",
-        entity_type="route",
-        entity_id=route.id,
-        data={"changes": changes},
+        event={"changes": changes},
     )
     await session.refresh(route)
     return route
@@ -245,20 +230,12 @@ async def delete_route(*, session: AsyncSession, actor: Principal, route_id: UUI
         raise Conflict("Cancel or complete a route on the road before deleting it")
     route.deleted_at = datetime.now(UTC)
     session.add(route)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="route.deleted",
         resource_type="route",
         resource_id=route.id,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="route.deleted",
-        entity_type="route",
-        entity_id=route.id,
-        data={},
     )
 
 
@@ -305,21 +282,13 @@ async def deploy_route(*, session: AsyncSession, actor: Principal, route_id: UUI
     route.started_at = route.started_at or datetime.now(UTC)
     session.add(route)
     await _set_vehicle_status(session, route.vehicle_id, VehicleStatus.IN_TRANSIT)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="route.deployed",
         resource_type="route",
         resource_id=route.id,
         changes={"vehicle_id": str(route.vehicle_id)},
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="route.deployed",
-        entity_type="route",
-        entity_id=route.id,
-        data={"vehicle_id": str(route.vehicle_id)},
     )
     await session.flush()
     await session.refresh(route)
@@ -347,21 +316,13 @@ async def complete_route(*, session: AsyncSession, actor: Principal, route_id: U
     session.add(route)
     await _set_vehicle_status(session, route.vehicle_id, VehicleStatus.AVAILABLE)
     state = {"actual_duration_minutes": route.actual_duration_minutes}
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="route.completed",
         resource_type="route",
         resource_id=route.id,
         changes=state,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="route.completed",
-        entity_type="route",
-        entity_id=route.id,
-        data=state,
     )
     await session.flush()
     await session.refresh(route)
@@ -375,20 +336,12 @@ async def cancel_route(*, session: AsyncSession, actor: Principal, route_id: UUI
     session.add(route)
     if was_on_road:
         await _set_vehicle_status(session, route.vehicle_id, VehicleStatus.AVAILABLE)
-    await record_audit(
+    await record_change(
         session=session,
         actor=actor,
         action="route.cancelled",
         resource_type="route",
         resource_id=route.id,
-    )
-    emit(
-        session=session,
-        actor=actor,
-        event_type="route.cancelled",
-        entity_type="route",
-        entity_id=route.id,
-        data={},
     )
     await session.flush()
     await session.refresh(route)

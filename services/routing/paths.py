@@ -1,0 +1,48 @@
+"""A route's path: one straight LineString per leg until a road-network provider exists."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import sqlalchemy as sa
+from sqlalchemy import text
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Route, RoutePath
+
+# One statement for all legs: GeoAlchemy's per-row geography conversion kept SQLAlchemy
+# from batching the inserts (201 statements for a 200-stop route).
+INSERT_LEGS = text(
+    """
+    INSERT INTO route_paths (workspace_id, route_id, segment_index, path, distance_km)
+    SELECT :workspace_id, :route_id, (x.i - 1)::int, leg, ST_Length(leg) / 1000
+    FROM unnest(CAST(:a_lng AS float8[]), CAST(:a_lat AS float8[]),
+                CAST(:b_lng AS float8[]), CAST(:b_lat AS float8[]))
+         WITH ORDINALITY AS x(a_lng, a_lat, b_lng, b_lat, i),
+         LATERAL (SELECT ST_MakeLine(ST_SetSRID(ST_MakePoint(x.a_lng, x.a_lat), 4326),
+                                     ST_SetSRID(ST_MakePoint(x.b_lng, x.b_lat), 4326))::geography
+                  AS leg) AS l
+    """
+)
+
+
+async def replace_path(
+    session: AsyncSession, route: Route, points: list[tuple[float, float]]
+) -> None:
+    """Replace the route's legs by the straight segments between consecutive (lng, lat)."""
+    await session.execute(sa.delete(RoutePath).where(col(RoutePath.route_id) == route.id))
+    legs = list(pairwise(points))
+    if not legs:
+        return
+    await session.execute(
+        INSERT_LEGS,
+        {
+            "workspace_id": route.workspace_id,
+            "route_id": route.id,
+            "a_lng": [a[0] for a, _ in legs],
+            "a_lat": [a[1] for a, _ in legs],
+            "b_lng": [b[0] for _, b in legs],
+            "b_lat": [b[1] for _, b in legs],
+        },
+    )
