@@ -32,7 +32,15 @@ def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"application_name": "omniroute"}},
+        connect_args={
+            "server_settings": {
+                "application_name": "omniroute",
+                # asyncpg prepares every statement; after a few runs PostgreSQL may switch a
+                # nearest-neighbour query to a generic plan that ignores the GiST index
+                # (bench/spatial.py). Plans are cheap next to a full scan: always custom.
+                "plan_cache_mode": "force_custom_plan",
+            }
+        },
     )
 
 
