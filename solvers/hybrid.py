@@ -492,7 +492,9 @@ class HybridSolver:
     def _params_for(self, qubits: int, clock: _Clock, seed: int) -> tuple[QaoaParams, float]:
         p = self.params
         limit = p.subproblem_time_s if qubits <= 16 else p.large_subproblem_time_s
-        allowed = min(limit, clock.remaining)
+        # Sampling, decoding and the exact answer follow the optimiser: leave them room.
+        tail = 1.0 if qubits > 12 else 0.3
+        allowed = min(limit, max(0.0, clock.remaining - tail))
         return replace(p.qaoa, time_limit_s=allowed, seed=seed), allowed
 
     def _run_qaoa(
