@@ -36,6 +36,7 @@ from services.events import emit
 from services.routing import problem as canon
 from services.routing.paths import replace_path
 from services.routing.routes import get_route, move
+from solvers.hybrid import HybridParams, HybridReport, HybridSolver
 from solvers.selector import SelectorParams, solve_problem
 
 log = logging.getLogger(__name__)
@@ -300,17 +301,29 @@ async def wait_for_job(
 
 
 def _solve(job_input: dict[str, Any], progress: Any, engine: str = "auto") -> dict[str, Any]:
+    """Solve a job's problem; hybrid and quantum routes get QAOA on top of the classical
+    plan, within as much time again as the classical budget and never worse than it."""
     problem = canon.to_solver_problem(job_input["problem"])
     mode = job_input["problem"]["mode"]
+    time_limit = float(job_input["time_limit_s"])
+    reports: list[HybridReport] = []
+    improver = (
+        HybridSolver(HybridParams(budget_s=time_limit, allow_hybrid=True), on_report=reports.append)
+        if mode != "classical"
+        else None
+    )
     solution = solve_problem(
         problem,
-        time_limit=float(job_input["time_limit_s"]),
+        time_limit=time_limit,
         seed=int(job_input["seed"]),
         mode=mode,
-        params=SelectorParams(engine=engine),  # type: ignore[arg-type]
+        params=SelectorParams(engine=engine, quantum=improver),  # type: ignore[arg-type]
         progress=progress,
     )
-    return canon.canonical_result(problem, solution)
+    result = canon.canonical_result(problem, solution)
+    if reports:
+        result["quantum"] = reports[-1].summary()
+    return result
 
 
 async def run_job(
