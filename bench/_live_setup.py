@@ -363,15 +363,23 @@ class RawHttp:
             raise
 
     async def _post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
-        assert self._reader is not None
-        self._writer.write(
-            b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
-            % (path.encode(), self._head, len(body), body)
+        reused = self._writer is not None
+        request = b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s" % (
+            path.encode(),
+            self._head,
+            len(body),
+            body,
         )
-        await self._writer.drain()
-        head = await self._reader.readuntil(b"\r\n\r\n")
+        try:
+            head = await self._send(request)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            # The server closed the idle keep-alive connection (uvicorn: after 5 s) before
+            # reading this request: send it again on a new one, as browsers do.
+            await self.close()
+            head = await self._send(request)
+        assert self._reader is not None
         lines = head.split(b"\r\n")
         status = int(lines[0].split(b" ", 2)[1])
         length, close = 0, False
@@ -386,6 +394,15 @@ class RawHttp:
         if close:
             await self.close()
         return status, payload
+
+    async def _send(self, request: bytes) -> bytes:
+        """Write the request and read the response's head, opening a connection if none."""
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+        assert self._reader is not None
+        self._writer.write(request)
+        await self._writer.drain()
+        return await self._reader.readuntil(b"\r\n\r\n")
 
     async def close(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None

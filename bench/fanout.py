@@ -256,6 +256,11 @@ class Posted:
     acked: int = 0
     failed: int = 0
     skipped_ticks: int = 0
+    why_failed: dict[str, int] = field(default_factory=dict)
+
+    def fail(self, count: int, why: str) -> None:
+        self.failed += count
+        self.why_failed[why] = self.why_failed.get(why, 0) + count
 
 
 class Publisher:
@@ -311,17 +316,18 @@ class Publisher:
             status, body = await http.post(
                 "/api/v1/tracking/batch", orjson.dumps({"positions": positions})
             )
-        except (OSError, TimeoutError, asyncio.IncompleteReadError):
-            self.posted.failed += count
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            self.posted.fail(count, type(exc).__name__)
             return
         finally:
             self.idle.append(http)
         if status != 201:
-            self.posted.failed += count
+            self.posted.fail(count, f"HTTP {status}")
             return
         data = orjson.loads(body)["data"]
         self.posted.acked += sum(1 for a in data["accepted"] if not a["duplicate"])
-        self.posted.failed += len(data["rejected"])
+        if data["rejected"]:
+            self.posted.fail(len(data["rejected"]), "rejected")
 
     async def single(self) -> None:
         await self._post(1)
@@ -368,6 +374,7 @@ class Step:
     ready: int = 0
     positions_acked: int = 0
     positions_failed: int = 0
+    why_failed: dict[str, int] = field(default_factory=dict)
     skipped_ticks: int = 0
     achieved_rate_per_s: float = 0.0
     expected_deliveries: int = 0
@@ -460,6 +467,7 @@ async def run_step(
         servers.check()
         step.positions_acked = posted.acked
         step.positions_failed = posted.failed
+        step.why_failed = posted.why_failed
         step.skipped_ticks = posted.skipped_ticks
         step.achieved_rate_per_s = round(posted.acked / step.duration_s, 1)
         step.expected_deliveries = posted.acked * step.ready
@@ -581,7 +589,8 @@ def print_report(report: Report) -> None:
             f" client {c.get('client_cpu_s', 0):.1f} s, postgres {c.get('postgres_cpu_s', 0):.1f}"
             f" s, other {c.get('other_cpu_s', 0):.1f} s over {c.get('wall_s', 0):.1f} s"
             f" ({c.get('machine_busy_pct', 0):.0f} % busy); API RSS {s.api_rss_mib:.0f} MiB;"
-            f" settled {s.settle_s} s after posting; posts failed {s.positions_failed},"
+            f" settled {s.settle_s} s after posting; posts failed {s.positions_failed}"
+            f" {s.why_failed or ''},"
             f" ticks skipped {s.skipped_ticks}; drops {s.drop_reasons or 'none'}"
         )
     print(
