@@ -14,6 +14,8 @@ class Cache(Protocol):
 
     async def set(self, key: str, value: Any, *, ttl_s: int) -> None: ...
 
+    async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None: ...
+
 
 class RedisCache:
     def __init__(self, redis: Redis, prefix: str = "cache:") -> None:
@@ -26,6 +28,13 @@ class RedisCache:
 
     async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
         await self._redis.set(self._prefix + key, json.dumps(value, default=str), ex=ttl_s)
+
+    async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None:
+        """One round trip for all of them."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, value in items.items():
+                pipe.set(self._prefix + key, json.dumps(value, default=str), ex=ttl_s)
+            await pipe.execute()
 
 
 class MemoryCache:
@@ -41,3 +50,7 @@ class MemoryCache:
 
     async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
         self._entries[key] = (time.monotonic() + ttl_s, json.dumps(value, default=str))
+
+    async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None:
+        for key, value in items.items():
+            await self.set(key, value, ttl_s=ttl_s)

@@ -2,16 +2,20 @@
 
 One broadcaster subscription per channel per process feeds a bounded queue per local
 subscriber. A subscriber that falls `queue_size` messages behind (a slow or dead client) is
-dropped, so that it never holds up the others.
+dropped, so that it never holds up the others. A published payload is JSON: one message,
+or a list of messages sent together (one Redis round trip for a whole flush); it is
+decoded once per process, and subscribers get the messages one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from broadcaster import Broadcast
 
@@ -22,12 +26,15 @@ class SubscriberTooSlow(Exception):
     """The subscriber fell too far behind and was dropped."""
 
 
+Message = dict[str, Any]
+
+
 @dataclass(eq=False)
 class Subscription:
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=256))
+    queue: asyncio.Queue[Message] = field(default_factory=lambda: asyncio.Queue(maxsize=256))
     dropped: bool = False
 
-    async def __aiter__(self) -> AsyncIterator[str]:
+    async def __aiter__(self) -> AsyncIterator[Message]:
         while True:
             if self.dropped and self.queue.empty():
                 raise SubscriberTooSlow("dropped: too far behind")
@@ -41,8 +48,8 @@ class Hub:
         self._local: dict[str, set[Subscription]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
 
-    async def publish(self, channel: str, message: str) -> None:
-        await self._broadcast.publish(channel, message)
+    async def publish(self, channel: str, messages: Message | list[Message]) -> None:
+        await self._broadcast.publish(channel, json.dumps(messages, default=str))
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
@@ -77,10 +84,14 @@ class Hub:
             ready.set()
             while True:
                 event = await source.get()
+                payload = json.loads(event.message)
+                messages = payload if isinstance(payload, list) else [payload]
                 for subscription in list(self._local.get(channel, ())):
-                    try:
-                        subscription.queue.put_nowait(event.message)
-                    except asyncio.QueueFull:
-                        subscription.dropped = True
-                        self._local.get(channel, set()).discard(subscription)
-                        log.warning("dropped a slow subscriber", extra={"channel": channel})
+                    for message in messages:
+                        try:
+                            subscription.queue.put_nowait(message)
+                        except asyncio.QueueFull:
+                            subscription.dropped = True
+                            self._local.get(channel, set()).discard(subscription)
+                            log.warning("dropped a slow subscriber", extra={"channel": channel})
+                            break

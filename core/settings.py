@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     db_app_role: str = Field(default="omniroute_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     db_app_password: SecretStr | None = None
     db_auth_role: str = Field(default="omniroute_auth", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
 
     # Unset or "memory://" selects the single-process mode (in-memory bus, in-process worker).

@@ -3,7 +3,6 @@ subscriptions, each scoped to the subscriber's workspace."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator
 from typing import Any
 from uuid import UUID
@@ -68,8 +67,7 @@ async def _stream(info: Ctx, kind: str) -> AsyncGenerator[dict[str, Any], None]:
         raise Forbidden("Your role may not watch the live map")
     hub = ctx.request.app.state.hub
     async with hub.subscribe(feed.channel(actor.workspace_id)) as subscription:
-        async for raw in subscription:
-            message = json.loads(raw)
+        async for message in subscription:
             if message.get("type") == kind:
                 yield message
 

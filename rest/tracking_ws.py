@@ -83,7 +83,7 @@ async def _send(websocket: WebSocket, actor: Principal) -> None:
     hub = websocket.app.state.hub
     async with hub.subscribe(feed.channel(actor.workspace_id)) as subscription:
         async for message in subscription:
-            await websocket.send_text(message)
+            await websocket.send_json(message)
 
 
 async def tracking_socket(websocket: WebSocket) -> None:

@@ -3,7 +3,6 @@ vehicle's latest position, route deviations, progress along the route, sampled e
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,13 +83,21 @@ class TrackingFeed:
             for p in stored.positions
             if stored.moved.get(p.vehicle_id) == p.recorded_at
         }
-        topic = channel(stored.workspace_id)
-        for p in stored.positions:
-            if (p.vehicle_id, p.recorded_at) in stored.inserted:
-                await self._hub.publish(topic, json.dumps(position_message(p)))
-        for p in latest.values():
-            await self._cache.set(
-                hot_key(stored.workspace_id, p.vehicle_id), position_message(p), ttl_s=HOT_TTL_S
+        moves = [
+            position_message(p)
+            for p in stored.positions
+            if (p.vehicle_id, p.recorded_at) in stored.inserted
+        ]
+        if moves:
+            # One message for the whole flush: one round trip, decoded once per process.
+            await self._hub.publish(channel(stored.workspace_id), moves)
+        if latest:
+            await self._cache.set_many(
+                {
+                    hot_key(stored.workspace_id, p.vehicle_id): position_message(p)
+                    for p in latest.values()
+                },
+                ttl_s=HOT_TTL_S,
             )
         if latest:
             async with self._db.session(stored.workspace_id) as session:
@@ -227,10 +234,8 @@ class TrackingFeed:
     def _publish_after_commit(
         self, session: AsyncSession, workspace_id: UUID, message: dict[str, Any]
     ) -> None:
-        payload = json.dumps(message)
-
         async def publish() -> None:
-            await self._hub.publish(channel(workspace_id), payload)
+            await self._hub.publish(channel(workspace_id), message)
 
         after_commit(session, publish)
 

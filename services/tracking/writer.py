@@ -39,6 +39,11 @@ INSERT = text(
     RETURNING vehicle_id, recorded_at
     """
 )
+# Vehicle rows are locked in id order first: two API processes flushing overlapping
+# vehicles would otherwise update them in different orders and deadlock.
+LOCK_VEHICLES = text(
+    "SELECT 1 FROM vehicles WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR NO KEY UPDATE"
+)
 # The newest position of each vehicle moves it, never an older one arriving late.
 MOVE = text(
     """
@@ -98,6 +103,7 @@ class PositionWriter:
         after_flush: AfterFlush | None = None,
         max_delay_s: float = 0.01,
         max_batch: int = 5000,
+        max_pending_followups: int = 8,
     ) -> None:
         self._db = db
         self._after_flush = after_flush
@@ -109,6 +115,9 @@ class PositionWriter:
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._followups: set[asyncio.Task[None]] = set()
+        # Backpressure: when the feed lags this many flushes behind, flushing waits for it
+        # instead of piling up work (and memory).
+        self._followup_slots = asyncio.Semaphore(max_pending_followups)
         self._closing = False
 
     async def start(self) -> None:
@@ -168,9 +177,11 @@ class PositionWriter:
                 if not item.done.done():
                     item.done.set_result(stored)
             if self._after_flush is not None:
+                await self._followup_slots.acquire()
                 task = asyncio.create_task(self._after_flush(stored))
                 self._followups.add(task)
                 task.add_done_callback(self._followups.discard)
+                task.add_done_callback(lambda _: self._followup_slots.release())
 
     async def _store(self, workspace_id: UUID, positions: list[Position]) -> Stored:
         columns = {
@@ -192,6 +203,7 @@ class PositionWriter:
                 },
             )
             new = {(row[0], row[1]) for row in inserted}
+            await session.execute(LOCK_VEHICLES, {"ids": sorted({p.vehicle_id for p in positions})})
             moved = await session.execute(MOVE, columns)
             latest = {row[0]: row[1] for row in moved}
         return Stored(workspace_id, positions, new, latest)
