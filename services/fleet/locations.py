@@ -160,6 +160,7 @@ async def locations_near(
     query: NearbyQuery,
     location_type: LocationType | None = None,
 ) -> list[tuple[Location, float]]:
-    conditions = _conditions(actor, LocationFilter(location_type=location_type))
-    stmt = nearest(Location, Location.geo, conditions, query)
-    return [(row[0], float(row[1])) for row in (await session.execute(stmt)).all()]
+    stmt, params = nearest(
+        Location, "geo", actor.workspace_id, query, {"location_type": location_type}
+    )
+    return [(row[0], float(row[1])) for row in (await session.execute(stmt, params)).all()]

@@ -197,9 +197,8 @@ async def nearby_vehicles(
 ) -> list[tuple[Vehicle, float]]:
     """The `query.limit` vehicles nearest the point within `query.radius_m`, nearest first,
     with their distance in metres (on the spheroid)."""
-    conditions = _conditions(actor, VehicleFilter(status=status))
-    stmt = nearest(Vehicle, Vehicle.last_location, conditions, query)
-    rows = (await session.execute(stmt)).all()
+    stmt, params = nearest(Vehicle, "last_location", actor.workspace_id, query, {"status": status})
+    rows = (await session.execute(stmt, params)).all()
     return [(row[0], float(row[1])) for row in rows]
 
 
