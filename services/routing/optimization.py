@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,6 +43,16 @@ from solvers.selector import SelectorParams, solve_problem
 log = logging.getLogger(__name__)
 
 CACHE_TTL_S = 6 * 3600
+REORDER = text(
+    """
+    UPDATE route_stops AS s
+    SET stop_order = x.position, arrival_eta = x.arrival, departure_eta = x.departure
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:orders AS int[]),
+                CAST(:arrivals AS timestamptz[]), CAST(:departures AS timestamptz[]))
+         AS x(id, position, arrival, departure)
+    WHERE s.id = x.id
+    """
+)
 FINAL_JOB = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.CANCELLED}
 PROGRESS_EVERY_S = 0.25
 # A job that runs this much past its solver budget ends `timeout` (keeping its plan).
@@ -190,38 +201,46 @@ async def apply_result(
     problem = job_input["problem"]
     origin = datetime.fromisoformat(problem["planned_start"])
     stop_ids = [UUID(s) for s in job_input["route_stop_ids"]]
-    stops = {
-        s.id: s
-        for s in (await session.exec(select(RouteStop).where(RouteStop.route_id == route.id))).all()
-    }
-    if set(stops) != set(stop_ids):
+    current = set(
+        (await session.exec(select(RouteStop.id).where(RouteStop.route_id == route.id))).all()
+    )
+    if current != set(stop_ids):
         raise Conflict("The route's stops changed while it was being optimized")
     plan: dict[str, Any] = (
         result["routes"][0] if result.get("routes") else {"visits": [], "distance_m": 0}
     )
     visited = [v["stop"] for v in plan["visits"]]
     order = visited + [u["stop"] for u in result.get("unassigned", [])]
-    # Two passes: stop_order is unique per route at every moment.
+    timing = {v["stop"]: v for v in plan["visits"]}
+    arrivals: list[datetime | None] = []
+    departures: list[datetime | None] = []
+    for index in order:
+        visit = timing.get(index)
+        window = problem["stops"][index]["window"]
+        if visit is None:
+            arrivals.append(None)
+            departures.append(None)
+        else:
+            # A vehicle early for a window waits there: the ETA is when service can begin.
+            start = max(visit["arrival"], window[0]) if window else visit["arrival"]
+            arrivals.append(canon.at(origin, start))
+            departures.append(canon.at(origin, visit["departure"]))
+    # Two statements whatever the number of stops; the first makes room, as stop_order is
+    # unique per route at every moment.
     await session.execute(
         sa.update(RouteStop)
         .where(col(RouteStop.route_id) == route.id)
         .values(stop_order=-col(RouteStop.stop_order))
     )
-    timing = {v["stop"]: v for v in plan["visits"]}
-    for position, index in enumerate(order, start=1):
-        stop = stops[stop_ids[index]]
-        stop.stop_order = position
-        visit = timing.get(index)
-        window = problem["stops"][index]["window"]
-        if visit is None:
-            stop.arrival_eta = stop.departure_eta = None
-        else:
-            # A vehicle early for a window waits there: the ETA is when service can begin.
-            start = max(visit["arrival"], window[0]) if window else visit["arrival"]
-            stop.arrival_eta = canon.at(origin, start)
-            stop.departure_eta = canon.at(origin, visit["departure"])
-        session.add(stop)
-    await session.flush()
+    await session.execute(
+        REORDER,
+        {
+            "ids": [stop_ids[index] for index in order],
+            "orders": list(range(1, len(order) + 1)),
+            "arrivals": arrivals,
+            "departures": departures,
+        },
+    )
     depot = (problem["depot"]["lng"], problem["depot"]["lat"])
     legs = [(problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited]
     await replace_path(session, route, [depot, *legs, depot])

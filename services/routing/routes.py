@@ -78,6 +78,8 @@ async def route_detail(*, session: AsyncSession, actor: Principal, route_id: UUI
             .join(Location, col(Location.id) == col(RouteStop.location_id))
             .where(RouteStop.route_id == route.id)
             .order_by(col(RouteStop.stop_order))
+            # Stops may have been rewritten by bulk statements in this same transaction.
+            .execution_options(populate_existing=True)
         )
     ).all()
     paths = (
