@@ -178,7 +178,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
                 "single-process mode: no Redis, so broadcast and events stay in this process"
                 " and jobs run on an in-process worker"
             )
-            install_worker_context(runtime, broadcast)
+            install_worker_context(runtime.cache, broadcast, asyncio.get_running_loop())
             worker = start_in_process_worker()
         housekeeping = asyncio.create_task(_housekeeping(runtime))
         try:

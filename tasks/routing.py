@@ -10,7 +10,6 @@ import dramatiq
 import tasks.broker  # noqa: F401 - installs the broker before actors are declared
 from core.metrics import JOBS
 from services.routing.optimization import run_job
-from tasks.progress import BroadcastProgress
 from tasks.runtime import context
 
 
@@ -21,7 +20,7 @@ async def optimize_route(job_id: str, workspace_id: str) -> None:
     status = await run_job(
         db=ctx.runtime.db,
         cache=ctx.runtime.cache,
-        channel=BroadcastProgress(ctx.broadcast),
+        channel=ctx.progress,
         job_id=UUID(job_id),
         workspace_id=UUID(workspace_id),
     )

@@ -1,41 +1,71 @@
-"""The worker process's resources, created on the AsyncIO middleware's event loop.
+"""The worker's resources, created on the AsyncIO middleware's event loop.
 
-In single-process mode the API installs its own runtime and broadcast here, so that jobs
-run on the in-process worker share its database pool and reach its subscribers.
+Database pools belong to the event loop that opened them, so a worker always builds its
+own. In single-process mode the worker runs on a thread of the API process: it shares the
+API's in-memory cache, and reaches the API's subscribers by handing progress reports to
+the API's event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from uuid import UUID
 
 from broadcaster import Broadcast
 
+from core.cache import Cache
+from core.jobs import ProgressChannel
 from core.runtime import Runtime
-from core.settings import MEMORY_URL, get_settings
+from core.settings import get_settings
+from tasks.progress import BroadcastProgress
 
 
 @dataclass(slots=True)
 class WorkerContext:
     runtime: Runtime
+    progress: ProgressChannel
+
+
+@dataclass(frozen=True, slots=True)
+class _Host:
+    cache: Cache
     broadcast: Broadcast
-    connected: bool = False
+    loop: asyncio.AbstractEventLoop
 
 
+class _ToHostLoop:
+    """Publishes on the API's loop, where its in-memory broadcast lives."""
+
+    def __init__(self, host: _Host) -> None:
+        self._target = BroadcastProgress(host.broadcast)
+        self._loop = host.loop
+
+    async def publish(self, job_id: UUID, message: dict[str, object]) -> None:
+        future = asyncio.run_coroutine_threadsafe(self._target.publish(job_id, message), self._loop)
+        await asyncio.wrap_future(future)
+
+
+_host: _Host | None = None
 _context: WorkerContext | None = None
 
 
-def install(runtime: Runtime, broadcast: Broadcast) -> None:
-    global _context
-    _context = WorkerContext(runtime, broadcast, connected=True)
+def install(cache: Cache, broadcast: Broadcast, loop: asyncio.AbstractEventLoop) -> None:
+    """Single-process mode: the API lends its cache and broadcast to the in-process worker."""
+    global _host
+    _host = _Host(cache, broadcast, loop)
 
 
 async def context() -> WorkerContext:
     global _context
     if _context is None:
         settings = get_settings()
-        url = MEMORY_URL if settings.single_process else settings.redis_url
-        _context = WorkerContext(Runtime.start(settings), Broadcast(url))
-    if not _context.connected:
-        await _context.broadcast.connect()
-        _context.connected = True
+        runtime = Runtime.start(settings)
+        if _host is not None:
+            runtime.cache = _host.cache
+            _context = WorkerContext(runtime, _ToHostLoop(_host))
+        else:
+            broadcast = Broadcast(settings.redis_url)
+            await broadcast.connect()
+            _context = WorkerContext(runtime, BroadcastProgress(broadcast))
     return _context
