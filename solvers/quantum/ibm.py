@@ -5,6 +5,7 @@ Importing ``qiskit_ibm_runtime`` takes seconds, so it happens on first use, neve
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
 
 DEFAULT_CHANNEL = "ibm_quantum_platform"
 DEFAULT_LOCAL_DEVICE = "fake_manila"
+
+
+class HardwareTimeout(TimeoutError):
+    """A hardware job took longer than allowed and was cancelled."""
+
 
 _STATES: dict[str, JobState] = {
     "INITIALIZING": "queued",
@@ -41,6 +47,9 @@ class IbmRuntimeConfig:
     """A named device; otherwise the least busy operational one with enough qubits."""
     local: bool = False
     optimization_level: int = 1
+    max_wait_s: float = 30 * 60
+    """A hardware job not finished by then is cancelled (the classical answer stands)."""
+    poll_interval_s: float = 5.0
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> IbmRuntimeConfig | None:
@@ -163,7 +172,19 @@ class IbmRuntimeBackend:
         return _STATES.get(key, "running")
 
     def result(self, job_id: str) -> dict[str, int]:
-        """Counts of the job's only circuit (waits for the job)."""
-        pub = self._job(job_id).result()[0]
+        """Counts of the job's only circuit, polling until it finishes; a job still queued
+        or running after ``config.max_wait_s`` is cancelled and ``HardwareTimeout`` raised."""
+        job = self._job(job_id)
+        deadline = time.monotonic() + self.config.max_wait_s
+        while (state := self.poll(job_id)) in ("queued", "running"):
+            if time.monotonic() >= deadline:
+                job.cancel()
+                raise HardwareTimeout(
+                    f"IBM job {job_id} still {state} after {self.config.max_wait_s:g} s: cancelled"
+                )
+            time.sleep(min(self.config.poll_interval_s, max(0.0, deadline - time.monotonic())))
+        if state != "done":
+            raise RuntimeError(f"IBM job {job_id} ended {state}")
+        pub = job.result()[0]
         register = next(iter(pub.data.keys()))
         return dict(getattr(pub.data, register).get_counts())
