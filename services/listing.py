@@ -19,21 +19,26 @@ async def paginate(
     model: type[M],
     conditions: list[Any],
     request: PageRequest | CursorRequest,
+    *,
+    newest_first: bool = False,
 ) -> Page[M]:
-    """Rows of `model` matching `conditions`, ordered by (created_at, id)."""
+    """Rows of `model` matching `conditions`, ordered by (created_at, id), oldest first
+    unless `newest_first`."""
     created, row_id = model.created_at, model.id  # type: ignore[attr-defined]
     total = 0
     if isinstance(request, PageRequest) or request.with_total:
         count = sa.select(sa.func.count()).select_from(model).where(*conditions)
         total = (await session.execute(count)).scalar_one()
-    stmt = sa.select(model).where(*conditions).order_by(created, row_id)
+    order = (created.desc(), row_id.desc()) if newest_first else (created, row_id)
+    stmt = sa.select(model).where(*conditions).order_by(*order)
     if isinstance(request, PageRequest):
         stmt = stmt.offset(request.offset).limit(request.per_page)
         rows = list((await session.execute(stmt)).scalars())
         return Page(rows, total, has_next=request.offset + len(rows) < total)
     position = request.position()
     if position is not None:
-        stmt = stmt.where(sa.tuple_(created, row_id) > sa.tuple_(*position))
+        key, after = sa.tuple_(created, row_id), sa.tuple_(*position)
+        stmt = stmt.where(key < after if newest_first else key > after)
     rows = list((await session.execute(stmt.limit(request.first + 1))).scalars())
     return Page(rows[: request.first], total, has_next=len(rows) > request.first)
 

@@ -473,12 +473,12 @@ def _run_index(row: QuantumJob) -> int:
 async def list_quantum_jobs(
     *, session: AsyncSession, actor: Principal, request: PageRequest | CursorRequest
 ) -> Page[OptimizationJob]:
-    """Quantum and hybrid jobs of the workspace, oldest first (by creation)."""
+    """Quantum and hybrid jobs of the workspace, most recent first."""
     conditions: list[Any] = [
         col(OptimizationJob.workspace_id) == actor.workspace_id,
         col(OptimizationJob.solver_type).in_(QUANTUM_SOLVERS),
     ]
-    return await paginate(session, OptimizationJob, conditions, request)
+    return await paginate(session, OptimizationJob, conditions, request, newest_first=True)
 
 
 async def wait_for_quantum_job(
