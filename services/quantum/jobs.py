@@ -34,7 +34,7 @@ from services.audit import record_audit
 from services.events import emit
 from services.listing import paginate
 from services.routing import problem as canon
-from services.routing.optimization import _job_input
+from services.routing.optimization import claim_job, job_input_for_route
 from services.routing.routes import get_route
 from solvers.hybrid import HybridParams, HybridReport, HybridSolver, QuantumCapError, quantum_fits
 from solvers.quantum.qaoa import QaoaParams
@@ -168,7 +168,7 @@ async def request_quantum_job(
     job and hand it to the `quantum` queue after commit."""
     if data.route_id is not None:
         route = await get_route(session=session, actor=actor, route_id=data.route_id)
-        job_input = await _job_input(session, route, OptimizeRequest(seed=data.seed))
+        job_input = await job_input_for_route(session, route, OptimizeRequest(seed=data.seed))
         job_input["problem"]["mode"] = data.mode.value
         field = "route_id"
     else:
@@ -333,18 +333,10 @@ async def run_quantum_job(
     *, db: Database, settings: Settings, job_id: UUID, workspace_id: UUID
 ) -> JobStatus | None:
     """The worker's side; a repeated delivery finds the job claimed and does nothing."""
-    async with db.session(workspace_id) as session:
-        job = (
-            await session.exec(
-                select(OptimizationJob).where(OptimizationJob.id == job_id).with_for_update()
-            )
-        ).first()
-        if job is None or job.status != JobStatus.PENDING:
-            return None
-        job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
-        session.add(job)
-        job_input = job.input_data
-        requester = job.requested_by
+    claimed = await claim_job(db=db, job_id=job_id, workspace_id=workspace_id)
+    if claimed is None:
+        return None
+    job_input, requester = claimed
     options = job_input["quantum"]
     started = time.monotonic()
     error: str | None = None

@@ -71,9 +71,10 @@ def cache_key(workspace_id: UUID, digest: str) -> str:
     return f"opt:{workspace_id}:{digest}"
 
 
-async def _job_input(
+async def job_input_for_route(
     session: AsyncSession, route: Route, request: OptimizeRequest
 ) -> dict[str, Any]:
+    """A job's input: the route's canonical problem, its stop ids by index, the budget."""
     rows = (
         await session.exec(
             select(RouteStop, Location)
@@ -152,7 +153,7 @@ async def request_optimization(
 ) -> Ticket:
     route = await get_route(session=session, actor=actor, route_id=route_id, lock=True)
     move(route, RouteStatus.OPTIMIZING)
-    job_input = await _job_input(session, route, data)
+    job_input = await job_input_for_route(session, route, data)
     digest = canon.input_hash(job_input["problem"])
     job = OptimizationJob(
         route_id=route.id,
@@ -345,10 +346,11 @@ def _solve(job_input: dict[str, Any], progress: Any, engine: str = "auto") -> di
     return result
 
 
-async def run_job(
-    *, db: Database, cache: Cache, channel: ProgressChannel, job_id: UUID, workspace_id: UUID
-) -> JobStatus | None:
-    """The worker's side. Returns the final status, or None when there was nothing to do."""
+async def claim_job(
+    *, db: Database, job_id: UUID, workspace_id: UUID
+) -> tuple[dict[str, Any], UUID | None] | None:
+    """Move a `pending` job to `running` and return its input and requester; None when it
+    is not pending any more (a repeated delivery, or a cancelled job)."""
     async with db.session(workspace_id) as session:
         job = (
             await session.exec(
@@ -359,8 +361,17 @@ async def run_job(
             return None
         job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
         session.add(job)
-        job_input = job.input_data
-        requester = job.requested_by
+        return job.input_data, job.requested_by
+
+
+async def run_job(
+    *, db: Database, cache: Cache, channel: ProgressChannel, job_id: UUID, workspace_id: UUID
+) -> JobStatus | None:
+    """The worker's side. Returns the final status, or None when there was nothing to do."""
+    claimed = await claim_job(db=db, job_id=job_id, workspace_id=workspace_id)
+    if claimed is None:
+        return None
+    job_input, requester = claimed
     loop = asyncio.get_running_loop()
     last = [0.0]
     reports: set[asyncio.Future[None]] = set()
