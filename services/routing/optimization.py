@@ -155,6 +155,7 @@ async def request_optimization(
     move(route, RouteStatus.OPTIMIZING)
     job_input = await job_input_for_route(session, route, data)
     digest = canon.input_hash(job_input["problem"])
+    cached = await cache.get(cache_key(actor.workspace_id, digest))
     job = OptimizationJob(
         route_id=route.id,
         workspace_id=actor.workspace_id,
@@ -163,16 +164,17 @@ async def request_optimization(
         input_data=job_input,
         requested_by=actor.user_id,
     )
-    session.add_all([route, job])
-    await session.flush()
-    cached = await cache.get(cache_key(actor.workspace_id, digest))
     if cached is not None:
         now = datetime.now(UTC)
         job.status, job.started_at, job.completed_at = JobStatus.COMPLETED, now, now
         job.result_data = {**cached, "cached": True}
         job.execution_time_ms = 0
         job.solution_quality_score = canon.optimization_score(cached)
-        await apply_result(session=session, actor=actor, route=route, job=job)
+    session.add_all([route, job])
+    await session.flush()
+    if cached is not None:
+        # The stops were read under the route's lock just now: no need to check them again.
+        await apply_result(session=session, actor=actor, route=route, job=job, checked=True)
     else:
         workspace_id = actor.workspace_id
 
@@ -193,7 +195,12 @@ async def request_optimization(
 
 
 async def apply_result(
-    *, session: AsyncSession, actor: Principal, route: Route, job: OptimizationJob
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    route: Route,
+    job: OptimizationJob,
+    checked: bool = False,
 ) -> None:
     """Write the plan onto the route: stop order, ETAs, one straight leg per path segment,
     distance, duration and score; the route becomes `optimized`."""
@@ -202,11 +209,12 @@ async def apply_result(
     problem = job_input["problem"]
     origin = datetime.fromisoformat(problem["planned_start"])
     stop_ids = [UUID(s) for s in job_input["route_stop_ids"]]
-    current = set(
-        (await session.exec(select(RouteStop.id).where(RouteStop.route_id == route.id))).all()
-    )
-    if current != set(stop_ids):
-        raise Conflict("The route's stops changed while it was being optimized")
+    if not checked:
+        current = set(
+            (await session.exec(select(RouteStop.id).where(RouteStop.route_id == route.id))).all()
+        )
+        if current != set(stop_ids):
+            raise Conflict("The route's stops changed while it was being optimized")
     plan: dict[str, Any] = (
         result["routes"][0] if result.get("routes") else {"visits": [], "distance_m": 0}
     )
