@@ -201,3 +201,28 @@ async def test_password_change_ends_other_sessions_and_logout_needs_no_body(
     out = await client.post("/api/v1/auth/logout", headers=admin.headers)
     assert out.status_code == 200
     assert (await client.get("/api/v1/auth/me", headers=admin.headers)).status_code == 401
+
+
+async def test_login_upgrades_a_hash_made_with_weaker_parameters(
+    client: httpx.AsyncClient, owner_conn: object
+) -> None:
+    import asyncpg
+    from argon2 import PasswordHasher
+
+    assert isinstance(owner_conn, asyncpg.Connection)
+    admin = await register(client)
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        await owner_conn.execute("UPDATE users SET password_hash = $1", weak)
+    assert (await login(client, admin.email)).status_code == 200
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        stored = await owner_conn.fetchval("SELECT password_hash FROM users")
+    assert stored != weak
+    assert "m=19456,t=2,p=1" in stored
+    assert (await login(client, admin.email)).status_code == 200

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import Database, set_tenant
 from core.errors import NotFound, RateLimited, Unauthorized, ValidationFailed
-from core.passwords import hash_password, verify_password
+from core.passwords import hash_password, needs_rehash, verify_password
 from core.principal import Principal
 from core.ratelimit import Budget
 from core.runtime import Security
@@ -29,7 +29,7 @@ from models.identity_inputs import Login, ProfileUpdate, Registration, normalise
 from services.audit import diff, record_audit
 from services.changes import record_change
 from services.events import emit
-from services.identity.sessions import _active_member, start_session
+from services.identity.sessions import active_member, start_session
 from services.identity.views import Membership, Tokens, UserView, WorkspaceView
 
 INVALID_LOGIN = "Invalid email or password"
@@ -142,8 +142,11 @@ async def login(
             await set_tenant(
                 session, chosen["workspace_id"], organization_id=chosen["organization_id"]
             )
-            user, workspace = await _active_member(session, chosen["user_id"])
+            user, workspace = await active_member(session, chosen["user_id"])
             user.last_login_at = datetime.now(UTC)
+            if needs_rehash(user.password_hash):
+                # Stronger hashing parameters take effect at each account's next login.
+                user.password_hash = hash_password(data.password)
             session.add(user)
             actor = Principal(user.id, workspace.id, workspace.organization_id, str(user.role))
             await record_change(
@@ -176,7 +179,7 @@ async def authenticate(*, db: Database, security: Security, token: str) -> Princ
     if await security.denylist.is_revoked(claims.jti):
         raise Unauthorized("This access token was revoked")
     async with db.session(claims.workspace_id, organization_id=claims.organization_id) as session:
-        user, workspace = await _active_member(session, claims.user_id)
+        user, workspace = await active_member(session, claims.user_id)
     return Principal(
         user_id=user.id,
         workspace_id=workspace.id,
@@ -201,19 +204,15 @@ async def enforce_rate_limit(
         raise RateLimited(decision.retry_after_s, scope="user or workspace")
 
 
-async def _me(session: AsyncSession, actor: Principal) -> tuple[User, Workspace]:
-    return await _active_member(session, actor.user_id)
-
-
 async def get_profile(*, session: AsyncSession, actor: Principal) -> tuple[UserView, WorkspaceView]:
-    user, workspace = await _me(session, actor)
+    user, workspace = await active_member(session, actor.user_id)
     return UserView.of(user), WorkspaceView.of(workspace)
 
 
 async def update_profile(
     *, session: AsyncSession, actor: Principal, data: ProfileUpdate
 ) -> UserView:
-    user, _ = await _me(session, actor)
+    user, _ = await active_member(session, actor.user_id)
     before: dict[str, Any] = {"full_name": user.full_name}
     if data.password is not None:
         if not verify_password(user.password_hash, data.current_password or ""):
@@ -258,7 +257,7 @@ async def update_profile(
 
 async def memberships(*, session: AsyncSession, actor: Principal) -> list[Membership]:
     """Every workspace of the actor's organization that the same person belongs to."""
-    user, workspace = await _me(session, actor)
+    user, workspace = await active_member(session, actor.user_id)
     rows = (
         await session.execute(
             text("SELECT * FROM auth_member_workspaces(:email, :org)"),
@@ -299,7 +298,7 @@ async def switch_workspace(
     if target is None:
         raise NotFound.resource("Workspace", workspace_id)
     await set_tenant(session, workspace_id, organization_id=actor.organization_id)
-    user, workspace = await _active_member(session, target.user_id)
+    user, workspace = await active_member(session, target.user_id)
     moved = Principal(user.id, workspace.id, workspace.organization_id, str(user.role))
     await record_audit(
         session=session,

@@ -70,7 +70,8 @@ async def start_session(
     )
 
 
-async def _active_member(session: AsyncSession, user_id: UUID) -> tuple[User, Workspace]:
+async def active_member(session: AsyncSession, user_id: UUID) -> tuple[User, Workspace]:
+    """The user and their workspace, both live, the user active; else UNAUTHORIZED."""
     row = (
         await session.exec(
             select(User, Workspace)
@@ -134,7 +135,7 @@ async def refresh(
             reuse_detected = True
         else:
             token.rotated_at = now
-            user, workspace = await _active_member(session, family.user_id)
+            user, workspace = await active_member(session, family.user_id)
             await set_tenant(session, workspace.id, organization_id=workspace.organization_id)
             return await start_session(
                 session=session,

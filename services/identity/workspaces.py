@@ -33,7 +33,7 @@ from models.identity_inputs import (
 from services.audit import diff
 from services.changes import record_change
 from services.identity.accounts import memberships
-from services.identity.sessions import _active_member, start_session
+from services.identity.sessions import active_member, start_session
 from services.identity.views import Invitation, Tokens, UserView, WorkspaceView
 
 INVITATION_PREFIX = "inv"
@@ -71,7 +71,7 @@ async def create_workspace(
     *, session: AsyncSession, actor: Principal, data: WorkspaceCreate
 ) -> WorkspaceView:
     """A new workspace in the actor's organization, with the actor as its admin."""
-    me, current = await _active_member(session, actor.user_id)
+    me, current = await active_member(session, actor.user_id)
     workspace = Workspace(
         organization_id=current.organization_id,
         name=data.name,
