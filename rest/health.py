@@ -27,7 +27,10 @@ async def live(request: Request) -> JSONResponse:
 async def ready(request: Request) -> JSONResponse:
     state = request.app.state
     broker_url = None if state.settings.single_process else state.broker_url
-    return _report(await readiness(db=state.db, redis=state.redis, broker_url=broker_url))
+    probes = await readiness(
+        db=state.db, redis=state.redis, broker_url=broker_url, redis_url=state.settings.redis_url
+    )
+    return _report(probes)
 
 
 async def started(request: Request) -> JSONResponse:

@@ -33,9 +33,10 @@ def code_head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
-async def _timed(name: str, check: asyncio.Future[str] | asyncio.Task[str]) -> Probe:
+async def _timed(name: str, check: asyncio.Future[str]) -> Probe:
     try:
-        detail = await asyncio.wait_for(check, PROBE_TIMEOUT_S)
+        # Shielded: the same check may answer for two probes (Redis and a broker on it).
+        detail = await asyncio.wait_for(asyncio.shield(check), PROBE_TIMEOUT_S)
         return Probe(name, True, detail)
     except TimeoutError:
         return Probe(name, False, f"no answer within {PROBE_TIMEOUT_S:g}s")
@@ -62,15 +63,21 @@ async def _tcp(url: str) -> str:
     return "ok"
 
 
-async def readiness(*, db: Database, redis: Redis | None, broker_url: str | None) -> list[Probe]:
-    """Database, Redis and the job broker; in single-process mode the last two are local."""
-    checks: list[tuple[str, asyncio.Task[str] | None]] = [
+async def readiness(
+    *, db: Database, redis: Redis | None, broker_url: str | None, redis_url: str | None = None
+) -> list[Probe]:
+    """Database, Redis and the job broker; in single-process mode the last two are local.
+    A broker on the same Redis is probed through the same client."""
+    redis_check = asyncio.ensure_future(_redis(redis)) if redis else None
+    checks: list[tuple[str, asyncio.Future[str] | None]] = [
         ("database", asyncio.ensure_future(_database(db))),
-        ("redis", asyncio.ensure_future(_redis(redis)) if redis else None),
+        ("redis", redis_check),
     ]
     broker: Redis | None = None
     if broker_url is None:
         checks.append(("broker", None))
+    elif broker_url == redis_url and redis_check is not None:
+        checks.append(("broker", redis_check))
     elif broker_url.startswith("redis"):
         broker = create_redis(broker_url)
         checks.append(("broker", asyncio.ensure_future(_redis(broker))))
