@@ -7,10 +7,12 @@ reads and writes nothing in tenant tables.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +25,14 @@ _SET_TENANT = text(
     " set_config('app.current_organization_id', :organization_id, true)"
 )
 _PENDING_EVENTS = "pending_events"
+SERVER_SETTINGS = {
+    "application_name": "omniroute",
+    # asyncpg prepares every statement; after a few runs PostgreSQL may switch a
+    # nearest-neighbour query to a generic plan that ignores the GiST index
+    # (bench/spatial.py). Plans are cheap next to a full scan: always custom.
+    "plan_cache_mode": "force_custom_plan",
+}
+LOOKUP_CONNECTIONS = 4
 _AFTER_COMMIT = "after_commit"
 
 
@@ -32,15 +42,7 @@ def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
-        connect_args={
-            "server_settings": {
-                "application_name": "omniroute",
-                # asyncpg prepares every statement; after a few runs PostgreSQL may switch a
-                # nearest-neighbour query to a generic plan that ignores the GiST index
-                # (bench/spatial.py). Plans are cheap next to a full scan: always custom.
-                "plan_cache_mode": "force_custom_plan",
-            }
-        },
+        connect_args={"server_settings": SERVER_SETTINGS},
     )
 
 
@@ -74,6 +76,8 @@ class Database:
     def __init__(self, engine: AsyncEngine, bus: EventBus) -> None:
         self.engine = engine
         self.bus = bus
+        self._lookups: asyncpg.Pool | None = None
+        self._lookups_ready = asyncio.Lock()
 
     @asynccontextmanager
     async def session(
@@ -90,5 +94,35 @@ class Database:
             for action in session.info.pop(_AFTER_COMMIT, []):
                 await action()
 
+    async def lookup(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """The rows of one statement run outside any transaction and tenant, for the
+        SECURITY DEFINER look-ups (which scope themselves) on paths where a session's four
+        round trips and the pool's ping would show, such as authenticating every request.
+        A small pool of its own: a burst queues for its few connections instead of opening
+        overflow connections, each a new PostgreSQL backend."""
+        pool = self._lookups or await self._open_lookups()
+        return await pool.fetch(query, *args)
+
+    async def _open_lookups(self) -> asyncpg.Pool:
+        async with self._lookups_ready:
+            if self._lookups is None:
+                url = self.engine.url.set(drivername="postgresql")
+                self._lookups = await asyncpg.create_pool(
+                    url.render_as_string(hide_password=False),
+                    min_size=1,
+                    max_size=LOOKUP_CONNECTIONS,
+                    server_settings=SERVER_SETTINGS,
+                    # Look-ups change no session state: nothing to reset on release.
+                    reset=_keep_state,
+                )
+            return self._lookups
+
     async def dispose(self) -> None:
+        if self._lookups is not None:
+            await self._lookups.close()
+            self._lookups = None
         await self.engine.dispose()
+
+
+async def _keep_state(_: asyncpg.Connection) -> None:
+    return None

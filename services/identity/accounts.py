@@ -29,6 +29,7 @@ from models.identity_inputs import Login, ProfileUpdate, Registration, normalise
 from services.audit import diff, record_audit
 from services.changes import record_change
 from services.events import emit
+from services.identity.access import active_members
 from services.identity.sessions import active_member, start_session
 from services.identity.views import Membership, Tokens, UserView, WorkspaceView
 
@@ -178,13 +179,14 @@ async def authenticate(*, db: Database, security: Security, token: str) -> Princ
     claims = security.tokens.verify_access(token)
     if await security.denylist.is_revoked(claims.jti):
         raise Unauthorized("This access token was revoked")
-    async with db.session(claims.workspace_id, organization_id=claims.organization_id) as session:
-        user, workspace = await active_member(session, claims.user_id)
+    member = await active_members(db).get(claims.user_id, claims.workspace_id)
+    if member is None:
+        raise Unauthorized("The account is not active")
     return Principal(
-        user_id=user.id,
-        workspace_id=workspace.id,
-        organization_id=workspace.organization_id,
-        role=str(user.role),
+        user_id=claims.user_id,
+        workspace_id=claims.workspace_id,
+        organization_id=member.organization_id,
+        role=member.role,
         token_id=claims.jti,
         token_expires_at=claims.expires_at,
     )
