@@ -27,6 +27,11 @@ from core.settings import Settings
 
 ACCESS_TYPE = "access"
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "typ"]
+LEEWAY_S = 5
+# Verified tokens remembered per process: a phone presents the same token with every
+# position for its whole lifetime, and checking the signature again each time is a large
+# part of a small request. Keyed by the whole token, signature included.
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,7 @@ class AccessClaims:
     role: str
     jti: str
     expires_at: int
+    not_before: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,7 @@ class TokenService:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._algorithm = settings.jwt_algorithm
+        self._verified: dict[str, AccessClaims] = {}
 
     @cached_property
     def _signing_key(self) -> Any:
@@ -98,6 +105,22 @@ class TokenService:
         return IssuedAccessToken(token=token, jti=jti, expires_in=ttl)
 
     def verify_access(self, token: str) -> AccessClaims:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[token] = claims
+        # The signature and the fixed claims are settled; the time window moves.
+        now = time.time()
+        if now > claims.expires_at + LEEWAY_S:
+            self._verified.pop(token, None)
+            raise Unauthorized("Access token expired")
+        if now < claims.not_before - LEEWAY_S:
+            raise Unauthorized("Invalid access token")
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,
@@ -106,7 +129,7 @@ class TokenService:
                 audience=self._settings.jwt_audience,
                 issuer=self._settings.jwt_issuer,
                 options={"require": REQUIRED_CLAIMS},
-                leeway=5,
+                leeway=LEEWAY_S,
             )
             if claims["typ"] != ACCESS_TYPE:
                 raise Unauthorized("Not an access token")
@@ -117,6 +140,7 @@ class TokenService:
                 role=str(claims["role"]),
                 jti=str(claims["jti"]),
                 expires_at=int(claims["exp"]),
+                not_before=int(claims["nbf"]),
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("Access token expired") from None
