@@ -52,7 +52,7 @@ class TrackingMutation:
             if v is not None
         }
         writer = ctx.request.app.state.writer
-        result = await ingest.ingest(db=ctx.db, writer=writer, actor=actor, reports=[report])
+        result = await ingest.ingest(writer=writer, actor=actor, reports=[report])
         ingest.raise_for_single(result)
         _, position, new = result.accepted[0]
         return PositionAck(

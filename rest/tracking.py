@@ -47,7 +47,7 @@ async def update(request: Request) -> JSONResponse:
     if not isinstance(body, dict):
         raise ValidationFailed.field("body", "expected a JSON object")
     state = request.app.state
-    result = await ingest.ingest(db=state.db, writer=state.writer, actor=actor, reports=[body])
+    result = await ingest.ingest(writer=state.writer, actor=actor, reports=[body])
     ingest.raise_for_single(result)
     return success(_ack(result)[0], status_code=201)
 
@@ -63,7 +63,7 @@ async def batch(request: Request) -> JSONResponse:
     if len(positions) > MAX_BATCH:
         raise ValidationFailed.field("positions", f"at most {MAX_BATCH} per batch")
     state = request.app.state
-    result = await ingest.ingest(db=state.db, writer=state.writer, actor=actor, reports=positions)
+    result = await ingest.ingest(writer=state.writer, actor=actor, reports=positions)
     rejected = [
         {"index": r.index, "field": r.field, "reason": r.reason, "code": r.code}
         for r in result.rejected

@@ -54,9 +54,7 @@ async def _receive(websocket: WebSocket, actor: Principal) -> None:
             await websocket.send_json({"type": "error", "code": "FORBIDDEN", "reason": "read-only"})
             continue
         report = {k: v for k, v in data.items() if k != "type"}
-        result = await ingest.ingest(
-            db=state.db, writer=state.writer, actor=actor, reports=[report]
-        )
+        result = await ingest.ingest(writer=state.writer, actor=actor, reports=[report])
         if result.rejected:
             refusal = result.rejected[0]
             await websocket.send_json(

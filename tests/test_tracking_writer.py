@@ -83,4 +83,4 @@ async def test_stop_flushes_what_is_waiting(
     await engine.dispose()
     assert await _count(owner_conn, workspace) == 30
     assert flushed == [30]  # one flush, one insert for the workspace
-    assert all(len(r.inserted) == 30 for r in results)
+    assert all(len(r.stored.inserted) == 30 and not r.refused for r in results)

@@ -7,15 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from pydantic import ValidationError
-from sqlmodel import col, select
 
-from core.db import Database
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.principal import Principal
-from models import Driver, Vehicle
 from models.enums import UserRole
 from models.tracking_inputs import PositionReport
 from services.tracking.writer import Position, PositionWriter
@@ -48,30 +44,7 @@ def _rejection(index: int, exc: ValidationError) -> Rejected:
     return Rejected(index, field or "position", f"{field}: {message}" if field else message)
 
 
-async def _allowed_vehicles(db: Database, actor: Principal, ids: set[UUID]) -> set[UUID]:
-    """Vehicles of the workspace the actor may report for: any live one for operators and
-    admins (telematics integrations), only the assigned one for a driver."""
-    async with db.session(actor.workspace_id) as session:
-        live = set(
-            (
-                await session.exec(
-                    select(Vehicle.id).where(
-                        col(Vehicle.id).in_(ids), col(Vehicle.deleted_at).is_(None)
-                    )
-                )
-            ).all()
-        )
-        if actor.role != UserRole.DRIVER.value:
-            return live
-        assigned = (
-            await session.exec(select(Driver.vehicle_id).where(Driver.user_id == actor.user_id))
-        ).first()
-    return live & ({assigned} if assigned else set())
-
-
-async def ingest(
-    *, db: Database, writer: PositionWriter, actor: Principal, reports: list[Any]
-) -> Ingested:
+async def ingest(*, writer: PositionWriter, actor: Principal, reports: list[Any]) -> Ingested:
     parsed: list[tuple[int, PositionReport]] = []
     rejected: list[Rejected] = []
     for index, raw in enumerate(reports):
@@ -79,42 +52,48 @@ async def ingest(
             parsed.append((index, PositionReport.model_validate(raw)))
         except ValidationError as exc:
             rejected.append(_rejection(index, exc))
-    allowed = await _allowed_vehicles(db, actor, {r.vehicle_id for _, r in parsed})
-    now = datetime.now(UTC)
-    positions: list[tuple[int, Position]] = []
-    for index, report in parsed:
-        if report.vehicle_id not in allowed:
-            code = "FORBIDDEN" if actor.role == UserRole.DRIVER.value else "NOT_FOUND"
-            reason = (
-                "a driver reports only for the vehicle assigned to them"
-                if code == "FORBIDDEN"
-                else f"vehicle {report.vehicle_id} does not exist"
-            )
-            rejected.append(Rejected(index, "vehicle_id", reason, code))
-            continue
-        positions.append(
-            (
-                index,
-                Position(
-                    vehicle_id=report.vehicle_id,
-                    recorded_at=report.recorded_at or now,
-                    lng=report.lng,
-                    lat=report.lat,
-                    speed_kmh=report.speed,
-                    heading=report.heading,
-                    accuracy_m=report.accuracy_m,
-                    battery_pct=report.battery_pct,
-                ),
-            )
-        )
     accepted: list[tuple[int, Position, bool]] = []
-    if positions:
-        stored = await writer.write(actor.workspace_id, [p for _, p in positions])
-        accepted = [
-            (index, p, (p.vehicle_id, p.recorded_at) in stored.inserted) for index, p in positions
-        ]
+    if parsed:
+        now = datetime.now(UTC)
+        positions = [_position(report, now) for _, report in parsed]
+        # Operators and admins report for any live vehicle of the workspace (telematics
+        # integrations); a driver only for the vehicle assigned to them. The writer checks
+        # both in the transaction that stores the positions.
+        driver = actor.role == UserRole.DRIVER.value
+        written = await writer.write(
+            actor.workspace_id, positions, reporter=actor.user_id if driver else None
+        )
+        for n, ((index, report), p) in enumerate(zip(parsed, positions, strict=True)):
+            if n in written.refused:
+                rejected.append(_refused(index, report, driver))
+            else:
+                accepted.append((index, p, written.is_new(p)))
     rejected.sort(key=lambda r: r.index)
     return Ingested(accepted, rejected)
+
+
+def _position(report: PositionReport, now: datetime) -> Position:
+    return Position(
+        vehicle_id=report.vehicle_id,
+        recorded_at=report.recorded_at or now,
+        lng=report.lng,
+        lat=report.lat,
+        speed_kmh=report.speed,
+        heading=report.heading,
+        accuracy_m=report.accuracy_m,
+        battery_pct=report.battery_pct,
+    )
+
+
+def _refused(index: int, report: PositionReport, driver: bool) -> Rejected:
+    if driver:
+        return Rejected(
+            index,
+            "vehicle_id",
+            "a driver reports only for the vehicle assigned to them",
+            "FORBIDDEN",
+        )
+    return Rejected(index, "vehicle_id", f"vehicle {report.vehicle_id} does not exist", "NOT_FOUND")
 
 
 def raise_for_single(result: Ingested) -> None:

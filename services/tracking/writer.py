@@ -1,9 +1,11 @@
 """Batched, durable position writes (group commit).
 
 Callers hand positions over and wait; a single flusher gathers everything that arrives
-within a few milliseconds, writes it with one multi-row insert per workspace, commits, and
-only then releases the callers. So ingestion is not one transaction per point, and a
-position is acknowledged only once it is stored; stopping the writer flushes what is left.
+within a few milliseconds and, in one transaction per workspace, checks who may report for
+which vehicle, writes the positions with one multi-row insert, moves the vehicles, commits,
+and only then releases the callers. So ingestion is not one transaction per point (nor per
+request), and a position is acknowledged only once it is stored; stopping the writer
+flushes what is left.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -39,10 +42,16 @@ INSERT = text(
     RETURNING vehicle_id, recorded_at
     """
 )
-# Vehicle rows are locked in id order first: two API processes flushing overlapping
-# vehicles would otherwise update them in different orders and deadlock.
+# The live vehicles among those reported, their rows locked in id order: two API processes
+# flushing overlapping vehicles would otherwise update them in different orders and deadlock.
 LOCK_VEHICLES = text(
-    "SELECT 1 FROM vehicles WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR NO KEY UPDATE"
+    "SELECT id FROM vehicles WHERE id = ANY(CAST(:ids AS uuid[])) AND deleted_at IS NULL"
+    " ORDER BY id FOR NO KEY UPDATE"
+)
+# The vehicle each reporting driver is assigned to.
+ASSIGNMENTS = text(
+    "SELECT user_id, vehicle_id FROM drivers"
+    " WHERE user_id = ANY(CAST(:users AS uuid[])) AND vehicle_id IS NOT NULL"
 )
 # The newest position of each vehicle moves it, never an older one arriving late.
 MOVE = text(
@@ -74,15 +83,34 @@ class Position:
     battery_pct: float | None = None
 
 
+class Refusal(StrEnum):
+    UNKNOWN_VEHICLE = "unknown_vehicle"
+    """No live vehicle of the workspace has that id."""
+    NOT_ASSIGNED = "not_assigned"
+    """A driver reported for a vehicle that is not the one assigned to them."""
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """What one flush did for a workspace: which positions were new, which moved their
-    vehicle's latest position."""
+    """What one flush did for a workspace: the positions it accepted, which of them were
+    new, which moved their vehicle's latest position."""
 
     workspace_id: UUID
     positions: list[Position]
     inserted: set[tuple[UUID, datetime]]
     moved: dict[UUID, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The answer to one `write`: the flush it was part of, and which of the caller's
+    positions (by index) were refused and why."""
+
+    stored: Stored
+    refused: dict[int, Refusal] = field(default_factory=dict)
+
+    def is_new(self, p: Position) -> bool:
+        return (p.vehicle_id, p.recorded_at) in self.stored.inserted
 
 
 AfterFlush = Callable[[Stored], Coroutine[Any, Any, None]]
@@ -92,7 +120,9 @@ AfterFlush = Callable[[Stored], Coroutine[Any, Any, None]]
 class _Pending:
     workspace_id: UUID
     positions: list[Position]
-    done: asyncio.Future[Stored]
+    reporter: UUID | None
+    done: asyncio.Future[Written]
+    refused: dict[int, Refusal] = field(default_factory=dict)
 
 
 class PositionWriter:
@@ -133,12 +163,16 @@ class PositionWriter:
         if self._followups:
             await asyncio.gather(*self._followups, return_exceptions=True)
 
-    async def write(self, workspace_id: UUID, positions: list[Position]) -> Stored:
-        """Store `positions` and return once they are committed."""
+    async def write(
+        self, workspace_id: UUID, positions: list[Position], *, reporter: UUID | None = None
+    ) -> Written:
+        """Store `positions` of live vehicles of the workspace and return once they are
+        committed. With `reporter` (a driver's user id) only positions of the vehicle
+        assigned to that driver are accepted; the others are refused, by index."""
         if self._closing or self._task is None:
             raise RuntimeError("the position writer is not running")
-        done: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(workspace_id, positions, done))
+        done: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(workspace_id, positions, reporter, done))
         self._size += len(positions)
         self._wake.set()
         if self._size >= self._max_batch:
@@ -164,9 +198,8 @@ class PositionWriter:
         for item in batch:
             by_workspace[item.workspace_id].append(item)
         for workspace_id, items in by_workspace.items():
-            positions = [p for item in items for p in item.positions]
             try:
-                stored = await self._store(workspace_id, positions)
+                stored = await self._store(workspace_id, items)
             except Exception as exc:
                 log.exception("storing positions failed")
                 for item in items:
@@ -175,22 +208,32 @@ class PositionWriter:
                 continue
             for item in items:
                 if not item.done.done():
-                    item.done.set_result(stored)
-            if self._after_flush is not None:
+                    item.done.set_result(Written(stored, item.refused))
+            if self._after_flush is not None and stored.positions:
                 await self._followup_slots.acquire()
                 task = asyncio.create_task(self._after_flush(stored))
                 self._followups.add(task)
                 task.add_done_callback(self._followups.discard)
                 task.add_done_callback(lambda _: self._followup_slots.release())
 
-    async def _store(self, workspace_id: UUID, positions: list[Position]) -> Stored:
-        columns = {
-            "vehicles": [p.vehicle_id for p in positions],
-            "times": [p.recorded_at for p in positions],
-            "lngs": [p.lng for p in positions],
-            "lats": [p.lat for p in positions],
-        }
+    async def _store(self, workspace_id: UUID, items: list[_Pending]) -> Stored:
         async with self._db.session(workspace_id) as session:
+            reported = sorted({p.vehicle_id for item in items for p in item.positions})
+            live = set((await session.execute(LOCK_VEHICLES, {"ids": reported})).scalars())
+            reporters = sorted({item.reporter for item in items if item.reporter is not None})
+            assigned: dict[UUID, UUID] = {}
+            if reporters:
+                rows = await session.execute(ASSIGNMENTS, {"users": reporters})
+                assigned = {row[0]: row[1] for row in rows}
+            positions = [p for item in items for p in _admit(item, live, assigned)]
+            if not positions:
+                return Stored(workspace_id, [], set(), {})
+            columns = {
+                "vehicles": [p.vehicle_id for p in positions],
+                "times": [p.recorded_at for p in positions],
+                "lngs": [p.lng for p in positions],
+                "lats": [p.lat for p in positions],
+            }
             inserted = await session.execute(
                 INSERT,
                 {
@@ -203,7 +246,20 @@ class PositionWriter:
                 },
             )
             new = {(row[0], row[1]) for row in inserted}
-            await session.execute(LOCK_VEHICLES, {"ids": sorted({p.vehicle_id for p in positions})})
             moved = await session.execute(MOVE, columns)
             latest = {row[0]: row[1] for row in moved}
         return Stored(workspace_id, positions, new, latest)
+
+
+def _admit(item: _Pending, live: set[UUID], assigned: dict[UUID, UUID]) -> list[Position]:
+    """The item's positions it may store; the others are noted in `item.refused`."""
+    admitted = []
+    own = assigned.get(item.reporter) if item.reporter is not None else None
+    for index, p in enumerate(item.positions):
+        if p.vehicle_id not in live:
+            item.refused[index] = Refusal.UNKNOWN_VEHICLE
+        elif item.reporter is not None and p.vehicle_id != own:
+            item.refused[index] = Refusal.NOT_ASSIGNED
+        else:
+            admitted.append(p)
+    return admitted
