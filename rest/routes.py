@@ -15,13 +15,15 @@ async def api_root(request: Request) -> JSONResponse:
     return success({"name": "OmniRoute", "version": "v1", "schema_revision": code_head_revision()})
 
 
+# Starlette tries routes in order: the position reports, by far the most frequent requests,
+# are matched first.
 routes: list[BaseRoute] = [
+    *tracking.routes,
     Route("/", api_root, methods=["GET"]),
     *identity.routes,
     *vehicles.routes,
     *drivers.routes,
     *locations.routes,
     *routing.routes_,
-    *tracking.routes,
     *quantum.routes,
 ]

@@ -78,31 +78,29 @@ class TrackingFeed:
     async def after_flush(self, stored: Stored) -> None:
         """Publish the moves, refresh hot copies, then check route progress and deviations
         for the vehicles whose latest position changed."""
-        latest = {
-            p.vehicle_id: p
-            for p in stored.positions
-            if stored.moved.get(p.vehicle_id) == p.recorded_at
-        }
-        moves = [
-            position_message(p)
-            for p in stored.positions
-            if (p.vehicle_id, p.recorded_at) in stored.inserted
-        ]
+        latest: dict[UUID, Position] = {}
+        moves: list[dict[str, Any]] = []
+        hot: dict[str, dict[str, Any]] = {}
+        for p in stored.positions:
+            if (p.vehicle_id, p.recorded_at) not in stored.inserted:
+                continue  # a duplicate: announced when it first came
+            message = position_message(p)
+            moves.append(message)
+            if stored.moved.get(p.vehicle_id) == p.recorded_at:
+                latest[p.vehicle_id] = p
+                hot[hot_key(stored.workspace_id, p.vehicle_id)] = message
         if moves:
             # One message for the whole flush: one round trip, decoded once per process.
             await self._hub.publish(channel(stored.workspace_id), moves)
-        if latest:
-            await self._cache.set_many(
-                {
-                    hot_key(stored.workspace_id, p.vehicle_id): position_message(p)
-                    for p in latest.values()
-                },
-                ttl_s=HOT_TTL_S,
-            )
+        if hot:
+            await self._cache.set_many(hot, ttl_s=HOT_TTL_S)
         if latest:
             async with self._db.session(stored.workspace_id) as session:
-                await self._progress(session, stored.workspace_id, latest)
-                await self._deviations(session, stored.workspace_id, latest)
+                on_route = await self._progress(session, stored.workspace_id, latest)
+                if on_route:
+                    await self._deviations(
+                        session, stored.workspace_id, {v: latest[v] for v in on_route}
+                    )
                 self._sample_events(session, stored.workspace_id, latest)
 
     def _sample_events(
@@ -241,9 +239,10 @@ class TrackingFeed:
 
     async def _progress(
         self, session: AsyncSession, workspace_id: UUID, latest: dict[UUID, Position]
-    ) -> None:
+    ) -> set[UUID]:
         """A deployed route starts with its vehicle's first position; arriving within the
-        arrival radius of the next stop completes it and shifts the remaining ETAs."""
+        arrival radius of the next stop completes it and shifts the remaining ETAs.
+        Returns the vehicles on a deployed or started route (the others cannot deviate)."""
         routes = (
             await session.exec(
                 select(Route).where(
@@ -261,6 +260,7 @@ class TrackingFeed:
                 route.started_at = route.started_at or p.recorded_at
                 session.add(route)
             await self._arrivals(session, workspace_id, route, p)
+        return {route.vehicle_id for route in routes if route.vehicle_id is not None}
 
     async def _arrivals(
         self, session: AsyncSession, workspace_id: UUID, route: Route, p: Position
