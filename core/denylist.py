@@ -10,6 +10,11 @@ from redis.asyncio import Redis
 _PREFIX = "denylist:jti:"
 
 
+def revoked_key(jti: str) -> str:
+    """The Redis key whose presence marks `jti` as revoked."""
+    return _PREFIX + jti
+
+
 class Denylist(Protocol):
     async def revoke(self, jti: str, *, expires_at: int) -> None: ...
 
@@ -22,10 +27,10 @@ class RedisDenylist:
 
     async def revoke(self, jti: str, *, expires_at: int) -> None:
         ttl = max(1, expires_at - int(time.time()))
-        await self._redis.set(_PREFIX + jti, b"1", ex=ttl)
+        await self._redis.set(revoked_key(jti), b"1", ex=ttl)
 
     async def is_revoked(self, jti: str) -> bool:
-        return bool(await self._redis.exists(_PREFIX + jti))
+        return bool(await self._redis.exists(revoked_key(jti)))
 
 
 class MemoryDenylist:

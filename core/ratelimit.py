@@ -18,14 +18,15 @@ from redis.asyncio import Redis
 
 WINDOW_MS = 60_000
 
-# KEYS: the budgets' keys; ARGV: window_ms, cost, member prefix, then one limit per key.
-_SLIDING_WINDOW = """
+# KEYS: the budgets' keys (as `budget_keys`); ARGV: window_ms, cost, member prefix, then one
+# limit per key.
+WINDOW_SCRIPT_BODY = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
 local retry = 0
-for i, key in ipairs(KEYS) do
+for i, key in ipairs(budget_keys) do
     local limit = tonumber(ARGV[3 + i])
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
     local used = redis.call('ZCARD', key)
@@ -38,7 +39,7 @@ for i, key in ipairs(KEYS) do
     end
 end
 if retry > 0 then return {0, retry} end
-for i, key in ipairs(KEYS) do
+for i, key in ipairs(budget_keys) do
     for n = 1, cost do
         redis.call('ZADD', key, now, ARGV[3] .. ':' .. n)
     end
@@ -46,6 +47,7 @@ for i, key in ipairs(KEYS) do
 end
 return {1, 0}
 """
+_SLIDING_WINDOW = "local budget_keys = KEYS\n" + WINDOW_SCRIPT_BODY
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class Budget:
 class Decision:
     allowed: bool
     retry_after_s: int
+    revoked: bool = False
+    """Refused because the access token was revoked (and charged to no budget)."""
 
 
 class RateLimiter(Protocol):
@@ -74,7 +78,7 @@ class RedisRateLimiter:
             keys=[b.key for b in budgets],
             args=[WINDOW_MS, cost, uuid.uuid4().hex, *(b.limit for b in budgets)],
         )
-        return Decision(bool(allowed), _seconds(int(retry_ms)))
+        return Decision(bool(allowed), seconds(int(retry_ms)))
 
 
 class MemoryRateLimiter:
@@ -94,11 +98,11 @@ class MemoryRateLimiter:
                 index = max(0, len(hits) + cost - budget.limit - 1)
                 retry = max(retry, hits[index] + WINDOW_MS - now)
         if retry > 0:
-            return Decision(False, _seconds(int(retry)))
+            return Decision(False, seconds(int(retry)))
         for budget in budgets:
             self._hits[budget.key].extend([now] * cost)
         return Decision(True, 0)
 
 
-def _seconds(ms: int) -> int:
+def seconds(ms: int) -> int:
     return max(1, -(-ms // 1000)) if ms > 0 else 0

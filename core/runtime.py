@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.admission import Admission, LocalAdmission, RedisAdmission
 from core.cache import Cache, MemoryCache, RedisCache
 from core.db import Database, create_engine
 from core.denylist import Denylist, MemoryDenylist, RedisDenylist
@@ -24,6 +25,7 @@ class Security:
     denylist: Denylist
     rate_limiter: RateLimiter
     login_throttle: LoginThrottle
+    admission: Admission
 
 
 @dataclass(slots=True)
@@ -38,12 +40,19 @@ class Runtime:
     def start(cls, settings: Settings, *, dsn: str | None = None) -> Runtime:
         redis = None if settings.single_process else create_redis(settings.redis_url)
         bus: EventBus = RedisStreamBus(redis) if redis is not None else InMemoryBus()
+        denylist = RedisDenylist(redis) if redis is not None else MemoryDenylist()
+        rate_limiter = RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter()
         security = Security(
             tokens=TokenService(settings),
-            denylist=RedisDenylist(redis) if redis is not None else MemoryDenylist(),
-            rate_limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
+            denylist=denylist,
+            rate_limiter=rate_limiter,
             login_throttle=(
                 RedisLoginThrottle(redis) if redis is not None else MemoryLoginThrottle()
+            ),
+            admission=(
+                RedisAdmission(redis)
+                if redis is not None
+                else LocalAdmission(denylist, rate_limiter)
             ),
         )
         cache: Cache = RedisCache(redis) if redis is not None else MemoryCache()

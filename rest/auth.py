@@ -10,7 +10,7 @@ from core.context import current_user, current_workspace
 from core.errors import Forbidden, Unauthorized, ValidationFailed
 from core.principal import Principal
 from models.permissions import Operation, is_allowed
-from services.identity.accounts import authenticate, enforce_rate_limit
+from services.identity.accounts import RateCharge, authenticate
 
 
 def bearer_token(conn: HTTPConnection) -> str:
@@ -23,10 +23,14 @@ def bearer_token(conn: HTTPConnection) -> str:
 async def authorize(conn: HTTPConnection, operation: Operation) -> Principal:
     """The caller, authenticated, within its rate limits, and allowed `operation`."""
     state = conn.app.state
-    principal = await authenticate(db=state.db, security=state.security, token=bearer_token(conn))
+    principal = await authenticate(
+        db=state.db,
+        security=state.security,
+        token=bearer_token(conn),
+        charge=RateCharge(state.settings),
+    )
     current_user.set(principal.user_id)
     current_workspace.set(principal.workspace_id)
-    await enforce_rate_limit(security=state.security, settings=state.settings, actor=principal)
     if not is_allowed(principal.role, operation):
         raise Forbidden(f"The {principal.role} role may not perform {operation.value}")
     return principal

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -173,12 +174,22 @@ async def login(
     return tokens
 
 
-async def authenticate(*, db: Database, security: Security, token: str) -> Principal:
+async def authenticate(
+    *, db: Database, security: Security, token: str, charge: RateCharge | None = None
+) -> Principal:
     """The principal behind a bearer token: valid signature and claims, not logged out,
-    and a user who still exists, is active, in a workspace that still exists."""
+    and a user who still exists, is active, in a workspace that still exists. With
+    `charge`, the request is also charged to the user's and workspace's rate limits, in the
+    same round trip as the revocation check."""
     claims = security.tokens.verify_access(token)
-    if await security.denylist.is_revoked(claims.jti):
+    budgets = charge.budgets(claims.user_id, claims.workspace_id) if charge else []
+    decision = await security.admission.admit(
+        claims.jti, budgets, cost=charge.cost if charge else 0
+    )
+    if decision.revoked:
         raise Unauthorized("This access token was revoked")
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after_s, scope="user or workspace")
     member = await active_members(db).get(claims.user_id, claims.workspace_id)
     if member is None:
         raise Unauthorized("The account is not active")
@@ -192,15 +203,27 @@ async def authenticate(*, db: Database, security: Security, token: str) -> Princ
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RateCharge:
+    """What a request costs against the per-user and per-workspace limits."""
+
+    settings: Settings
+    cost: int = 1
+
+    def budgets(self, user_id: UUID, workspace_id: UUID) -> list[Budget]:
+        return [
+            Budget(f"rl:user:{user_id}", self.settings.rate_limit_user_per_min),
+            Budget(f"rl:workspace:{workspace_id}", self.settings.rate_limit_workspace_per_min),
+        ]
+
+
 async def enforce_rate_limit(
     *, security: Security, settings: Settings, actor: Principal, cost: int = 1
 ) -> None:
+    """Charge an already authenticated request (GraphQL charges per root field)."""
+    charge = RateCharge(settings, cost)
     decision = await security.rate_limiter.hit(
-        [
-            Budget(f"rl:user:{actor.user_id}", settings.rate_limit_user_per_min),
-            Budget(f"rl:workspace:{actor.workspace_id}", settings.rate_limit_workspace_per_min),
-        ],
-        cost=cost,
+        charge.budgets(actor.user_id, actor.workspace_id), cost=cost
     )
     if not decision.allowed:
         raise RateLimited(decision.retry_after_s, scope="user or workspace")
