@@ -17,10 +17,18 @@ class Cache(Protocol):
     async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None: ...
 
 
+# KEYS: the entries' keys; ARGV: their values, then the TTL in seconds.
+_SET_MANY = """
+local ttl = ARGV[#ARGV]
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'EX', ttl) end
+"""
+
+
 class RedisCache:
     def __init__(self, redis: Redis, prefix: str = "cache:") -> None:
         self._redis = redis
         self._prefix = prefix
+        self._set_many = redis.register_script(_SET_MANY)
 
     async def get(self, key: str) -> Any | None:
         raw = await self._redis.get(self._prefix + key)
@@ -30,11 +38,13 @@ class RedisCache:
         await self._redis.set(self._prefix + key, json.dumps(value, default=str), ex=ttl_s)
 
     async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None:
-        """One round trip for all of them."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key, value in items.items():
-                pipe.set(self._prefix + key, json.dumps(value, default=str), ex=ttl_s)
-            await pipe.execute()
+        """One command for all of them (a pipeline still parses a reply per entry)."""
+        if not items:
+            return
+        await self._set_many(
+            keys=[self._prefix + key for key in items],
+            args=[*(json.dumps(value, default=str) for value in items.values()), ttl_s],
+        )
 
 
 class MemoryCache:
