@@ -180,9 +180,12 @@ class PositionWriter:
         return await done
 
     async def _run(self) -> None:
+        backlog = False
         while True:
             await self._wake.wait()
-            if not self._closing:
+            # Gather for a moment, unless positions piled up during the last flush: they
+            # have waited long enough, and under load flushes then follow back to back.
+            if not self._closing and not backlog:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full.wait(), self._max_delay_s)
             batch, self._pending, self._size = self._pending, [], 0
@@ -190,6 +193,7 @@ class PositionWriter:
             self._full.clear()
             if batch:
                 await self._flush(batch)
+            backlog = bool(self._pending)
             if self._closing and not self._pending:
                 return
 
