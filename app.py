@@ -237,7 +237,9 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         )
     exception_handlers: dict[Any, Any] = {DomainError: domain_error, HTTPException: http_error}
     return Starlette(
+        # Tried in order: the REST shims (position reports first) take most requests.
         routes=[
+            Mount("/api/v1", routes=api_routes),
             Route("/health", health.live),
             Route("/health/ready", health.ready),
             Route("/health/startup", health.started),
@@ -245,7 +247,6 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             WebSocketRoute("/ws/tracking", tracking_socket),
-            Mount("/api/v1", routes=api_routes),
         ],
         middleware=middleware,
         exception_handlers=exception_handlers,

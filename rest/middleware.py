@@ -33,15 +33,19 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        supplied = headers.get("x-request-id", "")
+        supplied, user_agent = "", None
+        for name, value in scope["headers"]:  # only two are needed: no dict of them all
+            if name == b"x-request-id":
+                supplied = value.decode("latin-1")
+            elif name == b"user-agent":
+                user_agent = value.decode("latin-1")
         request_id = supplied if _CLIENT_REQUEST_ID.match(supplied) else str(uuid.uuid4())
         client = scope.get("client")
         token = request_info.set(
             RequestInfo(
                 request_id=request_id,
                 ip_address=client[0] if client else None,
-                user_agent=headers.get("user-agent"),
+                user_agent=user_agent,
             )
         )
         status = 500
