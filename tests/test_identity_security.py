@@ -213,6 +213,23 @@ async def test_token_of_a_user_who_lost_access_is_refused(
     assert (await refresh(client, admin.refresh_token)).status_code == 401
 
 
+async def test_concurrent_requests_of_active_and_suspended_users_each_get_their_own_answer(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    # Checks of requests arriving together share one look-up: each must get its own user's.
+    active, suspended = await register(client), await register(client)
+    sql = "UPDATE users SET status = 'suspended' WHERE id = $1"
+    await tenant_rows(owner_conn, suspended.workspace_id, sql, uuid.UUID(suspended.user_id))
+    callers = [active, suspended] * 15
+    answers = await asyncio.gather(*(client.get(ME, headers=c.headers) for c in callers))
+    for caller, answer in zip(callers, answers, strict=True):
+        if caller is active:
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["data"]["user"]["id"] == active.user_id
+        else:
+            assert answer.status_code == 401, answer.text
+
+
 def _rsa_key_files(folder: Path) -> tuple[Path, Path, rsa.RSAPrivateKey]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = folder / "jwt-private.pem"
