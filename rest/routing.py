@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from geoalchemy2.shape import to_shape
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -18,7 +17,6 @@ from core.principal import Principal
 from core.validation import Body
 from models import OptimizationJob
 from models.enums import JobStatus, RouteStatus
-from models.geo import GeoPoint
 from models.permissions import Operation
 from models.routing_inputs import FleetPlanRequest, OptimizeRequest, RouteCreate, RouteUpdate
 from rest.auth import authorize, path_uuid
@@ -42,9 +40,9 @@ class OptimizeQuery(Body):
     wait: float = Field(default=0, ge=0, le=60, description="seconds to wait for the result")
 
 
-def _point(element: Any) -> dict[str, Any] | None:
-    point = GeoPoint.of(element)
-    return point.model_dump() if point else None
+def _moment(value: datetime | None) -> str | None:
+    # `to_json` for the many timestamps of a stop list, without its type dispatch.
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def route_json(detail: RouteDetail) -> dict[str, Any]:
@@ -70,18 +68,18 @@ def route_json(detail: RouteDetail) -> dict[str, Any]:
                 "id": str(stop.id),
                 "stop_order": stop.stop_order,
                 "location_id": str(stop.location_id),
-                "location_name": location.name,
-                "geo": _point(location.geo),
+                "location_name": stop.location_name,
+                "geo": {"type": "Point", "coordinates": [stop.lng, stop.lat]},
                 "load_kg": stop.load_kg,
                 "service_time_minutes": stop.service_time_minutes,
-                "time_window_start": to_json(stop.time_window_start),
-                "time_window_end": to_json(stop.time_window_end),
-                "arrival_eta": to_json(stop.arrival_eta),
-                "departure_eta": to_json(stop.departure_eta),
+                "time_window_start": _moment(stop.time_window_start),
+                "time_window_end": _moment(stop.time_window_end),
+                "arrival_eta": _moment(stop.arrival_eta),
+                "departure_eta": _moment(stop.departure_eta),
                 "completed": stop.completed,
                 "notes": stop.notes,
             }
-            for stop, location in detail.stops
+            for stop in detail.stops
         ],
         "path": {
             "type": "FeatureCollection",
@@ -90,11 +88,11 @@ def route_json(detail: RouteDetail) -> dict[str, Any]:
                     "type": "Feature",
                     "geometry": {
                         "type": "LineString",
-                        "coordinates": [list(c) for c in to_shape(p.path).coords],
+                        "coordinates": [[lng, lat] for lng, lat in leg.coordinates],
                     },
-                    "properties": {"segment_index": p.segment_index},
+                    "properties": {"segment_index": leg.segment_index},
                 }
-                for p in detail.paths
+                for leg in detail.paths
             ],
         },
     }
@@ -230,17 +228,12 @@ async def optimize(request: Request) -> JSONResponse:
             cache=state.cache,
             queue=state.jobs,
         )
-        job_id = ticket.job.id
-        # A cache hit is answered from the same transaction.
-        detail = (
-            route_json(await routes.route_detail(session=session, actor=actor, route_id=route_id))
-            if ticket.cached
-            else None
-        )
+    # A cache hit is answered at once, with the route as it saved it.
+    detail = route_json(ticket.detail) if ticket.detail is not None else None
     job = ticket.job
     if detail is None and query.wait > 0:
         job = await optimization.wait_for_job(
-            db=state.db, actor=actor, job_id=job_id, timeout_s=query.wait
+            db=state.db, actor=actor, job_id=job.id, timeout_s=query.wait
         )
         if job.status == JobStatus.FAILED:
             raise OptimizationFailed(

@@ -232,6 +232,16 @@ async def test_identical_route_is_optimized_at_once_from_the_cache(
 ) -> None:
     admin, depot, customers = await workspace(client)
     body = route_body(depot, customers[:5], None)
+    body["stops"][1] |= {
+        "time_window_start": "2030-03-01T09:00:00Z",
+        "time_window_end": "2030-03-01T12:00:00Z",
+        "notes": "back door",
+    }
+    # Over before the route starts: left unassigned, at the end without ETAs.
+    body["stops"][3] |= {
+        "time_window_start": "2030-03-01T06:00:00Z",
+        "time_window_end": "2030-03-01T07:00:00Z",
+    }
     first = await create(client, admin, body)
     job = (await client.post(f"{ROUTES}/{first['id']}/optimize", headers=admin.headers)).json()
     # What the worker would do with the message.
@@ -260,6 +270,10 @@ async def test_identical_route_is_optimized_at_once_from_the_cache(
         s["arrival_eta"] for s in planned["stops"]
     ]
     assert data["route"]["path"] == planned["path"]
+    assert data["route"]["stops"][-1]["arrival_eta"] is None
+    # The answer is the route as saved: what reading it back gives.
+    saved = await client.get(f"{ROUTES}/{second['id']}", headers=admin.headers)
+    assert data["route"] == saved.json()["data"]
 
 
 # Roles

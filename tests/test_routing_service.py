@@ -304,7 +304,7 @@ async def test_optimized_route_without_a_vehicle_cannot_be_deployed(w: World) ->
 async def test_identical_input_is_answered_from_the_cache(w: World) -> None:
     first = await w.optimized(await w.route())
     assert w.queue.sent == [(first.job.id, w.actor.workspace_id)]
-    planned = [s.location_id for s, _ in (await w.detail(first.route.id)).stops]
+    planned = [s.location_id for s in (await w.detail(first.route.id)).stops]
 
     second_id = await w.route()
     hit = await w.optimize(second_id)
@@ -314,8 +314,8 @@ async def test_identical_input_is_answered_from_the_cache(w: World) -> None:
     assert len(w.queue.sent) == 1  # nothing was handed to a worker
     detail = await w.detail(second_id)
     assert detail.route.status == RouteStatus.OPTIMIZED
-    assert [s.location_id for s, _ in detail.stops] == planned
-    assert all(s.arrival_eta is not None for s, _ in detail.stops)
+    assert [s.location_id for s in detail.stops] == planned
+    assert all(s.arrival_eta is not None for s in detail.stops)
     assert detail.route.distance_km == (await w.detail(first.route.id)).route.distance_km
     assert len(detail.paths) == len(planned) + 1
 
@@ -405,7 +405,7 @@ async def test_cancelled_pending_job_is_not_run(w: World) -> None:
     assert job.status == JobStatus.CANCELLED and job.result_data is None
     detail = await w.detail(route_id)
     assert detail.route.status == RouteStatus.DRAFT
-    assert all(s.arrival_eta is None for s, _ in detail.stops)
+    assert all(s.arrival_eta is None for s in detail.stops)
     assert await w.paths(route_id) == 0
     # Back in draft, the route can be edited and optimized again.
     await w.call(routes.update_route, route_id=route_id, data=RouteUpdate(name="Later"))
@@ -438,8 +438,8 @@ async def test_job_cancelled_while_solving_discards_its_plan(w: World) -> None:
     detail = await w.detail(route_id)
     assert detail.route.status == RouteStatus.DRAFT
     assert detail.route.distance_km is None
-    assert [s.location_id for s, _ in detail.stops] == places
-    assert all(s.arrival_eta is None for s, _ in detail.stops)
+    assert [s.location_id for s in detail.stops] == places
+    assert all(s.arrival_eta is None for s in detail.stops)
     assert await w.paths(route_id) == 0
 
 
@@ -468,7 +468,7 @@ async def test_run_past_its_budget_ends_timeout_and_keeps_the_plan(
     assert job.execution_time_ms is not None
     detail = await w.detail(route_id)
     assert detail.route.status == RouteStatus.OPTIMIZED
-    assert all(s.arrival_eta is not None for s, _ in detail.stops)
+    assert all(s.arrival_eta is not None for s in detail.stops)
     assert len(detail.paths) == 5
 
 
@@ -555,12 +555,12 @@ async def test_unmeetable_stops_are_unassigned_with_a_reason_and_kept_last(w: Wo
 
     detail = await w.detail(route_id)
     assert detail.route.status == RouteStatus.OPTIMIZED
-    order = [s.location_id for s, _ in detail.stops]
+    order = [s.location_id for s in detail.stops]
     assert sorted(order[:3], key=str) == sorted([c[1], c[3], c[4]], key=str)
     assert set(order[3:]) == {c[0], c[2]}
-    assert [s.stop_order for s, _ in detail.stops] == [1, 2, 3, 4, 5]
-    assert all(s.arrival_eta is not None for s, _ in detail.stops[:3])
-    assert all(s.arrival_eta is None and s.departure_eta is None for s, _ in detail.stops[3:])
+    assert [s.stop_order for s in detail.stops] == [1, 2, 3, 4, 5]
+    assert all(s.arrival_eta is not None for s in detail.stops[:3])
+    assert all(s.arrival_eta is None and s.departure_eta is None for s in detail.stops[3:])
     assert len(detail.paths) == 4  # depot, three visits, depot
 
 
@@ -588,7 +588,7 @@ async def test_etas_follow_service_times_and_windows(w: World) -> None:
     route_id = await w.route(stops=stops)
     await w.optimized(route_id)
     detail = await w.detail(route_id)
-    visits = [s for s, _ in detail.stops]
+    visits = detail.stops
     assert all(s.arrival_eta is not None and s.departure_eta is not None for s in visits)
     service = {s.location_id: timedelta(minutes=s.service_time_minutes or 0) for s in visits}
     for stop in visits:

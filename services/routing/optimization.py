@@ -15,11 +15,13 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import text
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,19 +32,29 @@ from core.jobs import JobQueue, ProgressChannel
 from core.principal import Principal
 from models import Location, OptimizationJob, Route, RouteStop, Vehicle
 from models.enums import JobStatus, RouteStatus, SolverType
-from models.geo import GeoPoint
 from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
 from services.routing import problem as canon
 from services.routing.paths import replace_path
-from services.routing.routes import get_route, move
+from services.routing.routes import (
+    STOPS,
+    PathLeg,
+    RouteDetail,
+    StopView,
+    get_route,
+    lng_lat,
+    move,
+    stop_view,
+)
 from solvers.hybrid import HybridParams, HybridReport, HybridSolver
 from solvers.selector import SelectorParams, solve_problem
 
 log = logging.getLogger(__name__)
 
 CACHE_TTL_S = 6 * 3600
+# `route_id` as well as the ids, so that the join reads the route's stops rather than every
+# stop the tenant policy lets through.
 REORDER = text(
     """
     UPDATE route_stops AS s
@@ -50,7 +62,7 @@ REORDER = text(
     FROM unnest(CAST(:ids AS uuid[]), CAST(:orders AS int[]),
                 CAST(:arrivals AS timestamptz[]), CAST(:departures AS timestamptz[]))
          AS x(id, position, arrival, departure)
-    WHERE s.id = x.id
+    WHERE s.route_id = :route_id AND s.id = x.id
     """
 )
 FINAL_JOB = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.TIMEOUT, JobStatus.CANCELLED}
@@ -65,81 +77,133 @@ class Ticket:
     job: OptimizationJob
     route: Route
     cached: bool
+    # A cache hit's route as saved, built from what the request holds: what a read of the
+    # route in the same transaction would return.
+    detail: RouteDetail | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInput:
+    """A job's input, and the stops it was built from, in their submitted order."""
+
+    job_input: dict[str, Any]
+    stops: list[StopView]
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedPlan:
+    """What `apply_result` wrote: problem stop indexes in their new order with their ETAs,
+    and the path's points."""
+
+    order: list[int]
+    arrivals: list[datetime | None]
+    departures: list[datetime | None]
+    points: list[tuple[float, float]]
 
 
 def cache_key(workspace_id: UUID, digest: str) -> str:
     return f"opt:{workspace_id}:{digest}"
 
 
-async def job_input_for_route(
-    session: AsyncSession, route: Route, request: OptimizeRequest
-) -> dict[str, Any]:
-    """A job's input: the route's canonical problem, its stop ids by index, the budget."""
-    rows = (
-        await session.exec(
-            select(RouteStop, Location)
-            .join(Location, col(Location.id) == col(RouteStop.location_id))
-            .where(RouteStop.route_id == route.id)
-            .order_by(col(RouteStop.stop_order))
-        )
-    ).all()
+_DEPOT = aliased(Location, name="depot")
+_VEHICLE_LNG, _VEHICLE_LAT = lng_lat(col(Vehicle.last_location))
+_DEPOT_LNG, _DEPOT_LAT = lng_lat(col(_DEPOT.geo))
+# One round trip: the stops, with the route's vehicle and depot (or NULLs) on every row.
+INPUT = (
+    STOPS.add_columns(
+        col(Vehicle.id).label("vehicle_id"),
+        col(Vehicle.deleted_at).label("vehicle_deleted_at"),
+        col(Vehicle.vehicle_type),
+        col(Vehicle.capacity_kg),
+        col(Vehicle.capacity_volume_m3),
+        col(Vehicle.max_range_km),
+        _VEHICLE_LNG.label("vehicle_lng"),
+        _VEHICLE_LAT.label("vehicle_lat"),
+        col(_DEPOT.id).label("depot_id"),
+        _DEPOT_LNG.label("depot_lng"),
+        _DEPOT_LAT.label("depot_lat"),
+    )
+    .outerjoin(Vehicle, col(Vehicle.id) == sa.bindparam("vehicle_id", type_=sa.Uuid))
+    .outerjoin(_DEPOT, col(_DEPOT.id) == sa.bindparam("depot_id", type_=sa.Uuid))
+)
+# The first of two statements that reorder the stops: stop_order is unique per route at
+# every moment, so this one makes room.
+MAKE_ROOM = (
+    sa.update(RouteStop)
+    .where(col(RouteStop.route_id) == sa.bindparam("route", type_=sa.Uuid))
+    .values(stop_order=-col(RouteStop.stop_order))
+    # Stops are read as rows, never as objects of the session: there are none to update.
+    .execution_options(synchronize_session=False)
+)
+
+
+async def route_input(session: AsyncSession, route: Route, request: OptimizeRequest) -> RouteInput:
+    """`job_input_for_route`, with the stops as read for it."""
+    params = {
+        "route_id": route.id,
+        "vehicle_id": route.vehicle_id,
+        "depot_id": route.depot_location_id,
+    }
+    rows = (await session.execute(INPUT, params)).all()
     if not rows:
         raise ValidationFailed.field("stops", "a route needs at least one stop to optimize")
-    vehicle = await session.get(Vehicle, route.vehicle_id) if route.vehicle_id else None
-    if vehicle is not None and vehicle.deleted_at is not None:
+    refs = rows[0]
+    if refs.vehicle_id is not None and refs.vehicle_deleted_at is not None:
         raise ValidationFailed.field("vehicle_id", "the route's vehicle was deleted")
-    depot = (
-        await session.get(Location, route.depot_location_id) if route.depot_location_id else None
-    )
-    if depot is not None:
-        point = GeoPoint.of(depot.geo)
-        depot_ref = (str(depot.id), point)
-    elif vehicle is not None and vehicle.last_location is not None:
-        depot_ref = (f"vehicle:{vehicle.id}", GeoPoint.of(vehicle.last_location))
+    if refs.depot_id is not None:
+        depot = (str(refs.depot_id), refs.depot_lng, refs.depot_lat)
+    elif refs.vehicle_id is not None and refs.vehicle_lng is not None:
+        depot = (f"vehicle:{refs.vehicle_id}", refs.vehicle_lng, refs.vehicle_lat)
     else:
         raise ValidationFailed.field(
             "depot_location_id", "set a depot, or a vehicle with a known position, to start from"
         )
-    assert depot_ref[1] is not None
     origin = (route.planned_start or datetime.now(UTC)).replace(microsecond=0)
     constraints = route.constraints or {}
-    stops = []
-    for stop, location in rows:
-        geo = GeoPoint.of(location.geo)
-        assert geo is not None
-        stops.append(
-            canon.StopSpec(
-                location_id=str(location.id),
-                lng=geo.lng,
-                lat=geo.lat,
-                load_kg=float(stop.load_kg or 0),
-                service_s=int(stop.service_time_minutes or 0) * 60,
-                window=canon.window_seconds(origin, stop.time_window_start, stop.time_window_end),
-            )
+    views = [stop_view(row) for row in rows]
+    stops = [
+        canon.StopSpec(
+            location_id=str(stop.location_id),
+            lng=stop.lng,
+            lat=stop.lat,
+            load_kg=float(stop.load_kg or 0),
+            service_s=int(stop.service_time_minutes or 0) * 60,
+            window=canon.window_seconds(origin, stop.time_window_start, stop.time_window_end),
         )
+        for stop in views
+    ]
+    has_vehicle = refs.vehicle_id is not None
     spec = canon.vehicle_spec(
         origin,
         constraints,
-        vehicle_id=str(vehicle.id) if vehicle else "vehicle",
-        vehicle_type=vehicle.vehicle_type if vehicle else "van",
-        capacity_kg=float(vehicle.capacity_kg) if vehicle and vehicle.capacity_kg else None,
-        capacity_m3=vehicle.capacity_volume_m3 if vehicle else None,
-        max_range_km=vehicle.max_range_km if vehicle else None,
+        vehicle_id=str(refs.vehicle_id) if has_vehicle else "vehicle",
+        vehicle_type=refs.vehicle_type if has_vehicle else "van",
+        capacity_kg=float(refs.capacity_kg) if has_vehicle and refs.capacity_kg else None,
+        capacity_m3=refs.capacity_volume_m3 if has_vehicle else None,
+        max_range_km=refs.max_range_km if has_vehicle else None,
     )
     problem = canon.canonical_problem(
         mode=str(route.optimization_mode),
         optimize_for=str(constraints.get("optimize_for", "distance")),
         planned_start=origin,
-        depot=(depot_ref[0], depot_ref[1].lng, depot_ref[1].lat),
+        depot=depot,
         vehicles=[spec],
         stops=stops,
     )
-    return {
+    job_input = {
         "problem": problem,
-        "route_stop_ids": [str(stop.id) for stop, _ in rows],
+        "route_stop_ids": [str(stop.id) for stop in views],
         "time_limit_s": request.time_limit_s or default_time_limit(len(stops)),
         "seed": request.seed,
     }
+    return RouteInput(job_input, views)
+
+
+async def job_input_for_route(
+    session: AsyncSession, route: Route, request: OptimizeRequest
+) -> dict[str, Any]:
+    """A job's input: the route's canonical problem, its stop ids by index, the budget."""
+    return (await route_input(session, route, request)).job_input
 
 
 async def request_optimization(
@@ -152,46 +216,65 @@ async def request_optimization(
     queue: JobQueue,
 ) -> Ticket:
     route = await get_route(session=session, actor=actor, route_id=route_id, lock=True)
-    move(route, RouteStatus.OPTIMIZING)
-    job_input = await job_input_for_route(session, route, data)
-    digest = canon.input_hash(job_input["problem"])
-    cached = await cache.get(cache_key(actor.workspace_id, digest))
-    job = OptimizationJob(
-        route_id=route.id,
-        workspace_id=actor.workspace_id,
-        solver_type=SolverType(str(route.optimization_mode)),
-        input_hash=digest,
-        input_data=job_input,
-        requested_by=actor.user_id,
-    )
-    if cached is not None:
-        now = datetime.now(UTC)
-        job.status, job.started_at, job.completed_at = JobStatus.COMPLETED, now, now
-        job.result_data = {**cached, "cached": True}
-        job.execution_time_ms = 0
-        job.solution_quality_score = canon.optimization_score(cached)
-    session.add_all([route, job])
-    await session.flush()
-    if cached is not None:
-        # The stops were read under the route's lock just now: no need to check them again.
-        await apply_result(session=session, actor=actor, route=route, job=job, checked=True)
-    else:
-        workspace_id = actor.workspace_id
+    # Nothing is written before the end: on a hit the route goes straight to `optimized`
+    # in one UPDATE, and the job, audit and event rows go out in one flush.
+    with session.no_autoflush:
+        move(route, RouteStatus.OPTIMIZING)
+        loaded = await route_input(session, route, data)
+        job_input = loaded.job_input
+        digest = canon.input_hash(job_input["problem"])
+        cached = await cache.get(cache_key(actor.workspace_id, digest))
+        job = OptimizationJob(
+            route_id=route.id,
+            workspace_id=actor.workspace_id,
+            solver_type=SolverType(str(route.optimization_mode)),
+            input_hash=digest,
+            input_data=job_input,
+            requested_by=actor.user_id,
+        )
+        session.add_all([route, job])
+        detail = None
+        if cached is not None:
+            now = datetime.now(UTC)
+            job.status, job.started_at, job.completed_at = JobStatus.COMPLETED, now, now
+            job.result_data = {**cached, "cached": True}
+            job.execution_time_ms = 0
+            job.solution_quality_score = canon.optimization_score(cached)
+            # The stops were read under the route's lock just now: no need to check them again.
+            plan = await apply_result(
+                session=session, actor=actor, route=route, job=job, checked=True
+            )
+            detail = _saved_detail(route, loaded.stops, plan)
+        else:
+            workspace_id = actor.workspace_id
 
-        async def hand_over() -> None:
-            await queue.enqueue_optimization(job.id, workspace_id)
+            async def hand_over() -> None:
+                await queue.enqueue_optimization(job.id, workspace_id)
 
-        after_commit(session, hand_over)
-    await record_audit(
-        session=session,
-        actor=actor,
-        action="route.optimize_requested",
-        resource_type="route",
-        resource_id=route.id,
-        changes={"job_id": str(job.id), "cached": cached is not None},
-    )
+            after_commit(session, hand_over)
+        await record_audit(
+            session=session,
+            actor=actor,
+            action="route.optimize_requested",
+            resource_type="route",
+            resource_id=route.id,
+            changes={"job_id": str(job.id), "cached": cached is not None},
+        )
     await session.flush()
-    return Ticket(job=job, route=route, cached=cached is not None)
+    return Ticket(job=job, route=route, cached=cached is not None, detail=detail)
+
+
+def _saved_detail(route: Route, stops: list[StopView], plan: AppliedPlan) -> RouteDetail:
+    return RouteDetail(
+        route,
+        [
+            stops[index].planned(position, arrival, departure)
+            for position, (index, arrival, departure) in enumerate(
+                zip(plan.order, plan.arrivals, plan.departures, strict=True), start=1
+            )
+        ],
+        [PathLeg(i, [a, b]) for i, (a, b) in enumerate(pairwise(plan.points))],
+    )
 
 
 async def apply_result(
@@ -201,7 +284,7 @@ async def apply_result(
     route: Route,
     job: OptimizationJob,
     checked: bool = False,
-) -> None:
+) -> AppliedPlan:
     """Write the plan onto the route: stop order, ETAs, one straight leg per path segment,
     distance, duration and score; the route becomes `optimized`."""
     result = job.result_data or {}
@@ -234,16 +317,12 @@ async def apply_result(
             start = max(visit["arrival"], window[0]) if window else visit["arrival"]
             arrivals.append(canon.at(origin, start))
             departures.append(canon.at(origin, visit["departure"]))
-    # Two statements whatever the number of stops; the first makes room, as stop_order is
-    # unique per route at every moment.
-    await session.execute(
-        sa.update(RouteStop)
-        .where(col(RouteStop.route_id) == route.id)
-        .values(stop_order=-col(RouteStop.stop_order))
-    )
+    # Two statements whatever the number of stops.
+    await session.execute(MAKE_ROOM, {"route": route.id})
     await session.execute(
         REORDER,
         {
+            "route_id": route.id,
             "ids": [stop_ids[index] for index in order],
             "orders": list(range(1, len(order) + 1)),
             "arrivals": arrivals,
@@ -252,7 +331,8 @@ async def apply_result(
     )
     depot = (problem["depot"]["lng"], problem["depot"]["lat"])
     legs = [(problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited]
-    await replace_path(session, route, [depot, *legs, depot])
+    points = [depot, *legs, depot]
+    await replace_path(session, route, points)
     route.distance_km = round(plan["distance_m"] / 1000, 3)
     duration_s = plan.get("arrival", 0) - plan.get("departure", 0)
     route.estimated_duration_minutes = math.ceil(duration_s / 60) if plan["visits"] else 0
@@ -276,6 +356,7 @@ async def apply_result(
         entity_id=route.id,
         data=summary,
     )
+    return AppliedPlan(order, arrivals, departures, points)
 
 
 async def get_job(*, session: AsyncSession, actor: Principal, job_id: UUID) -> OptimizationJob:

@@ -12,9 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Route, RoutePath
 
 # One statement for all legs: GeoAlchemy's per-row geography conversion kept SQLAlchemy
-# from batching the inserts (201 statements for a 200-stop route).
-INSERT_LEGS = text(
+# from batching the inserts (201 statements for a 200-stop route). The old legs go in the
+# same statement; its DELETE cannot see the rows the INSERT adds.
+REPLACE_LEGS = text(
     """
+    WITH old AS (DELETE FROM route_paths WHERE route_id = :route_id)
     INSERT INTO route_paths (workspace_id, route_id, segment_index, path, distance_km)
     SELECT :workspace_id, :route_id, (x.i - 1)::int, leg, ST_Length(leg) / 1000
     FROM unnest(CAST(:a_lng AS float8[]), CAST(:a_lat AS float8[]),
@@ -31,12 +33,12 @@ async def replace_path(
     session: AsyncSession, route: Route, points: list[tuple[float, float]]
 ) -> None:
     """Replace the route's legs by the straight segments between consecutive (lng, lat)."""
-    await session.execute(sa.delete(RoutePath).where(col(RoutePath.route_id) == route.id))
     legs = list(pairwise(points))
     if not legs:
+        await session.execute(sa.delete(RoutePath).where(col(RoutePath.route_id) == route.id))
         return
     await session.execute(
-        INSERT_LEGS,
+        REPLACE_LEGS,
         {
             "workspace_id": route.workspace_id,
             "route_id": route.id,

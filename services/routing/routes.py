@@ -8,6 +8,8 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from geoalchemy2.shape import to_shape
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,10 +44,100 @@ class RouteFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class StopView:
+    """A stop as the API shows it: its own columns plus its location's name and point."""
+
+    id: UUID
+    stop_order: int
+    location_id: UUID
+    location_name: str
+    lng: float
+    lat: float
+    load_kg: float | None
+    service_time_minutes: int | None
+    time_window_start: datetime | None
+    time_window_end: datetime | None
+    arrival_eta: datetime | None
+    departure_eta: datetime | None
+    completed: bool
+    notes: str | None
+
+    def planned(
+        self, stop_order: int, arrival_eta: datetime | None, departure_eta: datetime | None
+    ) -> StopView:
+        """This stop at another place in the route, with other ETAs."""
+        return StopView(
+            self.id,
+            stop_order,
+            self.location_id,
+            self.location_name,
+            self.lng,
+            self.lat,
+            self.load_kg,
+            self.service_time_minutes,
+            self.time_window_start,
+            self.time_window_end,
+            arrival_eta,
+            departure_eta,
+            self.completed,
+            self.notes,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PathLeg:
+    segment_index: int
+    coordinates: list[tuple[float, float]]  # (lng, lat)
+
+
+@dataclass(frozen=True, slots=True)
 class RouteDetail:
     route: Route
-    stops: list[tuple[RouteStop, Location]]
-    paths: list[RoutePath]
+    stops: list[StopView]
+    paths: list[PathLeg]
+
+
+def lng_lat(column: Any) -> tuple[Any, Any]:
+    # The stored doubles themselves, without a WKB round trip through shapely.
+    point = sa.cast(column, Geometry)
+    return sa.func.ST_X(point, type_=sa.Float), sa.func.ST_Y(point, type_=sa.Float)
+
+
+STOP_VIEW_COLUMNS: tuple[Any, ...] = (
+    col(RouteStop.id),
+    col(RouteStop.stop_order),
+    col(RouteStop.location_id),
+    col(Location.name).label("location_name"),
+    *lng_lat(col(Location.geo)),
+    col(RouteStop.load_kg),
+    col(RouteStop.service_time_minutes),
+    col(RouteStop.time_window_start),
+    col(RouteStop.time_window_end),
+    col(RouteStop.arrival_eta),
+    col(RouteStop.departure_eta),
+    col(RouteStop.completed),
+    col(RouteStop.notes),
+)
+STOP_VIEW_WIDTH = len(STOP_VIEW_COLUMNS)
+# A route's stops in order (parameter `route_id`), one `StopView` per row in the first
+# `STOP_VIEW_WIDTH` columns; callers may add columns after those. Built once: SQLAlchemy
+# then finds it in its statement cache without walking it again.
+STOPS = (
+    sa.select(*STOP_VIEW_COLUMNS)
+    .select_from(RouteStop)
+    .join(Location, col(Location.id) == col(RouteStop.location_id))
+    .where(col(RouteStop.route_id) == sa.bindparam("route_id", type_=sa.Uuid))
+    .order_by(col(RouteStop.stop_order))
+)
+PATH_LEGS = (
+    sa.select(col(RoutePath.segment_index), col(RoutePath.path))
+    .where(col(RoutePath.route_id) == sa.bindparam("route_id", type_=sa.Uuid))
+    .order_by(col(RoutePath.segment_index))
+)
+
+
+def stop_view(row: Any) -> StopView:
+    return StopView(*row[:STOP_VIEW_WIDTH])
 
 
 def move(route: Route, to: RouteStatus) -> None:
@@ -72,24 +164,13 @@ async def get_route(
 
 async def route_detail(*, session: AsyncSession, actor: Principal, route_id: UUID) -> RouteDetail:
     route = await get_route(session=session, actor=actor, route_id=route_id)
-    stops = (
-        await session.exec(
-            select(RouteStop, Location)
-            .join(Location, col(Location.id) == col(RouteStop.location_id))
-            .where(RouteStop.route_id == route.id)
-            .order_by(col(RouteStop.stop_order))
-            # Stops may have been rewritten by bulk statements in this same transaction.
-            .execution_options(populate_existing=True)
-        )
-    ).all()
-    paths = (
-        await session.exec(
-            select(RoutePath)
-            .where(RoutePath.route_id == route.id)
-            .order_by(col(RoutePath.segment_index))
-        )
-    ).all()
-    return RouteDetail(route, [(s, loc) for s, loc in stops], list(paths))
+    stops = await session.execute(STOPS, {"route_id": route.id})
+    paths = await session.execute(PATH_LEGS, {"route_id": route.id})
+    return RouteDetail(
+        route,
+        [stop_view(row) for row in stops],
+        [PathLeg(index, list(to_shape(path).coords)) for index, path in paths],
+    )
 
 
 async def _locations(session: AsyncSession, ids: set[UUID]) -> dict[UUID, Location]:
