@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Protocol
 
+import orjson
 from redis.asyncio import Redis
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class Cache(Protocol):
@@ -32,10 +36,10 @@ class RedisCache:
 
     async def get(self, key: str) -> Any | None:
         raw = await self._redis.get(self._prefix + key)
-        return json.loads(raw) if raw is not None else None
+        return orjson.loads(raw) if raw is not None else None
 
     async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
-        await self._redis.set(self._prefix + key, json.dumps(value, default=str), ex=ttl_s)
+        await self._redis.set(self._prefix + key, _dumps(value), ex=ttl_s)
 
     async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None:
         """One command for all of them (a pipeline still parses a reply per entry)."""
@@ -43,7 +47,7 @@ class RedisCache:
             return
         await self._set_many(
             keys=[self._prefix + key for key in items],
-            args=[*(json.dumps(value, default=str) for value in items.values()), ttl_s],
+            args=[*(_dumps(value) for value in items.values()), ttl_s],
         )
 
 
@@ -56,10 +60,10 @@ class MemoryCache:
         if entry is None or entry[0] < time.monotonic():
             self._entries.pop(key, None)
             return None
-        return json.loads(entry[1])
+        return orjson.loads(entry[1])
 
     async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
-        self._entries[key] = (time.monotonic() + ttl_s, json.dumps(value, default=str))
+        self._entries[key] = (time.monotonic() + ttl_s, _dumps(value))
 
     async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None:
         for key, value in items.items():

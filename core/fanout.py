@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from broadcaster import Broadcast
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Hub:
         self._pumps: dict[str, asyncio.Task[None]] = {}
 
     async def publish(self, channel: str, messages: Message | list[Message]) -> None:
-        await self._broadcast.publish(channel, json.dumps(messages, default=str))
+        await self._broadcast.publish(channel, orjson.dumps(messages, default=str).decode())
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
@@ -84,7 +84,7 @@ class Hub:
             ready.set()
             while True:
                 event = await source.get()
-                payload = json.loads(event.message)
+                payload = orjson.loads(event.message)
                 messages = payload if isinstance(payload, list) else [payload]
                 for subscription in list(self._local.get(channel, ())):
                     for message in messages:

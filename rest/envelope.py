@@ -6,12 +6,22 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.responses import JSONResponse
 
 from core.context import current_request_id
 from core.errors import DomainError, InternalError
 
 log = logging.getLogger(__name__)
+
+
+class EnvelopeResponse(JSONResponse):
+    """JSON rendered with orjson: several times faster than the standard library on the
+    large bodies (batches of positions, whole routes), and it accepts UUIDs, datetimes and
+    dataclasses as they are."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _meta(**extra: Any) -> dict[str, Any]:
@@ -30,7 +40,7 @@ def success(
     data: Any, *, status_code: int = 200, pagination: dict[str, int] | None = None
 ) -> JSONResponse:
     meta = _meta(pagination=pagination) if pagination is not None else _meta()
-    return JSONResponse({"success": True, "data": data, "meta": meta}, status_code=status_code)
+    return EnvelopeResponse({"success": True, "data": data, "meta": meta}, status_code=status_code)
 
 
 def failure(error: DomainError) -> JSONResponse:
@@ -39,7 +49,7 @@ def failure(error: DomainError) -> JSONResponse:
         "error": {"code": error.code.value, "message": error.message, "details": error.details},
         "meta": _meta(),
     }
-    return JSONResponse(body, status_code=error.http_status, headers=error.headers)
+    return EnvelopeResponse(body, status_code=error.http_status, headers=error.headers)
 
 
 def unexpected(exc: BaseException) -> JSONResponse:
