@@ -34,7 +34,7 @@ def _ack(result: ingest.Ingested) -> list[dict[str, Any]]:
         {
             "index": index,
             "vehicle_id": str(p.vehicle_id),
-            "recorded_at": to_json(p.recorded_at),
+            "recorded_at": p.recorded_at.isoformat().replace("+00:00", "Z"),
             "duplicate": not new,
         }
         for index, p, new in result.accepted

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.principal import Principal
@@ -45,13 +45,7 @@ def _rejection(index: int, exc: ValidationError) -> Rejected:
 
 
 async def ingest(*, writer: PositionWriter, actor: Principal, reports: list[Any]) -> Ingested:
-    parsed: list[tuple[int, PositionReport]] = []
-    rejected: list[Rejected] = []
-    for index, raw in enumerate(reports):
-        try:
-            parsed.append((index, PositionReport.model_validate(raw)))
-        except ValidationError as exc:
-            rejected.append(_rejection(index, exc))
+    parsed, rejected = _parse(reports)
     accepted: list[tuple[int, Position, bool]] = []
     if parsed:
         now = datetime.now(UTC)
@@ -70,6 +64,26 @@ async def ingest(*, writer: PositionWriter, actor: Principal, reports: list[Any]
                 accepted.append((index, p, written.is_new(p)))
     rejected.sort(key=lambda r: r.index)
     return Ingested(accepted, rejected)
+
+
+_REPORTS = TypeAdapter(list[PositionReport])
+
+
+def _parse(reports: list[Any]) -> tuple[list[tuple[int, PositionReport]], list[Rejected]]:
+    """All reports in one validation call when they are all good (the common case); else
+    each on its own, so that every bad one gets its reason."""
+    try:
+        return list(enumerate(_REPORTS.validate_python(reports))), []
+    except ValidationError:
+        pass
+    parsed: list[tuple[int, PositionReport]] = []
+    rejected: list[Rejected] = []
+    for index, raw in enumerate(reports):
+        try:
+            parsed.append((index, PositionReport.model_validate(raw)))
+        except ValidationError as exc:
+            rejected.append(_rejection(index, exc))
+    return parsed, rejected
 
 
 def _position(report: PositionReport, now: datetime) -> Position:
