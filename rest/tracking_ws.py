@@ -3,7 +3,10 @@
 Drivers' phones send `{"type": "position_update", "vehicle_id", "lat", "lng", "speed",
 "heading"}` and get `{"type": "ack"}` or `{"type": "error"}` back; dashboards (operators,
 admins) receive `vehicle_moved`, `route_deviation` and `route_progress` messages of their
-workspace. Authenticated by the same JWT, as `?token=` or an Authorization header.
+workspace, one JSON object per frame; with `?batch=true`, one JSON array per frame holding
+the messages published since the last frame (at most one frame per 50 ms), for dashboards
+that follow many vehicles. Authenticated by the same JWT, as `?token=` or an Authorization
+header.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import json
 from typing import Any
 
+import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from core.errors import DomainError, Unauthorized
@@ -23,6 +27,9 @@ from rest.serialize import to_json
 from services.identity.accounts import authenticate
 from services.tracking import feed, ingest
 
+# A batched dashboard gets at most one frame per this many seconds: bounded work per
+# subscriber however often positions are flushed, for at most this much more latency.
+BATCH_COALESCE_S = 0.05
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 
@@ -79,9 +86,15 @@ async def _receive(websocket: WebSocket, actor: Principal) -> None:
 
 async def _send(websocket: WebSocket, actor: Principal) -> None:
     hub = websocket.app.state.hub
-    async with hub.subscribe(feed.channel(actor.workspace_id)) as subscription:
-        async for message in subscription:
-            await websocket.send_json(message)
+    batched = websocket.query_params.get("batch", "").lower() in ("1", "true")
+    channel = feed.channel(actor.workspace_id)
+    async with hub.subscribe(channel, batched=batched) as subscription:
+        if batched:
+            async for frame in subscription.frames(coalesce_s=BATCH_COALESCE_S):
+                await websocket.send_text(frame)
+        else:
+            async for message in subscription:
+                await websocket.send_text(orjson.dumps(message).decode())
 
 
 async def tracking_socket(websocket: WebSocket) -> None:

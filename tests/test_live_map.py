@@ -95,6 +95,34 @@ async def test_vehicle_moved_reaches_its_workspace_only(
             await filtered.receive_json(timeout=1)
 
 
+async def test_dashboard_socket_sends_one_message_per_frame_or_one_array_per_flush(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    admin = await register(client)
+    vans = [await make_vehicle(client, admin, f"DASH-{n}") for n in range(3)]
+    token = admin.access_token
+    async with (
+        httpx.AsyncClient(transport=ASGIWebSocketTransport(app=app), base_url="http://t") as ws,
+        aconnect_ws(f"/ws/tracking?token={token}", ws) as single,
+        aconnect_ws(f"/ws/tracking?token={token}&batch=true", ws) as batched,
+    ):
+        await asyncio.sleep(0.3)
+        positions = [
+            {"vehicle_id": van, "lng": 77.5 + n / 100, "lat": 12.9} for n, van in enumerate(vans)
+        ]
+        posted = await client.post(
+            "/api/v1/tracking/batch", json={"positions": positions}, headers=admin.headers
+        )
+        assert posted.status_code == 201, posted.text
+        frame = json.loads(await batched.receive_text(timeout=10))
+        assert isinstance(frame, list)
+        assert {m["vehicle_id"] for m in frame} == set(vans)
+        assert {m["type"] for m in frame} == {"vehicle_moved"}
+        one_by_one = [json.loads(await single.receive_text(timeout=10)) for _ in vans]
+        assert all(isinstance(m, dict) for m in one_by_one)
+        assert sorted(m["position"][0] for m in one_by_one) == [77.5, 77.51, 77.52]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -307,6 +335,27 @@ async def test_a_slow_subscriber_is_dropped_without_holding_up_the_others() -> N
             with pytest.raises(SubscriberTooSlow):
                 async for _ in slow:
                     pass
+    finally:
+        await broadcast.disconnect()
+
+
+async def test_batched_frames_merge_what_was_published_in_between() -> None:
+    broadcast = Broadcast("memory://")
+    await broadcast.connect()
+    hub = Hub(broadcast)
+    try:
+        async with hub.subscribe("c", batched=True) as dashboard:
+            frames = dashboard.frames(coalesce_s=0.3)
+            await hub.publish("c", [{"n": 0}, {"n": 1}])
+            first = json.loads(await asyncio.wait_for(anext(frames), 5))
+            # Published within the coalescing time of the first frame: one frame, in order.
+            await hub.publish("c", [{"n": 2}])
+            await hub.publish("c", {"n": 3})
+            await hub.publish("c", [])
+            await hub.publish("c", [{"n": 4}, {"n": 5}])
+            second = json.loads(await asyncio.wait_for(anext(frames), 5))
+        assert first == [{"n": 0}, {"n": 1}]
+        assert second == [{"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}]
     finally:
         await broadcast.disconnect()
 
