@@ -36,7 +36,7 @@ from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
 from services.routing import problem as canon
-from services.routing.paths import replace_path
+from services.routing.paths import DELETE_LEGS, INSERT_LEGS, leg_params
 from services.routing.routes import (
     STOPS,
     PathLeg,
@@ -126,15 +126,11 @@ INPUT = (
     .outerjoin(Vehicle, col(Vehicle.id) == sa.bindparam("vehicle_id", type_=sa.Uuid))
     .outerjoin(_DEPOT, col(_DEPOT.id) == sa.bindparam("depot_id", type_=sa.Uuid))
 )
-# The first of two statements that reorder the stops: stop_order is unique per route at
-# every moment, so this one makes room.
-MAKE_ROOM = (
-    sa.update(RouteStop)
-    .where(col(RouteStop.route_id) == sa.bindparam("route", type_=sa.Uuid))
-    .values(stop_order=-col(RouteStop.stop_order))
-    # Stops are read as rows, never as objects of the session: there are none to update.
-    .execution_options(synchronize_session=False)
-)
+# Reordering stops takes two statements, as stop_order is unique per route at every moment:
+# the first makes room (and, being on another table, replaces the legs in the same round
+# trip), the second writes the new order and the ETAs.
+MAKE_ROOM = "room AS (UPDATE route_stops SET stop_order = -stop_order WHERE route_id = :route_id)"
+MAKE_ROOM_AND_REPLACE_LEGS = text(f"WITH {MAKE_ROOM}, {DELETE_LEGS} {INSERT_LEGS}")
 
 
 async def route_input(session: AsyncSession, route: Route, request: OptimizeRequest) -> RouteInput:
@@ -317,8 +313,10 @@ async def apply_result(
             start = max(visit["arrival"], window[0]) if window else visit["arrival"]
             arrivals.append(canon.at(origin, start))
             departures.append(canon.at(origin, visit["departure"]))
-    # Two statements whatever the number of stops.
-    await session.execute(MAKE_ROOM, {"route": route.id})
+    depot = (problem["depot"]["lng"], problem["depot"]["lat"])
+    legs = [(problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited]
+    points = [depot, *legs, depot]
+    await session.execute(MAKE_ROOM_AND_REPLACE_LEGS, leg_params(route, points))
     await session.execute(
         REORDER,
         {
@@ -329,10 +327,6 @@ async def apply_result(
             "departures": departures,
         },
     )
-    depot = (problem["depot"]["lng"], problem["depot"]["lat"])
-    legs = [(problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited]
-    points = [depot, *legs, depot]
-    await replace_path(session, route, points)
     route.distance_km = round(plan["distance_m"] / 1000, 3)
     duration_s = plan.get("arrival", 0) - plan.get("departure", 0)
     route.estimated_duration_minutes = math.ceil(duration_s / 60) if plan["visits"] else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import text
@@ -12,11 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Route, RoutePath
 
 # One statement for all legs: GeoAlchemy's per-row geography conversion kept SQLAlchemy
-# from batching the inserts (201 statements for a 200-stop route). The old legs go in the
-# same statement; its DELETE cannot see the rows the INSERT adds.
-REPLACE_LEGS = text(
-    """
-    WITH old AS (DELETE FROM route_paths WHERE route_id = :route_id)
+# from batching the inserts (201 statements for a 200-stop route). Callers put the DELETE
+# of the old legs in a WITH clause of the same statement, which cannot see the rows the
+# INSERT adds.
+INSERT_LEGS = """
     INSERT INTO route_paths (workspace_id, route_id, segment_index, path, distance_km)
     SELECT :workspace_id, :route_id, (x.i - 1)::int, leg, ST_Length(leg) / 1000
     FROM unnest(CAST(:a_lng AS float8[]), CAST(:a_lat AS float8[]),
@@ -25,26 +25,29 @@ REPLACE_LEGS = text(
          LATERAL (SELECT ST_MakeLine(ST_SetSRID(ST_MakePoint(x.a_lng, x.a_lat), 4326),
                                      ST_SetSRID(ST_MakePoint(x.b_lng, x.b_lat), 4326))::geography
                   AS leg) AS l
-    """
-)
+"""
+DELETE_LEGS = "old_legs AS (DELETE FROM route_paths WHERE route_id = :route_id)"
+REPLACE_LEGS = text(f"WITH {DELETE_LEGS} {INSERT_LEGS}")
+
+
+def leg_params(route: Route, points: list[tuple[float, float]]) -> dict[str, Any]:
+    """The parameters of `INSERT_LEGS`: one straight leg between consecutive (lng, lat)."""
+    legs = list(pairwise(points))
+    return {
+        "workspace_id": route.workspace_id,
+        "route_id": route.id,
+        "a_lng": [a[0] for a, _ in legs],
+        "a_lat": [a[1] for a, _ in legs],
+        "b_lng": [b[0] for _, b in legs],
+        "b_lat": [b[1] for _, b in legs],
+    }
 
 
 async def replace_path(
     session: AsyncSession, route: Route, points: list[tuple[float, float]]
 ) -> None:
     """Replace the route's legs by the straight segments between consecutive (lng, lat)."""
-    legs = list(pairwise(points))
-    if not legs:
+    if len(points) < 2:
         await session.execute(sa.delete(RoutePath).where(col(RoutePath.route_id) == route.id))
         return
-    await session.execute(
-        REPLACE_LEGS,
-        {
-            "workspace_id": route.workspace_id,
-            "route_id": route.id,
-            "a_lng": [a[0] for a, _ in legs],
-            "a_lat": [a[1] for a, _ in legs],
-            "b_lng": [b[0] for _, b in legs],
-            "b_lat": [b[1] for _, b in legs],
-        },
-    )
+    await session.execute(REPLACE_LEGS, leg_params(route, points))
