@@ -153,7 +153,11 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         app.state.security = runtime.security
         app.state.cache = runtime.cache
         app.state.jobs = DramatiqJobQueue()
-        hub = Hub(broadcast, queue_size=settings.subscriber_queue_size)
+        hub = Hub(
+            broadcast,
+            queue_size=settings.subscriber_queue_size,
+            frame_interval_s=settings.dashboard_frame_ms / 1000,
+        )
         feed = TrackingFeed(
             db=runtime.db,
             cache=runtime.cache,

@@ -15,8 +15,8 @@ carries its send time as `recorded_at`, so a subscriber's latency is its receive
 
 For each protocol (GraphQL `vehicleMoved` over graphql-transport-ws; the raw `/ws/tracking`
 dashboard socket, one message per frame; and `ws-batch`, the same socket with `?batch=true`:
-one JSON array per frame, at most one frame per 50 ms) and each subscriber count of the
-ladder: open the sockets
+one JSON array per frame, at most one per DASHBOARD_FRAME_MS, 100 ms) and each subscriber
+count of the ladder: open the sockets
 (the `websockets` package, all in this process), wait until every one has received a probe
 position, post for --duration seconds, wait for the stragglers, then count per subscriber
 what it received against what the API acknowledged. A step passes with p99 < 250 ms, no

@@ -4,8 +4,8 @@ One broadcaster subscription per channel per process feeds a bounded queue per l
 subscriber. A subscriber that falls `queue_size` messages behind (a slow or dead client) is
 dropped, so that it never holds up the others. A published payload is JSON: one message,
 or a list of messages sent together (one Redis round trip for a whole flush); it is
-decoded once per process, and subscribers get the messages one by one, or the whole
-payload as one frame (dashboards that follow hundreds of vehicles).
+decoded once per process, and subscribers get the messages one by one, or (dashboards
+that follow hundreds of vehicles) frames of what was published in the last moment.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -33,8 +32,8 @@ Message = dict[str, Any]
 
 @dataclass(eq=False)
 class Subscription:
-    """Messages one by one; or, `batched`, each published payload as one frame: the JSON
-    array text exactly as published, encoded once for every subscriber of the process."""
+    """Messages one by one; or, `batched`, frames: JSON array texts of the messages
+    published within one frame interval, merged once per channel for all subscribers."""
 
     queue: asyncio.Queue[Message | str] = field(default_factory=lambda: asyncio.Queue(maxsize=256))
     batched: bool = False
@@ -51,38 +50,45 @@ class Subscription:
         while True:
             yield cast(Message, await self._next())
 
-    async def frames(self, *, coalesce_s: float = 0.0) -> AsyncIterator[str]:
-        """JSON arrays of messages. With `coalesce_s`, what was published within that
-        time after a frame is merged into the next (without decoding it again): at most
-        one frame per `coalesce_s` per subscriber, however often the writer flushes."""
+    async def frames(self) -> AsyncIterator[str]:
         if not self.batched:
             raise TypeError("frames() is for batched subscriptions")
-        loop = asyncio.get_running_loop()
-        sent_at = -math.inf
         while True:
-            first = cast(str, await self._next())
-            wait = sent_at + coalesce_s - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            parts = [first]
-            while not self.queue.empty():
-                parts.append(cast(str, self.queue.get_nowait()))
-            sent_at = loop.time()
-            yield parts[0] if len(parts) == 1 else _merge(parts)
+            yield cast(str, await self._next())
+
+    def offer(self, item: Message | str) -> bool:
+        """Queue `item`; False (and dropped from now on) when the subscriber is full."""
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.dropped = True
+            return False
+        return True
 
 
 def _merge(arrays: list[str]) -> str:
     """One JSON array of the elements of several (each the text of a JSON array)."""
+    if len(arrays) == 1:
+        return arrays[0]
     inner = [a[1:-1].strip() for a in arrays]
     return "[" + ",".join(i for i in inner if i) + "]"
 
 
 class Hub:
-    def __init__(self, broadcast: Broadcast, *, queue_size: int = 256) -> None:
+    """`frame_interval_s`: how long batched subscribers' frames gather messages. The payloads
+    published meanwhile are merged as text once per channel, and each batched subscriber
+    gets one frame per interval at most: bounded work per subscriber however often the
+    writer flushes, for at most that much more latency."""
+
+    def __init__(
+        self, broadcast: Broadcast, *, queue_size: int = 256, frame_interval_s: float = 0.1
+    ) -> None:
         self._broadcast = broadcast
         self._queue_size = queue_size
+        self._frame_interval_s = frame_interval_s
         self._local: dict[str, set[Subscription]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._gathering: dict[str, list[str]] = {}
 
     async def publish(self, channel: str, messages: Message | list[Message]) -> None:
         await self._broadcast.publish(channel, orjson.dumps(messages, default=str).decode())
@@ -118,6 +124,7 @@ class Hub:
                         await running
 
     async def _pump(self, channel: str, ready: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
         async with self._broadcast.subscribe(channel) as source:
             ready.set()
             while True:
@@ -127,13 +134,26 @@ class Hub:
                     messages, frame = payload, event.message
                 else:
                     messages, frame = [payload], f"[{event.message}]"
-                for subscription in list(self._local.get(channel, ())):
-                    items: list[Message] | list[str] = [frame] if subscription.batched else messages
-                    for item in items:
-                        try:
-                            subscription.queue.put_nowait(item)
-                        except asyncio.QueueFull:
-                            subscription.dropped = True
-                            self._local.get(channel, set()).discard(subscription)
-                            log.warning("dropped a slow subscriber", extra={"channel": channel})
+                subscribers = list(self._local.get(channel, ()))
+                for subscription in subscribers:
+                    if subscription.batched:
+                        continue
+                    for message in messages:
+                        if not subscription.offer(message):
+                            self._drop(channel, subscription)
                             break
+                if any(s.batched for s in subscribers):
+                    gathering = self._gathering.setdefault(channel, [])
+                    if not gathering:
+                        loop.call_later(self._frame_interval_s, self._send_frame, channel)
+                    gathering.append(frame)
+
+    def _send_frame(self, channel: str) -> None:
+        frame = _merge(self._gathering.pop(channel, []) or ["[]"])
+        for subscription in list(self._local.get(channel, ())):
+            if subscription.batched and not subscription.offer(frame):
+                self._drop(channel, subscription)
+
+    def _drop(self, channel: str, subscription: Subscription) -> None:
+        self._local.get(channel, set()).discard(subscription)
+        log.warning("dropped a slow subscriber", extra={"channel": channel})

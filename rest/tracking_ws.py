@@ -4,7 +4,7 @@ Drivers' phones send `{"type": "position_update", "vehicle_id", "lat", "lng", "s
 "heading"}` and get `{"type": "ack"}` or `{"type": "error"}` back; dashboards (operators,
 admins) receive `vehicle_moved`, `route_deviation` and `route_progress` messages of their
 workspace, one JSON object per frame; with `?batch=true`, one JSON array per frame holding
-the messages published since the last frame (at most one frame per 50 ms), for dashboards
+the messages published since the last frame (at most one frame per 100 ms), for dashboards
 that follow many vehicles. Authenticated by the same JWT, as `?token=` or an Authorization
 header.
 """
@@ -27,9 +27,6 @@ from rest.serialize import to_json
 from services.identity.accounts import authenticate
 from services.tracking import feed, ingest
 
-# A batched dashboard gets at most one frame per this many seconds: bounded work per
-# subscriber however often positions are flushed, for at most this much more latency.
-BATCH_COALESCE_S = 0.05
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 
@@ -90,7 +87,7 @@ async def _send(websocket: WebSocket, actor: Principal) -> None:
     channel = feed.channel(actor.workspace_id)
     async with hub.subscribe(channel, batched=batched) as subscription:
         if batched:
-            async for frame in subscription.frames(coalesce_s=BATCH_COALESCE_S):
+            async for frame in subscription.frames():
                 await websocket.send_text(frame)
         else:
             async for message in subscription:

@@ -342,20 +342,25 @@ async def test_a_slow_subscriber_is_dropped_without_holding_up_the_others() -> N
 async def test_batched_frames_merge_what_was_published_in_between() -> None:
     broadcast = Broadcast("memory://")
     await broadcast.connect()
-    hub = Hub(broadcast)
+    hub = Hub(broadcast, frame_interval_s=0.3)
     try:
-        async with hub.subscribe("c", batched=True) as dashboard:
-            frames = dashboard.frames(coalesce_s=0.3)
+        async with (
+            hub.subscribe("c", batched=True) as dashboard,
+            hub.subscribe("c") as single,
+        ):
+            frames = dashboard.frames()
             await hub.publish("c", [{"n": 0}, {"n": 1}])
-            first = json.loads(await asyncio.wait_for(anext(frames), 5))
-            # Published within the coalescing time of the first frame: one frame, in order.
-            await hub.publish("c", [{"n": 2}])
-            await hub.publish("c", {"n": 3})
+            await hub.publish("c", {"n": 2})
             await hub.publish("c", [])
-            await hub.publish("c", [{"n": 4}, {"n": 5}])
+            first = json.loads(await asyncio.wait_for(anext(frames), 5))
+            await hub.publish("c", [{"n": 3}])
             second = json.loads(await asyncio.wait_for(anext(frames), 5))
-        assert first == [{"n": 0}, {"n": 1}]
-        assert second == [{"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}]
+            one_by_one = [await asyncio.wait_for(anext(aiter(single)), 5) for _ in range(4)]
+        # Published within one frame interval: one frame, in order; a single subscriber
+        # meanwhile had each message on its own.
+        assert first == [{"n": 0}, {"n": 1}, {"n": 2}]
+        assert second == [{"n": 3}]
+        assert one_by_one == [{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}]
     finally:
         await broadcast.disconnect()
 
