@@ -262,13 +262,30 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
 schema = graphql_schema(get_settings())
 
 
+def serving_app() -> Starlette:
+    """The app each uvicorn worker process builds for itself (API_WORKERS > 1)."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 def main() -> None:
-    """`python app.py`: serve with uvicorn on HOST:PORT."""
+    """`python app.py`: serve with uvicorn on HOST:PORT, in API_WORKERS processes."""
     import uvicorn
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    if settings.api_workers == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+        return
+    uvicorn.run(
+        "app:serving_app",
+        factory=True,
+        workers=settings.api_workers,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+    )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # API processes sharing the port; each has its own writer, hub and pools.
+    api_workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "INFO"
 
     # The owner URL runs migrations; the app URL is what the API and workers connect as.
