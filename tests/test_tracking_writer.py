@@ -11,7 +11,7 @@ import asyncpg
 
 from core.db import Database, create_engine
 from core.events import InMemoryBus
-from services.tracking.writer import Position, PositionWriter
+from services.tracking.writer import Position, PositionWriter, Stored
 from tests.conftest import DatabaseUnderTest
 
 
@@ -84,3 +84,27 @@ async def test_stop_flushes_what_is_waiting(
     assert await _count(owner_conn, workspace) == 30
     assert flushed == [30]  # one flush, one insert for the workspace
     assert all(len(r.stored.inserted) == 30 and not r.refused for r in results)
+
+
+async def test_the_feed_takes_what_piled_up_while_it_was_busy(
+    database: DatabaseUnderTest, owner_conn: asyncpg.Connection
+) -> None:
+    workspace, vehicle = await _vehicle(owner_conn)
+    engine = create_engine(database.settings)
+    db = Database(engine, InMemoryBus())
+    seen: list[int] = []
+
+    async def slow_feed(stored: Stored) -> None:
+        seen.append(len(stored.positions))
+        await asyncio.sleep(0.3)
+
+    writer = PositionWriter(db, after_flush=slow_feed, max_delay_s=0.001)
+    await writer.start()
+    base = datetime.now(UTC) - timedelta(minutes=5)
+    for n in range(5):  # one flush each: every write waits for its commit
+        await writer.write(workspace, [Position(vehicle, base + timedelta(seconds=n), 77.5, 12.9)])
+    await writer.stop()
+    await engine.dispose()
+    # The flushes that came while the feed was busy reached it together, none lost.
+    assert sum(seen) == 5
+    assert len(seen) < 5

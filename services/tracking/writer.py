@@ -133,7 +133,7 @@ class PositionWriter:
         after_flush: AfterFlush | None = None,
         max_delay_s: float = 0.01,
         max_batch: int = 5000,
-        max_pending_followups: int = 8,
+        max_feed_backlog: int = 50_000,
     ) -> None:
         self._db = db
         self._after_flush = after_flush
@@ -144,24 +144,34 @@ class PositionWriter:
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._followups: set[asyncio.Task[None]] = set()
-        # Backpressure: when the feed lags this many flushes behind, flushing waits for it
-        # instead of piling up work (and memory).
-        self._followup_slots = asyncio.Semaphore(max_pending_followups)
         self._closing = False
+        # Flushes waiting for `after_flush`. One consumer takes all that piled up at once,
+        # merged per workspace, so the feed keeps pace however often flushes come; past
+        # `max_feed_backlog` positions, flushing waits for it (bounded memory).
+        self._flushed: list[Stored] = []
+        self._flushed_size = 0
+        self._max_feed_backlog = max_feed_backlog
+        self._feed_wake = asyncio.Event()
+        self._feed_room = asyncio.Event()
+        self._feed_task: asyncio.Task[None] | None = None
+        self._feed_closing = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
+        if self._after_flush is not None:
+            self._feed_task = asyncio.create_task(self._feed(self._after_flush))
 
     async def stop(self) -> None:
-        """Flush everything handed over so far, then stop."""
+        """Flush everything handed over so far, let the feed follow it, then stop."""
         self._closing = True
         self._wake.set()
         self._full.set()
         if self._task is not None:
             await self._task
-        if self._followups:
-            await asyncio.gather(*self._followups, return_exceptions=True)
+        self._feed_closing = True
+        self._feed_wake.set()
+        if self._feed_task is not None:
+            await self._feed_task
 
     async def write(
         self, workspace_id: UUID, positions: list[Position], *, reporter: UUID | None = None
@@ -213,12 +223,30 @@ class PositionWriter:
             for item in items:
                 if not item.done.done():
                     item.done.set_result(Written(stored, item.refused))
-            if self._after_flush is not None and stored.positions:
-                await self._followup_slots.acquire()
-                task = asyncio.create_task(self._after_flush(stored))
-                self._followups.add(task)
-                task.add_done_callback(self._followups.discard)
-                task.add_done_callback(lambda _: self._followup_slots.release())
+            if self._feed_task is not None and stored.positions:
+                await self._hand_to_feed(stored)
+
+    async def _hand_to_feed(self, stored: Stored) -> None:
+        while self._flushed_size >= self._max_feed_backlog:
+            self._feed_room.clear()
+            await self._feed_room.wait()
+        self._flushed.append(stored)
+        self._flushed_size += len(stored.positions)
+        self._feed_wake.set()
+
+    async def _feed(self, after_flush: AfterFlush) -> None:
+        while True:
+            await self._feed_wake.wait()
+            self._feed_wake.clear()
+            flushed, self._flushed, self._flushed_size = self._flushed, [], 0
+            self._feed_room.set()
+            for stored in _merged(flushed):
+                try:
+                    await after_flush(stored)
+                except Exception:
+                    log.exception("the live feed failed for a flush")
+            if self._feed_closing and not self._flushed:
+                return
 
     async def _store(self, workspace_id: UUID, items: list[_Pending]) -> Stored:
         async with self._db.session(workspace_id) as session:
@@ -253,6 +281,26 @@ class PositionWriter:
             moved = await session.execute(MOVE, columns)
             latest = {row[0]: row[1] for row in moved}
         return Stored(workspace_id, positions, new, latest)
+
+
+def _merged(flushed: list[Stored]) -> list[Stored]:
+    """One Stored per workspace for several flushes, in order: a later flush's move of a
+    vehicle is always the newer one (moves only go forward)."""
+    merged: dict[UUID, Stored] = {}
+    for stored in flushed:
+        into = merged.get(stored.workspace_id)
+        if into is None:
+            merged[stored.workspace_id] = Stored(
+                stored.workspace_id,
+                list(stored.positions),
+                set(stored.inserted),
+                dict(stored.moved),
+            )
+        else:
+            into.positions.extend(stored.positions)
+            into.inserted.update(stored.inserted)
+            into.moved.update(stored.moved)
+    return list(merged.values())
 
 
 def _admit(item: _Pending, live: set[UUID], assigned: dict[UUID, UUID]) -> list[Position]:
