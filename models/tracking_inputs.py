@@ -3,12 +3,11 @@ position gets its own reason."""
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from typing import Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from core.validation import Body
 
@@ -16,48 +15,38 @@ MAX_FUTURE = timedelta(minutes=5)
 MAX_BATCH = 1000
 
 
+# Why a value is out of range, per field: the reason given for pydantic's own range and
+# finiteness errors, which it checks natively (a batch of 1,000 positions in one call).
+RANGE_REASONS = {
+    "lat": "must be between -90 and 90",
+    "lng": "must be between -180 and 180",
+    "speed": "must be between 0 and 400 km/h",
+    "heading": "must be at least 0 and below 360 degrees",
+    "accuracy_m": "must be between 0 and 100000",
+    "battery_pct": "must be between 0 and 100",
+}
+NOT_FINITE = "must be a finite number"
+
+
 class PositionReport(Body):
+    model_config = ConfigDict(allow_inf_nan=False)
+
     vehicle_id: UUID
-    lat: float
-    lng: float
-    speed: float | None = Field(default=None, description="km/h")
-    heading: float | None = Field(default=None, description="degrees from north")
-    accuracy_m: float | None = None
-    battery_pct: float | None = None
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    speed: float | None = Field(default=None, ge=0, le=400, description="km/h")
+    heading: float | None = Field(default=None, ge=0, lt=360, description="degrees from north")
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    battery_pct: float | None = Field(default=None, ge=0, le=100)
     recorded_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _plausible(self) -> Self:
-        problem = rejection_reason(self)
-        if problem:
-            field, message = problem
-            raise ValueError(f"{field}: {message}")
+        if self.lat == 0 and self.lng == 0:
+            raise ValueError("lat: (0, 0) is a receiver without a fix, not a position")
+        if self.recorded_at is not None and self.recorded_at > datetime.now(UTC) + MAX_FUTURE:
+            raise ValueError("recorded_at: is more than 5 minutes in the future")
         return self
-
-
-def rejection_reason(p: PositionReport) -> tuple[str, str] | None:
-    """(field, why) a position cannot be stored, or None when it can."""
-    for field in ("lat", "lng", "speed", "heading", "accuracy_m", "battery_pct"):
-        value = getattr(p, field)
-        if value is not None and not math.isfinite(value):
-            return field, "must be a finite number"
-    if abs(p.lat) > 90:
-        return "lat", "must be between -90 and 90"
-    if abs(p.lng) > 180:
-        return "lng", "must be between -180 and 180"
-    if p.lat == 0 and p.lng == 0:
-        return "lat", "(0, 0) is a receiver without a fix, not a position"
-    if p.speed is not None and not 0 <= p.speed <= 400:
-        return "speed", "must be between 0 and 400 km/h"
-    if p.heading is not None and not 0 <= p.heading < 360:
-        return "heading", "must be at least 0 and below 360 degrees"
-    if p.accuracy_m is not None and not 0 <= p.accuracy_m <= 100_000:
-        return "accuracy_m", "must be between 0 and 100000"
-    if p.battery_pct is not None and not 0 <= p.battery_pct <= 100:
-        return "battery_pct", "must be between 0 and 100"
-    if p.recorded_at is not None and p.recorded_at > datetime.now(UTC) + MAX_FUTURE:
-        return "recorded_at", "is more than 5 minutes in the future"
-    return None
 
 
 class PositionBatch(Body):

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.principal import Principal
 from models.enums import UserRole
-from models.tracking_inputs import PositionReport
+from models.tracking_inputs import NOT_FINITE, RANGE_REASONS, PositionReport
 from services.tracking.writer import Position, PositionWriter
 
 
@@ -32,6 +32,9 @@ class Ingested:
     rejected: list[Rejected]
 
 
+_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+
+
 def _rejection(index: int, exc: ValidationError) -> Rejected:
     """The first problem of a report, with the field it is about."""
     err = exc.errors()[0]
@@ -41,6 +44,10 @@ def _rejection(index: int, exc: ValidationError) -> Rejected:
         field, message = message.split(": ", 1)
     if err["type"] == "extra_forbidden":
         message = "unknown field"
+    elif err["type"] == "finite_number":
+        message = NOT_FINITE
+    elif err["type"] in _RANGE_ERRORS and field in RANGE_REASONS:
+        message = RANGE_REASONS[field]
     return Rejected(index, field or "position", f"{field}: {message}" if field else message)
 
 
