@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -23,8 +24,14 @@ from services.tracking import ingest, live
 
 async def _json(request: Request) -> Any:
     raw = await request.body()
+    if not raw:
+        return None
     try:
-        return json.loads(raw) if raw else None
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # what orjson refuses but JSON from phones may hold: NaN, refused later per field
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationFailed.field("body", "malformed JSON") from None
 
