@@ -22,8 +22,10 @@ from core.settings import Settings
 
 _SET_TENANT = text(
     "SELECT set_config('app.current_workspace_id', :workspace_id, true),"
-    " set_config('app.current_organization_id', :organization_id, true)"
+    " set_config('app.current_organization_id', :organization_id, true),"
+    " set_config('plan_cache_mode', :plan_cache_mode, true)"
 )
+CUSTOM_PLANS, GENERIC_PLANS = "force_custom_plan", "force_generic_plan"
 _PENDING_EVENTS = "pending_events"
 SERVER_SETTINGS = {
     "application_name": "omniroute",
@@ -47,7 +49,11 @@ def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
 
 
 async def set_tenant(
-    session: AsyncSession, workspace_id: UUID | None, *, organization_id: UUID | None = None
+    session: AsyncSession,
+    workspace_id: UUID | None,
+    *,
+    organization_id: UUID | None = None,
+    plan_cache_mode: str = CUSTOM_PLANS,
 ) -> None:
     """Scope the open transaction to a workspace (and organization); None scopes to nothing."""
     await session.execute(
@@ -55,6 +61,7 @@ async def set_tenant(
         {
             "workspace_id": str(workspace_id) if workspace_id else "",
             "organization_id": str(organization_id) if organization_id else "",
+            "plan_cache_mode": plan_cache_mode,
         },
     )
 
@@ -81,13 +88,27 @@ class Database:
 
     @asynccontextmanager
     async def session(
-        self, workspace_id: UUID | None, *, organization_id: UUID | None = None
+        self,
+        workspace_id: UUID | None,
+        *,
+        organization_id: UUID | None = None,
+        generic_plans: bool = False,
     ) -> AsyncIterator[AsyncSession]:
         """One transaction scoped to a workspace: commits on success, rolls back on error,
-        then publishes the events queued during it."""
+        then publishes the events queued during it.
+
+        Statements are planned for their actual parameters on every run (see
+        SERVER_SETTINGS); `generic_plans` keeps one plan per prepared statement instead,
+        for a few fixed, hot statements whose planning would cost more than running them
+        (the position writer's insert into a partitioned table plans in milliseconds)."""
         async with AsyncSession(self.engine, expire_on_commit=False) as session:
             async with session.begin():
-                await set_tenant(session, workspace_id, organization_id=organization_id)
+                await set_tenant(
+                    session,
+                    workspace_id,
+                    organization_id=organization_id,
+                    plan_cache_mode=GENERIC_PLANS if generic_plans else CUSTOM_PLANS,
+                )
                 yield session
             for event in session.info.pop(_PENDING_EVENTS, []):
                 await self.bus.publish(event)

@@ -95,7 +95,7 @@ class TrackingFeed:
         if hot:
             await self._cache.set_many(hot, ttl_s=HOT_TTL_S)
         if latest:
-            async with self._db.session(stored.workspace_id) as session:
+            async with self._db.session(stored.workspace_id, generic_plans=True) as session:
                 on_route = await self._progress(session, stored.workspace_id, latest)
                 if on_route:
                     await self._deviations(

@@ -249,7 +249,7 @@ class PositionWriter:
                 return
 
     async def _store(self, workspace_id: UUID, items: list[_Pending]) -> Stored:
-        async with self._db.session(workspace_id) as session:
+        async with self._db.session(workspace_id, generic_plans=True) as session:
             reported = sorted({p.vehicle_id for item in items for p in item.positions})
             live = set((await session.execute(LOCK_VEHICLES, {"ids": reported})).scalars())
             reporters = sorted({item.reporter for item in items if item.reporter is not None})
