@@ -3,11 +3,10 @@ position gets its own reason."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Self
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from core.validation import Body
 
@@ -40,13 +39,15 @@ class PositionReport(Body):
     battery_pct: float | None = Field(default=None, ge=0, le=100)
     recorded_at: AwareDatetime | None = None
 
-    @model_validator(mode="after")
-    def _plausible(self) -> Self:
-        if self.lat == 0 and self.lng == 0:
-            raise ValueError("lat: (0, 0) is a receiver without a fix, not a position")
-        if self.recorded_at is not None and self.recorded_at > datetime.now(UTC) + MAX_FUTURE:
-            raise ValueError("recorded_at: is more than 5 minutes in the future")
-        return self
+
+def implausible(p: PositionReport, latest: datetime) -> tuple[str, str] | None:
+    """(field, why) a well-formed position still cannot be stored, or None. Checked over a
+    whole batch at once (one clock reading), after the per-field checks."""
+    if p.lat == 0 and p.lng == 0:
+        return "lat", "(0, 0) is a receiver without a fix, not a position"
+    if p.recorded_at is not None and p.recorded_at > latest:
+        return "recorded_at", "is more than 5 minutes in the future"
+    return None
 
 
 class PositionBatch(Body):

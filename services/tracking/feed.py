@@ -82,7 +82,7 @@ class TrackingFeed:
         moves: list[dict[str, Any]] = []
         hot: dict[str, dict[str, Any]] = {}
         for p in stored.positions:
-            if (p.vehicle_id, p.recorded_at) not in stored.inserted:
+            if not stored.is_new(p):
                 continue  # a duplicate: announced when it first came
             message = position_message(p)
             moves.append(message)

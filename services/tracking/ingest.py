@@ -13,7 +13,13 @@ from pydantic import TypeAdapter, ValidationError
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.principal import Principal
 from models.enums import UserRole
-from models.tracking_inputs import NOT_FINITE, RANGE_REASONS, PositionReport
+from models.tracking_inputs import (
+    MAX_FUTURE,
+    NOT_FINITE,
+    RANGE_REASONS,
+    PositionReport,
+    implausible,
+)
 from services.tracking.writer import Position, PositionWriter
 
 
@@ -77,20 +83,28 @@ _REPORTS = TypeAdapter(list[PositionReport])
 
 
 def _parse(reports: list[Any]) -> tuple[list[tuple[int, PositionReport]], list[Rejected]]:
-    """All reports in one validation call when they are all good (the common case); else
-    each on its own, so that every bad one gets its reason."""
-    try:
-        return list(enumerate(_REPORTS.validate_python(reports))), []
-    except ValidationError:
-        pass
+    """All reports in one validation call when they are well formed (the common case);
+    else each on its own, so that every bad one gets its reason."""
     parsed: list[tuple[int, PositionReport]] = []
     rejected: list[Rejected] = []
-    for index, raw in enumerate(reports):
-        try:
-            parsed.append((index, PositionReport.model_validate(raw)))
-        except ValidationError as exc:
-            rejected.append(_rejection(index, exc))
-    return parsed, rejected
+    try:
+        parsed = list(enumerate(_REPORTS.validate_python(reports)))
+    except ValidationError:
+        for index, raw in enumerate(reports):
+            try:
+                parsed.append((index, PositionReport.model_validate(raw)))
+            except ValidationError as exc:
+                rejected.append(_rejection(index, exc))
+    latest = datetime.now(UTC) + MAX_FUTURE
+    plausible: list[tuple[int, PositionReport]] = []
+    for index, report in parsed:
+        problem = implausible(report, latest)
+        if problem is None:
+            plausible.append((index, report))
+        else:
+            field, why = problem
+            rejected.append(Rejected(index, field, f"{field}: {why}"))
+    return plausible, rejected
 
 
 def _position(report: PositionReport, now: datetime) -> Position:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -93,12 +93,15 @@ class Refusal(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Stored:
     """What one flush did for a workspace: the positions it accepted, which of them were
-    new, which moved their vehicle's latest position."""
+    already stored (usually none), which moved their vehicle's latest position."""
 
     workspace_id: UUID
     positions: list[Position]
-    inserted: set[tuple[UUID, datetime]]
+    duplicates: set[tuple[UUID, datetime]]
     moved: dict[UUID, datetime]
+
+    def is_new(self, p: Position) -> bool:
+        return not self.duplicates or (p.vehicle_id, p.recorded_at) not in self.duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ class Written:
     refused: dict[int, Refusal] = field(default_factory=dict)
 
     def is_new(self, p: Position) -> bool:
-        return (p.vehicle_id, p.recorded_at) in self.stored.inserted
+        return self.stored.is_new(p)
 
 
 AfterFlush = Callable[[Stored], Coroutine[Any, Any, None]]
@@ -277,10 +280,19 @@ class PositionWriter:
                     "batteries": [p.battery_pct for p in positions],
                 },
             )
-            new = {(row[0], row[1]) for row in inserted}
+            duplicates = _duplicates(positions, inserted.all())
             moved = await session.execute(MOVE, columns)
             latest = {row[0]: row[1] for row in moved}
-        return Stored(workspace_id, positions, new, latest)
+        return Stored(workspace_id, positions, duplicates, latest)
+
+
+def _duplicates(positions: list[Position], inserted: Sequence[Any]) -> set[tuple[UUID, datetime]]:
+    """The keys the insert skipped as already stored; none when it stored every row (the
+    common case, told without hashing a key)."""
+    if len(inserted) == len(positions):
+        return set()
+    new = {(row[0], row[1]) for row in inserted}
+    return {(p.vehicle_id, p.recorded_at) for p in positions} - new
 
 
 def _merged(flushed: list[Stored]) -> list[Stored]:
@@ -293,12 +305,12 @@ def _merged(flushed: list[Stored]) -> list[Stored]:
             merged[stored.workspace_id] = Stored(
                 stored.workspace_id,
                 list(stored.positions),
-                set(stored.inserted),
+                set(stored.duplicates),
                 dict(stored.moved),
             )
         else:
             into.positions.extend(stored.positions)
-            into.inserted.update(stored.inserted)
+            into.duplicates.update(stored.duplicates)
             into.moved.update(stored.moved)
     return list(merged.values())
 
