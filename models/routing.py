@@ -87,7 +87,14 @@ class Route(SQLModel, table=True):
 class RouteStop(SQLModel, table=True):
     __tablename__ = "route_stops"
     __table_args__ = (
-        sa.UniqueConstraint("route_id", "stop_order", name="unique_stop_order"),
+        # Checked when each statement ends, so one UPDATE can permute a route's stops.
+        sa.UniqueConstraint(
+            "route_id",
+            "stop_order",
+            name="unique_stop_order",
+            deferrable=True,
+            initially="IMMEDIATE",
+        ),
         sa.Index("idx_route_stops_route", "route_id"),
         sa.Index("idx_route_stops_workspace", "workspace_id"),
     )

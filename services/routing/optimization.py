@@ -36,7 +36,7 @@ from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
 from services.routing import problem as canon
-from services.routing.paths import DELETE_LEGS, INSERT_LEGS, leg_params
+from services.routing.paths import REPLACE_LEGS, leg_params
 from services.routing.routes import (
     STOPS,
     PathLeg,
@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 
 CACHE_TTL_S = 6 * 3600
 # `route_id` as well as the ids, so that the join reads the route's stops rather than every
-# stop the tenant policy lets through.
+# stop the tenant policy lets through. One statement permutes the order: the uniqueness of
+# (route_id, stop_order) is checked when it ends (migration 0010).
 REORDER = text(
     """
     UPDATE route_stops AS s
@@ -126,11 +127,6 @@ INPUT = (
     .outerjoin(Vehicle, col(Vehicle.id) == sa.bindparam("vehicle_id", type_=sa.Uuid))
     .outerjoin(_DEPOT, col(_DEPOT.id) == sa.bindparam("depot_id", type_=sa.Uuid))
 )
-# Reordering stops takes two statements, as stop_order is unique per route at every moment:
-# the first makes room (and, being on another table, replaces the legs in the same round
-# trip), the second writes the new order and the ETAs.
-MAKE_ROOM = "room AS (UPDATE route_stops SET stop_order = -stop_order WHERE route_id = :route_id)"
-MAKE_ROOM_AND_REPLACE_LEGS = text(f"WITH {MAKE_ROOM}, {DELETE_LEGS} {INSERT_LEGS}")
 
 
 async def route_input(session: AsyncSession, route: Route, request: OptimizeRequest) -> RouteInput:
@@ -316,7 +312,7 @@ async def apply_result(
     depot = (problem["depot"]["lng"], problem["depot"]["lat"])
     legs = [(problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited]
     points = [depot, *legs, depot]
-    await session.execute(MAKE_ROOM_AND_REPLACE_LEGS, leg_params(route, points))
+    await session.execute(REPLACE_LEGS, leg_params(route, points))
     await session.execute(
         REORDER,
         {
