@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,13 +41,24 @@ _AFTER_COMMIT = "after_commit"
 
 
 def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         dsn or settings.app_dsn,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # Connections older than this are replaced (idle sockets a network dropped quietly).
+        pool_recycle=1800,
         connect_args={"server_settings": SERVER_SETTINGS},
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, a terminated backend) is
+    replaced at checkout. The driver knows without a round trip; the pool's own pre-ping
+    would cost three (begin, ping, rollback) on every transaction."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 async def set_tenant(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import httpx
 
 from services.health import code_head_revision
+from tests.helpers import register
 
 
 async def test_unknown_path_is_404_in_the_envelope_with_request_id(
@@ -102,3 +106,21 @@ async def test_bad_bodies_are_422_naming_the_field_and_change_nothing(
     assert (
         await client.post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x"})
     ).status_code == 401
+
+
+async def test_requests_succeed_after_the_database_closed_every_connection(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    # As after a database restart: the pooled connections are gone, none may fail a request.
+    admin = await register(client)
+    me = "/api/v1/auth/me"
+    assert (await client.get(me, headers=admin.headers)).status_code == 200
+    terminated = await owner_conn.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND usename = 'omniroute_app'"
+    )
+    assert terminated >= 1
+    await asyncio.sleep(0.2)  # the driver learns of the close from the socket
+    for _ in range(5):
+        response = await client.get(me, headers=admin.headers)
+        assert response.status_code == 200, response.text
