@@ -15,7 +15,7 @@ carries its send time as `recorded_at`, so a subscriber's latency is its receive
 
 For each protocol (GraphQL `vehicleMoved` over graphql-transport-ws; the raw `/ws/tracking`
 dashboard socket, one message per frame; and `ws-batch`, the same socket with `?batch=true`:
-one JSON array per frame, at most one per DASHBOARD_FRAME_MS, 100 ms) and each subscriber
+one JSON array per frame, at most one per DASHBOARD_FRAME_MS, 50 ms) and each subscriber
 count of the ladder: open the sockets
 (the `websockets` package, all in this process), wait until every one has received a probe
 position, post for --duration seconds, wait for the stragglers, then count per subscriber
@@ -133,8 +133,10 @@ def _recorded_at(message: dict[str, Any], protocol: str) -> str | None:
     if protocol == "graphql":
         if message.get("type") != "next":
             return None
-        moved = message["payload"]["data"]["vehicleMoved"]
-        return str(moved["recordedAt"])
+        data = message["payload"].get("data")
+        if not data:  # the subscription ended with an error (a dropped slow subscriber)
+            raise RuntimeError(str(message["payload"].get("errors"))[:200])
+        return str(data["vehicleMoved"]["recordedAt"])
     if message.get("type") != "vehicle_moved":
         return None
     return str(message["recorded_at"])

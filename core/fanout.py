@@ -81,7 +81,7 @@ class Hub:
     writer flushes, for at most that much more latency."""
 
     def __init__(
-        self, broadcast: Broadcast, *, queue_size: int = 256, frame_interval_s: float = 0.1
+        self, broadcast: Broadcast, *, queue_size: int = 256, frame_interval_s: float = 0.05
     ) -> None:
         self._broadcast = broadcast
         self._queue_size = queue_size

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     position_event_sample_s: float = Field(default=30.0, ge=0)
     tracking_flush_ms: float = Field(default=10.0, gt=0, le=1000)
     subscriber_queue_size: int = Field(default=256, ge=1)
-    dashboard_frame_ms: float = Field(default=100.0, gt=0, le=5000)
+    dashboard_frame_ms: float = Field(default=50.0, gt=0, le=5000)
 
     cors_origins: list[str] = []
     partition_months_ahead: int = Field(default=3, ge=1, le=24)

@@ -4,7 +4,7 @@ Drivers' phones send `{"type": "position_update", "vehicle_id", "lat", "lng", "s
 "heading"}` and get `{"type": "ack"}` or `{"type": "error"}` back; dashboards (operators,
 admins) receive `vehicle_moved`, `route_deviation` and `route_progress` messages of their
 workspace, one JSON object per frame; with `?batch=true`, one JSON array per frame holding
-the messages published since the last frame (at most one frame per 100 ms), for dashboards
+the messages published since the last frame (at most one frame per 50 ms), for dashboards
 that follow many vehicles. Authenticated by the same JWT, as `?token=` or an Authorization
 header.
 """
