@@ -131,9 +131,9 @@ class Database:
     async def lookup(self, query: str, *args: object) -> list[asyncpg.Record]:
         """The rows of one statement run outside any transaction and tenant, for the
         SECURITY DEFINER look-ups (which scope themselves) on paths where a session's four
-        round trips and the pool's ping would show, such as authenticating every request.
-        A small pool of its own: a burst queues for its few connections instead of opening
-        overflow connections, each a new PostgreSQL backend."""
+        round trips would show, such as authenticating every request. A small pool of its
+        own: a burst queues for its few connections instead of opening overflow
+        connections, each a new PostgreSQL backend."""
         pool = self._lookups or await self._open_lookups()
         return await pool.fetch(query, *args)
 
