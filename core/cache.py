@@ -8,9 +8,11 @@ from typing import Any, Protocol
 import orjson
 from redis.asyncio import Redis
 
+from core import jsontext
+
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    return jsontext.dumps(value).decode()
 
 
 class Cache(Protocol):

@@ -20,6 +20,8 @@ from typing import Any, cast
 import orjson
 from broadcaster import Broadcast
 
+from core import jsontext
+
 log = logging.getLogger(__name__)
 
 
@@ -91,7 +93,7 @@ class Hub:
         self._gathering: dict[str, list[str]] = {}
 
     async def publish(self, channel: str, messages: Message | list[Message]) -> None:
-        await self._broadcast.publish(channel, orjson.dumps(messages, default=str).decode())
+        await self._broadcast.publish(channel, jsontext.dumps(messages).decode())
 
     @contextlib.asynccontextmanager
     async def subscribe(

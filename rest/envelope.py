@@ -6,9 +6,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from starlette.responses import JSONResponse
 
+from core import jsontext
 from core.context import current_request_id
 from core.errors import DomainError, InternalError
 
@@ -16,12 +16,10 @@ log = logging.getLogger(__name__)
 
 
 class EnvelopeResponse(JSONResponse):
-    """JSON rendered with orjson: several times faster than the standard library on the
-    large bodies (batches of positions, whole routes), and it accepts UUIDs, datetimes and
-    dataclasses as they are."""
+    """Rendered by core.jsontext (orjson)."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        return jsontext.dumps(content)
 
 
 def _meta(**extra: Any) -> dict[str, Any]:

@@ -1,0 +1,27 @@
+"""JSON text for responses, broadcast payloads and cache entries, rendered with orjson:
+several times faster than the standard library on large bodies (batches of positions,
+whole routes), and it takes UUIDs and datetimes as they are."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_plain, option=_OPTIONS)
+
+
+def _plain(value: Any) -> Any:
+    """What orjson does not take as it is: numpy scalars (solver output), decimals, and
+    anything else by its text."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
