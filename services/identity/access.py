@@ -27,26 +27,41 @@ class Member:
 
 
 class ActiveMembers:
-    """Coalesces look-ups: the first asks at once; those arriving while a query is out wait
-    for the next one, which asks for all of them."""
+    """Coalesces look-ups: the first asks at once, in its own task; those arriving while a
+    query is out wait for the next one, which asks for all of them."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._waiting: dict[Key, asyncio.Future[Member | None]] = {}
         self._running: asyncio.Task[None] | None = None
+        self._asking = False
 
     async def get(self, user_id: UUID, workspace_id: UUID) -> Member | None:
         """The member's role and organization; None if the user was deleted or is not
         active, or their workspace was deleted."""
+        if not self._asking and self._running is None:
+            return await self._ask_alone(user_id, workspace_id)
         key = (user_id, workspace_id)
         future = self._waiting.get(key)
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._waiting[key] = future
-            if self._running is None:
+            if self._running is None and not self._asking:
                 self._running = asyncio.create_task(self._drain())
         # One caller giving up (a client hung up) must not cancel the others' answer.
         return await asyncio.shield(future)
+
+    async def _ask_alone(self, user_id: UUID, workspace_id: UUID) -> Member | None:
+        """Nothing in flight: ask for this one directly (no task, no future); whoever comes
+        meanwhile waits for the batch started when this answer is in."""
+        self._asking = True
+        try:
+            rows = await self._db.lookup(_QUERY, [user_id], [workspace_id])
+        finally:
+            self._asking = False
+            if self._waiting and self._running is None:
+                self._running = asyncio.create_task(self._drain())
+        return Member(rows[0]["role"], rows[0]["organization_id"]) if rows else None
 
     async def _drain(self) -> None:
         try:
