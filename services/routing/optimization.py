@@ -36,7 +36,7 @@ from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
 from services.routing import problem as canon
-from services.routing.paths import REPLACE_LEGS, leg_params
+from services.routing.paths import replace_path
 from services.routing.routes import (
     STOPS,
     PathLeg,
@@ -312,7 +312,7 @@ async def apply_result(
     depot = (problem["depot"]["lng"], problem["depot"]["lat"])
     legs = [(problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited]
     points = [depot, *legs, depot]
-    await session.execute(REPLACE_LEGS, leg_params(route, points))
+    await replace_path(session, route, points)
     await session.execute(
         REORDER,
         {

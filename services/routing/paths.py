@@ -13,10 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Route, RoutePath
 
 # One statement for all legs: GeoAlchemy's per-row geography conversion kept SQLAlchemy
-# from batching the inserts (201 statements for a 200-stop route). Callers put the DELETE
-# of the old legs in a WITH clause of the same statement, which cannot see the rows the
-# INSERT adds.
-INSERT_LEGS = """
+# from batching the inserts (201 statements for a 200-stop route). The DELETE of the old
+# legs is a WITH clause of the same statement, which cannot see the rows the INSERT adds.
+_INSERT_LEGS = """
     INSERT INTO route_paths (workspace_id, route_id, segment_index, path, distance_km)
     SELECT :workspace_id, :route_id, (x.i - 1)::int, leg, ST_Length(leg) / 1000
     FROM unnest(CAST(:a_lng AS float8[]), CAST(:a_lat AS float8[]),
@@ -26,12 +25,12 @@ INSERT_LEGS = """
                                      ST_SetSRID(ST_MakePoint(x.b_lng, x.b_lat), 4326))::geography
                   AS leg) AS l
 """
-DELETE_LEGS = "old_legs AS (DELETE FROM route_paths WHERE route_id = :route_id)"
-REPLACE_LEGS = text(f"WITH {DELETE_LEGS} {INSERT_LEGS}")
+_DELETE_LEGS = "old_legs AS (DELETE FROM route_paths WHERE route_id = :route_id)"
+_REPLACE_LEGS = text(f"WITH {_DELETE_LEGS} {_INSERT_LEGS}")
 
 
-def leg_params(route: Route, points: list[tuple[float, float]]) -> dict[str, Any]:
-    """The parameters of `INSERT_LEGS`: one straight leg between consecutive (lng, lat)."""
+def _leg_params(route: Route, points: list[tuple[float, float]]) -> dict[str, Any]:
+    """The parameters of `_INSERT_LEGS`: one straight leg between consecutive (lng, lat)."""
     legs = list(pairwise(points))
     return {
         "workspace_id": route.workspace_id,
@@ -50,4 +49,4 @@ async def replace_path(
     if len(points) < 2:
         await session.execute(sa.delete(RoutePath).where(col(RoutePath.route_id) == route.id))
         return
-    await session.execute(REPLACE_LEGS, leg_params(route, points))
+    await session.execute(_REPLACE_LEGS, _leg_params(route, points))
