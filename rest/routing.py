@@ -22,7 +22,7 @@ from models.routing_inputs import FleetPlanRequest, OptimizeRequest, RouteCreate
 from rest.auth import authorize, path_uuid
 from rest.envelope import pagination, success
 from rest.parsing import parse_body, parse_query
-from rest.serialize import to_json
+from rest.serialize import moment, to_json
 from services.routing import optimization, planning, routes
 from services.routing.routes import RouteDetail
 
@@ -38,11 +38,6 @@ class RouteListQuery(Body):
 
 class OptimizeQuery(Body):
     wait: float = Field(default=0, ge=0, le=60, description="seconds to wait for the result")
-
-
-def _moment(value: datetime | None) -> str | None:
-    # `to_json` for the many timestamps of a stop list, without its type dispatch.
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def route_json(detail: RouteDetail) -> dict[str, Any]:
@@ -72,10 +67,10 @@ def route_json(detail: RouteDetail) -> dict[str, Any]:
                 "geo": {"type": "Point", "coordinates": [stop.lng, stop.lat]},
                 "load_kg": stop.load_kg,
                 "service_time_minutes": stop.service_time_minutes,
-                "time_window_start": _moment(stop.time_window_start),
-                "time_window_end": _moment(stop.time_window_end),
-                "arrival_eta": _moment(stop.arrival_eta),
-                "departure_eta": _moment(stop.departure_eta),
+                "time_window_start": moment(stop.time_window_start),
+                "time_window_end": moment(stop.time_window_end),
+                "arrival_eta": moment(stop.arrival_eta),
+                "departure_eta": moment(stop.departure_eta),
                 "completed": stop.completed,
                 "notes": stop.notes,
             }

@@ -9,6 +9,12 @@ from typing import Any
 from uuid import UUID
 
 
+def moment(value: datetime | None) -> str | None:
+    """A timestamp as the API writes it (UTC as `Z`); direct, for the hot lists that would
+    otherwise go through `to_json`'s type dispatch value by value."""
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
 def to_json(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -19,7 +25,7 @@ def to_json(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return moment(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Enum):

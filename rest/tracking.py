@@ -18,7 +18,7 @@ from models.permissions import Operation
 from models.tracking_inputs import MAX_BATCH
 from rest.auth import authorize, path_uuid
 from rest.envelope import success
-from rest.serialize import to_json
+from rest.serialize import moment, to_json
 from services.tracking import ingest, live
 
 
@@ -41,7 +41,7 @@ def _ack(result: ingest.Ingested) -> list[dict[str, Any]]:
         {
             "index": index,
             "vehicle_id": str(p.vehicle_id),
-            "recorded_at": p.recorded_at.isoformat().replace("+00:00", "Z"),
+            "recorded_at": moment(p.recorded_at),
             "duplicate": not new,
         }
         for index, p, new in result.accepted
