@@ -51,6 +51,4 @@ class LocalAdmission:
     async def admit(self, jti: str, budgets: list[Budget], *, cost: int = 1) -> Decision:
         if await self._denylist.is_revoked(jti):
             return Decision(False, 0, revoked=True)
-        if not budgets:
-            return Decision(True, 0)
         return await self._rate_limiter.hit(budgets, cost=cost)

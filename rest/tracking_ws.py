@@ -16,9 +16,9 @@ import contextlib
 import json
 from typing import Any
 
-import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from core import jsontext
 from core.errors import DomainError, Unauthorized
 from core.fanout import SubscriberTooSlow
 from core.principal import Principal
@@ -91,7 +91,7 @@ async def _send(websocket: WebSocket, actor: Principal) -> None:
                 await websocket.send_text(frame)
         else:
             async for message in subscription:
-                await websocket.send_text(orjson.dumps(message).decode())
+                await websocket.send_text(jsontext.dumps(message).decode())
 
 
 async def tracking_socket(websocket: WebSocket) -> None:

@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -83,13 +82,6 @@ class Position:
     battery_pct: float | None = None
 
 
-class Refusal(StrEnum):
-    UNKNOWN_VEHICLE = "unknown_vehicle"
-    """No live vehicle of the workspace has that id."""
-    NOT_ASSIGNED = "not_assigned"
-    """A driver reported for a vehicle that is not the one assigned to them."""
-
-
 @dataclass(frozen=True, slots=True)
 class Stored:
     """What one flush did for a workspace: the positions it accepted, which of them were
@@ -107,10 +99,11 @@ class Stored:
 @dataclass(frozen=True, slots=True)
 class Written:
     """The answer to one `write`: the flush it was part of, and which of the caller's
-    positions (by index) were refused and why."""
+    positions (by index) were refused: not a live vehicle of the workspace, or, for a
+    driver, not the vehicle assigned to them."""
 
     stored: Stored
-    refused: dict[int, Refusal] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
 
     def is_new(self, p: Position) -> bool:
         return self.stored.is_new(p)
@@ -125,7 +118,7 @@ class _Pending:
     positions: list[Position]
     reporter: UUID | None
     done: asyncio.Future[Written]
-    refused: dict[int, Refusal] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
 
 
 class PositionWriter:
@@ -320,10 +313,8 @@ def _admit(item: _Pending, live: set[UUID], assigned: dict[UUID, UUID]) -> list[
     admitted = []
     own = assigned.get(item.reporter) if item.reporter is not None else None
     for index, p in enumerate(item.positions):
-        if p.vehicle_id not in live:
-            item.refused[index] = Refusal.UNKNOWN_VEHICLE
-        elif item.reporter is not None and p.vehicle_id != own:
-            item.refused[index] = Refusal.NOT_ASSIGNED
-        else:
+        if p.vehicle_id in live and (item.reporter is None or p.vehicle_id == own):
             admitted.append(p)
+        else:
+            item.refused.add(index)
     return admitted
