@@ -27,6 +27,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 import resolvers
+from core import heap
 from core.context import current_user, current_workspace
 from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
 from core.fanout import Hub
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             install_worker_context(runtime.cache, broadcast, asyncio.get_running_loop())
             worker = start_in_process_worker()
         housekeeping = asyncio.create_task(_housekeeping(runtime))
+        heap.settle(settings.gc_gen0_threshold)
         try:
             yield
         finally:

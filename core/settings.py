@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # API processes sharing the port; each has its own writer, hub and pools.
     api_workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "INFO"
+    # Allocations between young-generation collections once a process is ready (core.heap).
+    gc_gen0_threshold: int = Field(default=20_000, ge=0)
 
     # The owner URL runs migrations; the app URL is what the API and workers connect as.
     database_url: str = "postgresql://omniroute_owner@127.0.0.1:5432/omniroute"
