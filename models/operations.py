@@ -24,11 +24,13 @@ from models.enums import IncidentSeverity, IncidentStatus
 
 
 class LiveVehiclePosition(SQLModel, table=True):
-    """Partitioned by month on `recorded_at`; the key makes a repeated fix idempotent."""
+    """Partitioned by month on `recorded_at`; the key makes a repeated fix idempotent, and
+    its index, scanned backwards, gives a vehicle's newest positions first. `workspace_id`
+    has no foreign key of its own: a position belongs to its workspace through its vehicle
+    (migration 0011)."""
 
     __tablename__ = "live_vehicle_positions"
     __table_args__ = (
-        sa.Index("idx_live_pos_vehicle", "vehicle_id", sa.text("recorded_at DESC")),
         gist("idx_live_pos_geo", "position"),
         sa.Index("idx_live_pos_workspace", "workspace_id", "recorded_at"),
         {"postgresql_partition_by": "RANGE (recorded_at)"},
@@ -46,7 +48,7 @@ class LiveVehiclePosition(SQLModel, table=True):
             sa.DateTime(timezone=True), primary_key=True, server_default=sa.func.now()
         )
     )
-    workspace_id: UUID = Field(sa_column=workspace_fk())
+    workspace_id: UUID = Field(sa_column=workspace_fk(fk=False))
     position: Any = Field(sa_column=point(nullable=False))
     speed_kmh: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
     heading: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
