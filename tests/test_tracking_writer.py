@@ -4,7 +4,9 @@ writer stores what is still waiting before it returns."""
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -108,3 +110,87 @@ async def test_the_feed_takes_what_piled_up_while_it_was_busy(
     # The flushes that came while the feed was busy reached it together, none lost.
     assert sum(seen) == 5
     assert len(seen) < 5
+
+
+async def _more_vehicles(
+    owner: asyncpg.Connection, workspace: uuid.UUID, n: int
+) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(n)]
+    async with owner.transaction():
+        await owner.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", str(workspace)
+        )
+        await owner.executemany(
+            "INSERT INTO vehicles (id, workspace_id, vehicle_type, plate_number) VALUES ($1, $2, 'van', $3)",
+            [(v, workspace, f"P-{k}") for k, v in enumerate(ids)],
+        )
+    return ids
+
+
+async def test_overlapping_batches_from_two_processes_store_all_and_move_to_the_newest(
+    database: DatabaseUnderTest, owner_conn: asyncpg.Connection
+) -> None:
+    """Two writers (two API processes), each running flushes side by side, over the same
+    vehicles in shuffled time order: nothing deadlocks or is lost, every vehicle ends at
+    its newest position, and each feed sees a vehicle's moves only go forward."""
+    workspace, first = await _vehicle(owner_conn)
+    vehicles = [first, *await _more_vehicles(owner_conn, workspace, 4)]
+    engines = [create_engine(database.settings) for _ in range(2)]
+    moves: list[dict[uuid.UUID, list[datetime]]] = [{}, {}]
+
+    def recorder(seen: dict[uuid.UUID, list[datetime]]) -> Callable[[Stored], Awaitable[None]]:
+        async def after(stored: Stored) -> None:
+            for vehicle_id, at in stored.moved.items():
+                seen.setdefault(vehicle_id, []).append(at)
+
+        return after
+
+    writers = [
+        PositionWriter(
+            Database(engine, InMemoryBus()),
+            after_flush=recorder(seen),
+            max_delay_s=0.001,
+            parallel_from=50,
+        )
+        for engine, seen in zip(engines, moves, strict=True)
+    ]
+    for writer in writers:
+        await writer.start()
+    base = datetime.now(UTC) - timedelta(minutes=30)
+    seconds = list(range(1200))
+    random.Random(7).shuffle(seconds)
+    batches = [seconds[k : k + 100] for k in range(0, len(seconds), 100)]
+    results = await asyncio.gather(
+        *(
+            writers[n % 2].write(
+                workspace,
+                [
+                    Position(vehicles[s % len(vehicles)], base + timedelta(seconds=s), 77.5, 12.9)
+                    for s in batch
+                ],
+            )
+            for n, batch in enumerate(batches)
+        )
+    )
+    for writer in writers:
+        await writer.stop()
+    for engine in engines:
+        await engine.dispose()
+
+    assert all(not r.refused and not r.stored.duplicates for r in results)
+    assert await _count(owner_conn, workspace) == 1200
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", str(workspace)
+        )
+        latest = dict(
+            await owner_conn.fetch(
+                "SELECT id, last_location_at FROM vehicles WHERE id = ANY($1::uuid[])", vehicles
+            )
+        )
+    for k, vehicle in enumerate(vehicles):
+        newest = max(s for s in seconds if s % len(vehicles) == k)
+        assert latest[vehicle] == base + timedelta(seconds=newest)
+    for seen in moves:
+        for times in seen.values():
+            assert times == sorted(times)

@@ -1,11 +1,21 @@
 """Batched, durable position writes (group commit).
 
-Callers hand positions over and wait; a single flusher gathers everything that arrives
-within a few milliseconds and, in one transaction per workspace, checks who may report for
-which vehicle, writes the positions with one multi-row insert, moves the vehicles, commits,
-and only then releases the callers. So ingestion is not one transaction per point (nor per
+Callers hand positions over and wait; a flusher gathers everything that arrives within a
+few milliseconds and, in one transaction per workspace, checks who may report for which
+vehicle, writes the positions with one multi-row insert, moves the vehicles, commits, and
+only then releases the callers. So ingestion is not one transaction per point (nor per
 request), and a position is acknowledged only once it is stored; stopping the writer
 flushes what is left.
+
+While a flush runs, what arrives waits for it to end, unless `parallel_from` positions
+are waiting (batches from phones that were offline, telematics feeds): then up to
+`max_in_flight` flushes run at once, each on its own connection, so that PostgreSQL inserts
+one batch while this process prepares the next. Single reports keep the one-flush-at-a-time
+rhythm, which gathers more of them per commit. Flushes lock the vehicles they move
+only at the end, in id order, right before the update and the commit: the inserts of
+concurrent flushes (and of other API processes) overlap, and their moves queue briefly. A
+vehicle deleted between a flush's check and its move keeps the positions it sent until
+then, and does not move.
 """
 
 from __future__ import annotations
@@ -41,11 +51,14 @@ INSERT = text(
     RETURNING vehicle_id, recorded_at
     """
 )
-# The live vehicles among those reported, their rows locked in id order: two API processes
-# flushing overlapping vehicles would otherwise update them in different orders and deadlock.
-LOCK_VEHICLES = text(
+# The live vehicles among those reported.
+LIVE_VEHICLES = text(
     "SELECT id FROM vehicles WHERE id = ANY(CAST(:ids AS uuid[])) AND deleted_at IS NULL"
-    " ORDER BY id FOR NO KEY UPDATE"
+)
+# Taken right before MOVE, in id order: two flushes moving overlapping vehicles would
+# otherwise update them in different orders and deadlock.
+LOCK_VEHICLES = text(
+    "SELECT id FROM vehicles WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR NO KEY UPDATE"
 )
 # The vehicle each reporting driver is assigned to.
 ASSIGNMENTS = text(
@@ -64,7 +77,8 @@ MOVE = text(
                     CAST(:lngs AS float8[]), CAST(:lats AS float8[])) AS x(v, t, lng, lat)
         ORDER BY v, t DESC
     ) AS x
-    WHERE v.id = x.v AND (v.last_location_at IS NULL OR v.last_location_at < x.t)
+    WHERE v.id = x.v AND v.deleted_at IS NULL
+      AND (v.last_location_at IS NULL OR v.last_location_at < x.t)
     RETURNING v.id, x.t
     """
 )
@@ -129,6 +143,8 @@ class PositionWriter:
         after_flush: AfterFlush | None = None,
         max_delay_s: float = 0.01,
         max_batch: int = 5000,
+        max_in_flight: int = 2,
+        parallel_from: int = 250,
         max_feed_backlog: int = 50_000,
     ) -> None:
         self._db = db
@@ -141,6 +157,10 @@ class PositionWriter:
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._flushes: set[asyncio.Task[None]] = set()
+        self._parallel_from = parallel_from
+        self._enough = asyncio.Event()
         # Flushes waiting for `after_flush`. One consumer takes all that piled up at once,
         # merged per workspace, so the feed keeps pace however often flushes come; past
         # `max_feed_backlog` positions, flushing waits for it (bounded memory).
@@ -181,51 +201,72 @@ class PositionWriter:
         self._pending.append(_Pending(workspace_id, positions, reporter, done))
         self._size += len(positions)
         self._wake.set()
+        if self._size >= self._parallel_from:
+            self._enough.set()
         if self._size >= self._max_batch:
             self._full.set()
         return await done
 
     async def _run(self) -> None:
-        backlog = False
         while True:
             await self._wake.wait()
-            # Gather for a moment, unless positions piled up during the last flush: they
-            # have waited long enough, and under load flushes then follow back to back.
-            if not self._closing and not backlog:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), self._max_delay_s)
+            if not self._closing:
+                if not self._flushes:
+                    # Idle: gather for a moment.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._full.wait(), self._max_delay_s)
+                elif not self._enough.is_set():
+                    # What arrives during a flush has waited long enough: it goes when that
+                    # flush ends, or alongside it once there is a batch's worth.
+                    enough = asyncio.create_task(self._enough.wait())
+                    await asyncio.wait(
+                        {enough, *self._flushes}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    enough.cancel()
+            await self._slots.acquire()
             batch, self._pending, self._size = self._pending, [], 0
             self._wake.clear()
             self._full.clear()
+            self._enough.clear()
             if batch:
-                await self._flush(batch)
-            backlog = bool(self._pending)
+                flush = asyncio.create_task(self._flush(batch))
+                self._flushes.add(flush)
+                flush.add_done_callback(self._flushes.discard)
+            else:
+                self._slots.release()
             if self._closing and not self._pending:
+                if self._flushes:
+                    await asyncio.wait(set(self._flushes))
                 return
 
     async def _flush(self, batch: list[_Pending]) -> None:
         by_workspace: dict[UUID, list[_Pending]] = defaultdict(list)
         for item in batch:
             by_workspace[item.workspace_id].append(item)
-        for workspace_id, items in by_workspace.items():
-            try:
-                stored = await self._store(workspace_id, items)
-            except Exception as exc:
-                log.exception("storing positions failed")
+        try:
+            for workspace_id, items in by_workspace.items():
+                try:
+                    stored = await self._store(workspace_id, items)
+                except Exception as exc:
+                    log.exception("storing positions failed")
+                    for item in items:
+                        if not item.done.done():
+                            item.done.set_exception(exc)
+                    continue
                 for item in items:
                     if not item.done.done():
-                        item.done.set_exception(exc)
-                continue
-            for item in items:
-                if not item.done.done():
-                    item.done.set_result(Written(stored, item.refused))
-            if self._feed_task is not None and stored.positions:
-                await self._hand_to_feed(stored)
+                        item.done.set_result(Written(stored, item.refused))
+                if self._feed_task is not None and stored.positions:
+                    # Handed over as soon as committed: the feed sees flushes in commit order.
+                    self._hand_to_feed(stored)
+            # Bounded memory: no new flush while the feed is this far behind.
+            while self._flushed_size >= self._max_feed_backlog:
+                self._feed_room.clear()
+                await self._feed_room.wait()
+        finally:
+            self._slots.release()
 
-    async def _hand_to_feed(self, stored: Stored) -> None:
-        while self._flushed_size >= self._max_feed_backlog:
-            self._feed_room.clear()
-            await self._feed_room.wait()
+    def _hand_to_feed(self, stored: Stored) -> None:
         self._flushed.append(stored)
         self._flushed_size += len(stored.positions)
         self._feed_wake.set()
@@ -247,7 +288,7 @@ class PositionWriter:
     async def _store(self, workspace_id: UUID, items: list[_Pending]) -> Stored:
         async with self._db.session(workspace_id, generic_plans=True) as session:
             reported = sorted({p.vehicle_id for item in items for p in item.positions})
-            live = set((await session.execute(LOCK_VEHICLES, {"ids": reported})).scalars())
+            live = set((await session.execute(LIVE_VEHICLES, {"ids": reported})).scalars())
             reporters = sorted({item.reporter for item in items if item.reporter is not None})
             assigned: dict[UUID, UUID] = {}
             if reporters:
@@ -274,6 +315,7 @@ class PositionWriter:
                 },
             )
             duplicates = _duplicates(positions, inserted.all())
+            await session.execute(LOCK_VEHICLES, {"ids": sorted({p.vehicle_id for p in positions})})
             moved = await session.execute(MOVE, columns)
             latest = {row[0]: row[1] for row in moved}
         return Stored(workspace_id, positions, duplicates, latest)
@@ -289,8 +331,8 @@ def _duplicates(positions: list[Position], inserted: Sequence[Any]) -> set[tuple
 
 
 def _merged(flushed: list[Stored]) -> list[Stored]:
-    """One Stored per workspace for several flushes, in order: a later flush's move of a
-    vehicle is always the newer one (moves only go forward)."""
+    """One Stored per workspace for several flushes, in commit order; of two moves of a
+    vehicle the newer one stands (moves only go forward: this only guards that)."""
     merged: dict[UUID, Stored] = {}
     for stored in flushed:
         into = merged.get(stored.workspace_id)
@@ -304,7 +346,9 @@ def _merged(flushed: list[Stored]) -> list[Stored]:
         else:
             into.positions.extend(stored.positions)
             into.duplicates.update(stored.duplicates)
-            into.moved.update(stored.moved)
+            for vehicle_id, at in stored.moved.items():
+                if vehicle_id not in into.moved or at > into.moved[vehicle_id]:
+                    into.moved[vehicle_id] = at
     return list(merged.values())
 
 
