@@ -22,7 +22,7 @@ from models.routing_inputs import FleetPlanRequest, OptimizeRequest, RouteCreate
 from rest.auth import authorize, path_uuid
 from rest.envelope import pagination, success
 from rest.parsing import parse_body, parse_query
-from rest.serialize import moment, to_json
+from rest.serialize import to_json
 from services.routing import optimization, planning, routes
 from services.routing.routes import RouteDetail
 
@@ -58,19 +58,20 @@ def route_json(detail: RouteDetail) -> dict[str, Any]:
         "started_at": to_json(route.started_at),
         "completed_at": to_json(route.completed_at),
         "created_at": to_json(route.created_at),
+        # UUIDs and datetimes as they are: the envelope's encoder renders them (in C).
         "stops": [
             {
-                "id": str(stop.id),
+                "id": stop.id,
                 "stop_order": stop.stop_order,
-                "location_id": str(stop.location_id),
+                "location_id": stop.location_id,
                 "location_name": stop.location_name,
                 "geo": {"type": "Point", "coordinates": [stop.lng, stop.lat]},
                 "load_kg": stop.load_kg,
                 "service_time_minutes": stop.service_time_minutes,
-                "time_window_start": moment(stop.time_window_start),
-                "time_window_end": moment(stop.time_window_end),
-                "arrival_eta": moment(stop.arrival_eta),
-                "departure_eta": moment(stop.departure_eta),
+                "time_window_start": stop.time_window_start,
+                "time_window_end": stop.time_window_end,
+                "arrival_eta": stop.arrival_eta,
+                "departure_eta": stop.departure_eta,
                 "completed": stop.completed,
                 "notes": stop.notes,
             }

@@ -10,8 +10,8 @@ from uuid import UUID
 
 
 def moment(value: datetime | None) -> str | None:
-    """A timestamp as the API writes it (UTC as `Z`); direct, for the hot lists that would
-    otherwise go through `to_json`'s type dispatch value by value."""
+    """A timestamp as the API writes it (UTC as `Z`), the same text core.jsontext gives a
+    datetime handed to it as it is (as the hot lists do)."""
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 

@@ -18,7 +18,7 @@ from models.permissions import Operation
 from models.tracking_inputs import MAX_BATCH
 from rest.auth import authorize, path_uuid
 from rest.envelope import success
-from rest.serialize import moment, to_json
+from rest.serialize import to_json
 from services.tracking import ingest, live
 
 
@@ -37,11 +37,12 @@ async def _json(request: Request) -> Any:
 
 
 def _ack(result: ingest.Ingested) -> list[dict[str, Any]]:
+    # The UUIDs and datetimes as they are: the envelope's encoder renders them (in C).
     return [
         {
             "index": index,
-            "vehicle_id": str(p.vehicle_id),
-            "recorded_at": moment(p.recorded_at),
+            "vehicle_id": p.vehicle_id,
+            "recorded_at": p.recorded_at,
             "duplicate": not new,
         }
         for index, p, new in result.accepted

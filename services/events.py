@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core import jsontext
 from core.db import queue_event
 from core.events import Event
 from core.principal import SYSTEM_USER_ID, Principal
@@ -24,7 +25,8 @@ def emit(
     data: dict[str, Any],
 ) -> Event:
     """Record `event_type` in the caller's transaction; it is published only if that commits."""
-    payload = json.loads(json.dumps(data, default=str))
+    # Plain JSON values, UUIDs and timestamps written as the API writes them.
+    payload = orjson.loads(jsontext.dumps(data))
     actor_id = None if actor.user_id == SYSTEM_USER_ID else actor.user_id
     event = Event(
         event_type=event_type, workspace_id=actor.workspace_id, actor_id=actor_id, data=payload

@@ -57,13 +57,15 @@ class FeedSettings:
 
 
 def position_message(p: Position) -> dict[str, Any]:
+    """What subscribers and the hot copy get; the UUID and datetime are rendered by
+    core.jsontext when the message is written out."""
     return {
         "type": "vehicle_moved",
-        "vehicle_id": str(p.vehicle_id),
+        "vehicle_id": p.vehicle_id,
         "position": [p.lng, p.lat],
         "speed": p.speed_kmh,
         "heading": p.heading,
-        "recorded_at": p.recorded_at.isoformat(),
+        "recorded_at": p.recorded_at,
     }
 
 
