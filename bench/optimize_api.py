@@ -173,6 +173,21 @@ def prepare_database(database: str) -> None:
         raise SystemExit(f"alembic upgrade head failed:\n{migrated.stderr}")
 
 
+async def _analyze(database: str) -> None:
+    conn = await asyncpg.connect(owner_url(database))
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+def analyze(database: str) -> None:
+    """Planner statistics for what was just loaded. A server with autovacuum on gathers them
+    by itself within a minute or so; a server with it off (as `conf.d/90-ci.conf` sets on
+    the CI machines) would otherwise plan every query for empty tables."""
+    asyncio.run(_analyze(database))
+
+
 def redis_db_url(url: str, db: int) -> str:
     return urlsplit(url)._replace(path=f"/{db}").geturl()
 
@@ -610,6 +625,7 @@ def run(args: argparse.Namespace, children: Children) -> Report:
             pool = api.import_locations(
                 city_points(rng, 2 * n * args.repetitions), "customer", f"N{n}"
             )
+            analyze(args.database)
             for rep in range(args.repetitions):
                 base = 2 * n * rep
                 first, second = pool[base : base + n], pool[base + n : base + 2 * n]
