@@ -322,7 +322,8 @@ class Publisher:
         # Strictly increasing, so that (vehicle, recorded_at) never repeats.
         now = max(time.time(), self.last_stamp + 1e-6)
         self.last_stamp = now
-        return datetime.fromtimestamp(now, UTC).isoformat(), now
+        # In the API's own form (UTC as Z), as it comes back in the live messages.
+        return datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"), now
 
     async def _post(self, count: int) -> None:
         positions = []
