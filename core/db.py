@@ -14,11 +14,13 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core import jsontext
 from core.events import Event, EventBus
 from core.settings import Settings
 
@@ -48,9 +50,17 @@ def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
         # Connections older than this are replaced (idle sockets a network dropped quietly).
         pool_recycle=1800,
         connect_args={"server_settings": SERVER_SETTINGS},
+        # JSON columns (job inputs and results of hundreds of stops, event payloads) are
+        # written and read with orjson, as responses are.
+        json_serializer=_json_text,
+        json_deserializer=orjson.loads,
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed)
     return engine
+
+
+def _json_text(value: Any) -> str:
+    return jsontext.dumps(value).decode()
 
 
 def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -65,9 +65,23 @@ class StopView:
     def planned(
         self, stop_order: int, arrival_eta: datetime | None, departure_eta: datetime | None
     ) -> StopView:
-        """This stop at another place in the route, with other ETAs."""
-        return replace(
-            self, stop_order=stop_order, arrival_eta=arrival_eta, departure_eta=departure_eta
+        """This stop at another place in the route, with other ETAs. Built field by field:
+        `dataclasses.replace` inspects the fields on every call (a 200-stop reply)."""
+        return StopView(
+            self.id,
+            stop_order,
+            self.location_id,
+            self.location_name,
+            self.lng,
+            self.lat,
+            self.load_kg,
+            self.service_time_minutes,
+            self.time_window_start,
+            self.time_window_end,
+            arrival_eta,
+            departure_eta,
+            self.completed,
+            self.notes,
         )
 
 
