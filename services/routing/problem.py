@@ -9,12 +9,13 @@ stop ids they come from.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
+
+import orjson
 
 from solvers.problem import MAX_TIME, Depot, Point, Problem, Stop, TimeWindow, Vehicle
 from solvers.solution import Solution
@@ -105,8 +106,7 @@ def input_hash(problem: dict[str, Any]) -> str:
     """Digest of what the solver sees. The planned start is left out: every time in the
     problem is relative to it, so the same stops on another day share a cache entry."""
     solver_input = {key: value for key, value in problem.items() if key != "planned_start"}
-    canonical = json.dumps(solver_input, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(solver_input, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def to_solver_problem(problem: dict[str, Any]) -> Problem:
