@@ -6,9 +6,10 @@ import asyncio
 import hashlib
 import re
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -188,7 +189,7 @@ async def authenticate(
     # round trip of waiting instead of two. A refused request's membership check is shared
     # with every other request waiting at that moment (ActiveMembers), so a flood of
     # refused requests still costs the database one query at a time.
-    decision, member = await asyncio.gather(
+    decision, member = await _both(
         security.admission.admit(claims.jti, budgets, cost=charge.cost if charge else 0),
         active_members(db).get(claims.user_id, claims.workspace_id),
     )
@@ -206,6 +207,21 @@ async def authenticate(
         token_id=claims.jti,
         token_expires_at=claims.expires_at,
     )
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Both results, awaited together; the first failure (in argument order) is raised once
+    both have ended, so that no task is left running or its failure unread."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    if isinstance(a, BaseException):
+        raise a
+    if isinstance(b, BaseException):
+        raise b
+    return a, b
 
 
 @dataclass(frozen=True, slots=True)
