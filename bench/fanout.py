@@ -136,7 +136,8 @@ def _recorded_at(message: dict[str, Any], protocol: str) -> str | None:
         data = message["payload"].get("data")
         if not data:  # the subscription ended with an error (a dropped slow subscriber)
             raise RuntimeError(str(message["payload"].get("errors"))[:200])
-        return str(data["vehicleMoved"]["recordedAt"])
+        # GraphQL's DateTime scalar writes UTC as +00:00, the REST and socket messages as Z.
+        return str(data["vehicleMoved"]["recordedAt"]).replace("+00:00", "Z")
     if message.get("type") != "vehicle_moved":
         return None
     return str(message["recorded_at"])
