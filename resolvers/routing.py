@@ -120,7 +120,7 @@ class RoutingMutation:
         actor = await ctx.principal()
         data = parse_model(OptimizeRequest, input_dict(input) if input else {})
         state = ctx.request.app.state
-        async with ctx.db.session(actor.workspace_id) as session:
+        async with ctx.db.session(actor.workspace_id, generic_plans=True) as session:
             ticket = await optimization.request_optimization(
                 session=session,
                 actor=actor,

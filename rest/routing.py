@@ -215,7 +215,7 @@ async def optimize(request: Request) -> JSONResponse:
     query = parse_query(request, OptimizeQuery)
     data = await parse_body(request, OptimizeRequest) if await request.body() else OptimizeRequest()
     state = request.app.state
-    async with state.db.session(actor.workspace_id) as session:
+    async with state.db.session(actor.workspace_id, generic_plans=True) as session:
         ticket = await optimization.request_optimization(
             session=session,
             actor=actor,

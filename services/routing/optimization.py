@@ -5,6 +5,10 @@ per workspace): a hit is applied at once. A miss creates a `pending` job, moves 
 to `optimizing` and hands the job to a worker after commit. The worker claims the job only
 while it is `pending` (a second delivery does nothing), solves it, and saves the plan
 unless the job was cancelled meanwhile.
+
+Requests and saves run with generic plans (`Database.session(generic_plans=True)`):
+planning the path and stop-order statements anew for each request's arrays of hundreds of
+values took longer than running them (3 ms of a 200-stop hit).
 """
 
 from __future__ import annotations
@@ -496,7 +500,7 @@ async def run_job(
         if isinstance(outcome, Exception):
             log.warning("progress report failed: %s", outcome, extra={"job_id": str(job_id)})
     budget = float(job_input["time_limit_s"]) * TIMEOUT_FACTOR + TIMEOUT_GRACE_S
-    async with db.session(workspace_id) as session:
+    async with db.session(workspace_id, generic_plans=True) as session:
         job = (
             await session.exec(
                 select(OptimizationJob).where(OptimizationJob.id == job_id).with_for_update()
