@@ -126,15 +126,17 @@ class RouteStop(SQLModel, table=True):
 
 
 class RoutePath(SQLModel, table=True):
+    """One leg of a route's path. Written and read through the route: no foreign key or
+    index of its own on `workspace_id` (migration 0012)."""
+
     __tablename__ = "route_paths"
     __table_args__ = (
         sa.Index("idx_route_paths_route", "route_id"),
         gist("idx_route_paths_geo", "path"),
-        sa.Index("idx_route_paths_workspace", "workspace_id"),
     )
 
     id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())
-    workspace_id: UUID = Field(sa_column=workspace_fk())
+    workspace_id: UUID = Field(sa_column=workspace_fk(fk=False))
     route_id: UUID = Field(sa_column=_route_fk())
     path: Any = Field(sa_column=linestring())
     segment_index: int = Field(
