@@ -95,8 +95,7 @@ class RouteStop(SQLModel, table=True):
             deferrable=True,
             initially="IMMEDIATE",
         ),
-        sa.Index("idx_route_stops_route", "route_id"),
-        sa.Index("idx_route_stops_workspace", "workspace_id"),
+        # The unique constraint's index serves every read by route (migration 0013).
     )
 
     id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())
