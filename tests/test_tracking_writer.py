@@ -194,3 +194,29 @@ async def test_overlapping_batches_from_two_processes_store_all_and_move_to_the_
     for seen in moves:
         for times in seen.values():
             assert times == sorted(times)
+
+
+async def test_a_batch_repeating_stored_positions_names_exactly_those(
+    database: DatabaseUnderTest, owner_conn: asyncpg.Connection
+) -> None:
+    workspace, vehicle = await _vehicle(owner_conn)
+    engine = create_engine(database.settings)
+    writer = PositionWriter(Database(engine, InMemoryBus()), max_delay_s=0.001)
+    await writer.start()
+    base = datetime.now(UTC) - timedelta(minutes=10)
+    first = [Position(vehicle, base + timedelta(seconds=s), 77.5, 12.9) for s in range(3)]
+    await writer.write(workspace, first)
+    again = [
+        first[0],
+        first[2],
+        *(Position(vehicle, base + timedelta(seconds=s), 77.6, 12.9) for s in (5, 6)),
+    ]
+    written = await writer.write(workspace, again)
+    await writer.stop()
+    await engine.dispose()
+    assert written.stored.duplicates == {
+        (vehicle, first[0].recorded_at),
+        (vehicle, first[2].recorded_at),
+    }
+    assert [written.is_new(p) for p in again] == [False, False, True, True]
+    assert await _count(owner_conn, workspace) == 5

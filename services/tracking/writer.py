@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,7 +48,16 @@ INSERT = text(
                 CAST(:batteries AS float8[]))
          AS x(v, t, lng, lat, s, h, a, b)
     ON CONFLICT (vehicle_id, recorded_at) DO NOTHING
-    RETURNING vehicle_id, recorded_at
+    """
+)
+# Asked only when the insert stored fewer rows than it was given: which of the keys were
+# there before this transaction (a repeated report), told by the row's creating transaction.
+STORED_BEFORE = text(
+    """
+    SELECT p.vehicle_id, p.recorded_at
+    FROM unnest(CAST(:vehicles AS uuid[]), CAST(:times AS timestamptz[])) AS x(v, t)
+    JOIN live_vehicle_positions p ON p.vehicle_id = x.v AND p.recorded_at = x.t
+    WHERE p.xmin <> pg_current_xact_id()::xid
     """
 )
 # The live vehicles among those reported.
@@ -65,18 +74,14 @@ ASSIGNMENTS = text(
     "SELECT user_id, vehicle_id FROM drivers"
     " WHERE user_id = ANY(CAST(:users AS uuid[])) AND vehicle_id IS NOT NULL"
 )
-# The newest position of each vehicle moves it, never an older one arriving late.
+# Each vehicle's newest position of the flush moves it, never one older than it already has.
 MOVE = text(
     """
     UPDATE vehicles AS v
     SET last_location = ST_SetSRID(ST_MakePoint(x.lng, x.lat), 4326)::geography,
         last_location_at = x.t
-    FROM (
-        SELECT DISTINCT ON (v) v, t, lng, lat
-        FROM unnest(CAST(:vehicles AS uuid[]), CAST(:times AS timestamptz[]),
-                    CAST(:lngs AS float8[]), CAST(:lats AS float8[])) AS x(v, t, lng, lat)
-        ORDER BY v, t DESC
-    ) AS x
+    FROM unnest(CAST(:vehicles AS uuid[]), CAST(:times AS timestamptz[]),
+                CAST(:lngs AS float8[]), CAST(:lats AS float8[])) AS x(v, t, lng, lat)
     WHERE v.id = x.v AND v.deleted_at IS NULL
       AND (v.last_location_at IS NULL OR v.last_location_at < x.t)
     RETURNING v.id, x.t
@@ -297,37 +302,50 @@ class PositionWriter:
             positions = [p for item in items for p in _admit(item, live, assigned)]
             if not positions:
                 return Stored(workspace_id, [], set(), {})
-            columns = {
+            keys = {
                 "vehicles": [p.vehicle_id for p in positions],
                 "times": [p.recorded_at for p in positions],
-                "lngs": [p.lng for p in positions],
-                "lats": [p.lat for p in positions],
             }
             inserted = await session.execute(
                 INSERT,
                 {
-                    **columns,
+                    **keys,
                     "workspace_id": workspace_id,
+                    "lngs": [p.lng for p in positions],
+                    "lats": [p.lat for p in positions],
                     "speeds": [p.speed_kmh for p in positions],
                     "headings": [p.heading for p in positions],
                     "accuracies": [p.accuracy_m for p in positions],
                     "batteries": [p.battery_pct for p in positions],
                 },
             )
-            duplicates = _duplicates(positions, inserted.all())
-            await session.execute(LOCK_VEHICLES, {"ids": sorted({p.vehicle_id for p in positions})})
-            moved = await session.execute(MOVE, columns)
+            duplicates: set[tuple[UUID, datetime]] = set()
+            if inserted.rowcount < len(positions):  # type: ignore[attr-defined]
+                rows = await session.execute(STORED_BEFORE, keys)
+                duplicates = {(row[0], row[1]) for row in rows}
+            newest = _newest(positions)
+            await session.execute(LOCK_VEHICLES, {"ids": sorted(newest)})
+            moved = await session.execute(
+                MOVE,
+                {
+                    "vehicles": list(newest),
+                    "times": [p.recorded_at for p in newest.values()],
+                    "lngs": [p.lng for p in newest.values()],
+                    "lats": [p.lat for p in newest.values()],
+                },
+            )
             latest = {row[0]: row[1] for row in moved}
         return Stored(workspace_id, positions, duplicates, latest)
 
 
-def _duplicates(positions: list[Position], inserted: Sequence[Any]) -> set[tuple[UUID, datetime]]:
-    """The keys the insert skipped as already stored; none when it stored every row (the
-    common case, told without hashing a key)."""
-    if len(inserted) == len(positions):
-        return set()
-    new = {(row[0], row[1]) for row in inserted}
-    return {(p.vehicle_id, p.recorded_at) for p in positions} - new
+def _newest(positions: list[Position]) -> dict[UUID, Position]:
+    """Each vehicle's newest position: only those are sent to move the vehicles."""
+    newest: dict[UUID, Position] = {}
+    for p in positions:
+        held = newest.get(p.vehicle_id)
+        if held is None or p.recorded_at > held.recorded_at:
+            newest[p.vehicle_id] = p
+    return newest
 
 
 def _merged(flushed: list[Stored]) -> list[Stored]:
