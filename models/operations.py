@@ -26,13 +26,12 @@ from models.enums import IncidentSeverity, IncidentStatus
 class LiveVehiclePosition(SQLModel, table=True):
     """Partitioned by month on `recorded_at`; the key makes a repeated fix idempotent, and
     its index, scanned backwards, gives a vehicle's newest positions first. `workspace_id`
-    has no foreign key of its own: a position belongs to its workspace through its vehicle
-    (migration 0011)."""
+    has no foreign key or index of its own: a position belongs to its workspace through its
+    vehicle (migrations 0011 and 0014)."""
 
     __tablename__ = "live_vehicle_positions"
     __table_args__ = (
         gist("idx_live_pos_geo", "position"),
-        sa.Index("idx_live_pos_workspace", "workspace_id", "recorded_at"),
         {"postgresql_partition_by": "RANGE (recorded_at)"},
     )
 
