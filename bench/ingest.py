@@ -469,7 +469,7 @@ async def insert_ceiling(
                 await conn.execute(
                     "SELECT set_config('app.current_workspace_id', $1, true)", fleet.workspace_id
                 )
-                inserted = await conn.fetch(
+                status = await conn.execute(
                     insert,
                     UUID(fleet.workspace_id),
                     vehicles,
@@ -482,9 +482,21 @@ async def insert_ceiling(
                     nulls,
                 )
                 if move:
-                    await conn.fetch(move_sql, vehicles, times, lngs, lats)
-            if len(inserted) != len(part):
-                raise RuntimeError(f"insert ceiling: {len(inserted)} new rows of {len(part)}")
+                    # As the writer does: each vehicle's newest position of the chunk.
+                    newest: dict[Any, tuple[Any, float, float]] = {}
+                    for v, t, lng, lat in zip(vehicles, times, lngs, lats, strict=True):
+                        if v not in newest or t > newest[v][0]:
+                            newest[v] = (t, lng, lat)
+                    await conn.fetch(
+                        move_sql,
+                        list(newest),
+                        [n[0] for n in newest.values()],
+                        [n[1] for n in newest.values()],
+                        [n[2] for n in newest.values()],
+                    )
+            stored = int(status.split()[-1])  # "INSERT 0 <rows>"
+            if stored != len(part):
+                raise RuntimeError(f"insert ceiling: {stored} new rows of {len(part)}")
         seconds = time.perf_counter() - started
     finally:
         await conn.close()
