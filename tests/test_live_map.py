@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -28,9 +24,10 @@ from core.fanout import Hub, SubscriberTooSlow
 from core.principal import Principal
 from models.routing_inputs import OptimizeRequest
 from services.routing import optimization
-from tests.conftest import ROOT, TEST_REDIS_URL, DatabaseUnderTest
+from tests.conftest import TEST_REDIS_URL, DatabaseUnderTest
 from tests.helpers import Session, register
 from tests.routing_helpers import DEPOT, city, make_vehicle, route_body
+from tests.served_app import served_app
 
 MOVED = (
     "subscription($ids: [UUID!]) { vehicleMoved(vehicleIds: $ids) { vehicleId position speed } }"
@@ -123,51 +120,16 @@ async def test_dashboard_socket_sends_one_message_per_frame_or_one_array_per_flu
         assert sorted(m["position"][0] for m in one_by_one) == [77.5, 77.51, 77.52]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_a_position_posted_to_another_process_reaches_this_one(
     app: Starlette, client: httpx.AsyncClient, database: DatabaseUnderTest
 ) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.owner_url,
-        "REDIS_URL": TEST_REDIS_URL,
-        "ENVIRONMENT": "test",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-    }
-    other = subprocess.Popen(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as remote:
-            while True:
-                try:
-                    if (await remote.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the second app process did not start"
-                await asyncio.sleep(0.2)
-            admin = await register(client)
-            van = await make_vehicle(client, admin, "TWO-PROC")
-            async with subscription(app, admin, MOVED) as ws:
-                await post(remote, admin, van, 77.55, 12.95)
-                message = await ws.receive_json(timeout=10)
-            assert message["payload"]["data"]["vehicleMoved"]["position"] == [77.55, 12.95]
-    finally:
-        other.terminate()
-        other.wait(timeout=20)
+    async with served_app(database.owner_url, TEST_REDIS_URL) as other:
+        admin = await register(client)
+        van = await make_vehicle(client, admin, "TWO-PROC")
+        async with subscription(app, admin, MOVED) as ws:
+            await post(other.http, admin, van, 77.55, 12.95)
+            message = await ws.receive_json(timeout=10)
+        assert message["payload"]["data"]["vehicleMoved"]["position"] == [77.55, 12.95]
 
 
 async def _deployed_route(

@@ -7,6 +7,8 @@ import httpx
 from core.events import InMemoryBus
 from tests.conftest import DatabaseUnderTest, settings_for, start_app
 from tests.helpers import login, register
+from tests.routing_helpers import city, route_body
+from tests.served_app import served_app
 
 
 async def test_auth_flow_and_events_without_redis(database: DatabaseUnderTest) -> None:
@@ -39,61 +41,22 @@ async def test_a_whole_optimization_runs_on_the_in_process_worker(
 ) -> None:
     """`python app.py` without Redis: the job runs on a worker thread of the API process,
     and the second identical request is answered from the in-memory cache."""
-    import asyncio
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    from tests.conftest import ROOT
-    from tests.routing_helpers import city, route_body
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.owner_url,
-        "REDIS_URL": "memory://",
-        "ENVIRONMENT": "test",
-        "PORT": str(port),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the single-process app did not start"
-                await asyncio.sleep(0.2)
-            admin = await register(client)
-            depot, customers = await city(client, admin)
-            answers = []
-            for _ in range(2):
-                created = await client.post(
-                    "/api/v1/routes",
-                    json=route_body(depot, customers[:4], None),
-                    headers=admin.headers,
-                )
-                route_id = created.json()["data"]["id"]
-                optimized = await client.post(
-                    f"/api/v1/routes/{route_id}/optimize?wait=20", headers=admin.headers
-                )
-                assert optimized.status_code == 200, optimized.text
-                answers.append(optimized.json()["data"])
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    answers = []
+    async with served_app(database.owner_url, "memory://") as server:
+        client = server.http
+        admin = await register(client)
+        depot, customers = await city(client, admin)
+        for _ in range(2):
+            created = await client.post(
+                "/api/v1/routes",
+                json=route_body(depot, customers[:4], None),
+                headers=admin.headers,
+            )
+            route_id = created.json()["data"]["id"]
+            optimized = await client.post(
+                f"/api/v1/routes/{route_id}/optimize?wait=20", headers=admin.headers
+            )
+            assert optimized.status_code == 200, optimized.text
+            answers.append(optimized.json()["data"])
     assert [a["job"]["cached"] for a in answers] == [False, True]
     assert all(a["route"]["status"] == "optimized" for a in answers)
