@@ -11,10 +11,6 @@ from redis.asyncio import Redis
 from core import jsontext
 
 
-def _dumps(value: Any) -> str:
-    return jsontext.dumps(value).decode()
-
-
 class Cache(Protocol):
     async def get(self, key: str) -> Any | None: ...
 
@@ -41,7 +37,7 @@ class RedisCache:
         return orjson.loads(raw) if raw is not None else None
 
     async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
-        await self._redis.set(self._prefix + key, _dumps(value), ex=ttl_s)
+        await self._redis.set(self._prefix + key, jsontext.text(value), ex=ttl_s)
 
     async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None:
         """One command for all of them (a pipeline still parses a reply per entry)."""
@@ -49,7 +45,7 @@ class RedisCache:
             return
         await self._set_many(
             keys=[self._prefix + key for key in items],
-            args=[*(_dumps(value) for value in items.values()), ttl_s],
+            args=[*(jsontext.text(value) for value in items.values()), ttl_s],
         )
 
 
@@ -65,7 +61,7 @@ class MemoryCache:
         return orjson.loads(entry[1])
 
     async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
-        self._entries[key] = (time.monotonic() + ttl_s, _dumps(value))
+        self._entries[key] = (time.monotonic() + ttl_s, jsontext.text(value))
 
     async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None:
         for key, value in items.items():

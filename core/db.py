@@ -56,15 +56,11 @@ def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
         connect_args={"server_settings": SERVER_SETTINGS},
         # JSON columns (job inputs and results of hundreds of stops, event payloads) are
         # written and read with orjson, as responses are.
-        json_serializer=_json_text,
+        json_serializer=jsontext.text,
         json_deserializer=orjson.loads,
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed)
     return engine
-
-
-def _json_text(value: Any) -> str:
-    return jsontext.dumps(value).decode()
 
 
 def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -93,7 +93,7 @@ class Hub:
         self._gathering: dict[str, list[str]] = {}
 
     async def publish(self, channel: str, messages: Message | list[Message]) -> None:
-        await self._broadcast.publish(channel, jsontext.dumps(messages).decode())
+        await self._broadcast.publish(channel, jsontext.text(messages))
 
     @contextlib.asynccontextmanager
     async def subscribe(

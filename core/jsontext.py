@@ -17,6 +17,12 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=_plain, option=_OPTIONS)
 
 
+def text(value: Any) -> str:
+    """`dumps` as a str, for APIs that take text (SQLAlchemy JSON columns, Redis values,
+    websocket text frames, broadcast messages)."""
+    return dumps(value).decode()
+
+
 def _plain(value: Any) -> Any:
     """What orjson does not take as it is: numpy scalars (solver output), decimals, and
     anything else by its text."""

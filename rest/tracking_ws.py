@@ -91,7 +91,7 @@ async def _send(websocket: WebSocket, actor: Principal) -> None:
                 await websocket.send_text(frame)
         else:
             async for message in subscription:
-                await websocket.send_text(jsontext.dumps(message).decode())
+                await websocket.send_text(jsontext.text(message))
 
 
 async def tracking_socket(websocket: WebSocket) -> None:
