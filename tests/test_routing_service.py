@@ -365,6 +365,43 @@ async def test_any_input_change_misses_the_cache(w: World) -> None:
         assert w.queue.sent[sent:] == [(ticket.job.id, w.actor.workspace_id)], name
 
 
+class WatchingCache:
+    """The real cache, noting how the job looks to everyone else at each result stored."""
+
+    def __init__(self, w: World) -> None:
+        self.w = w
+        self.job_id: UUID | None = None
+        self.seen: list[JobStatus] = []
+
+    async def get(self, key: str) -> Any | None:
+        return await self.w.cache.get(key)
+
+    async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
+        assert self.job_id is not None
+        self.seen.append((await self.w.job(self.job_id)).status)
+        await self.w.cache.set(key, value, ttl_s=ttl_s)
+
+    async def set_many(self, items: dict[str, Any], *, ttl_s: int) -> None:
+        await self.w.cache.set_many(items, ttl_s=ttl_s)
+
+
+async def test_a_result_is_cached_before_its_job_is_seen_complete(w: World) -> None:
+    """A dispatcher who sees the job finish and at once submits the same stops gets a hit."""
+    watching = WatchingCache(w)
+    ticket = await w.optimize(await w.route())
+    watching.job_id = ticket.job.id
+    status = await optimization.run_job(
+        db=w.db,
+        cache=watching,
+        channel=RecordingChannel(),
+        job_id=ticket.job.id,
+        workspace_id=w.actor.workspace_id,
+    )
+    assert status == JobStatus.COMPLETED
+    assert watching.seen == [JobStatus.RUNNING]
+    assert (await w.optimize(await w.route())).cached
+
+
 # Delivery, cancellation, timeouts and failures
 
 

@@ -429,11 +429,18 @@ def _solve(job_input: dict[str, Any], progress: Any, engine: str = "auto") -> di
     return result
 
 
-async def claim_job(
-    *, db: Database, job_id: UUID, workspace_id: UUID
-) -> tuple[dict[str, Any], UUID | None] | None:
-    """Move a `pending` job to `running` and return its input and requester; None when it
-    is not pending any more (a repeated delivery, or a cancelled job)."""
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a worker needs of the job it claimed."""
+
+    job_input: dict[str, Any]
+    input_hash: str
+    requested_by: UUID | None
+
+
+async def claim_job(*, db: Database, job_id: UUID, workspace_id: UUID) -> Claim | None:
+    """Move a `pending` job to `running` and return what the worker needs of it; None when
+    it is not pending any more (a repeated delivery, or a cancelled job)."""
     async with db.session(workspace_id) as session:
         job = (
             await session.exec(
@@ -444,7 +451,7 @@ async def claim_job(
             return None
         job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
         session.add(job)
-        return job.input_data, job.requested_by
+        return Claim(job.input_data, job.input_hash, job.requested_by)
 
 
 async def run_job(
@@ -454,7 +461,7 @@ async def run_job(
     claimed = await claim_job(db=db, job_id=job_id, workspace_id=workspace_id)
     if claimed is None:
         return None
-    job_input, requester = claimed
+    job_input, requester = claimed.job_input, claimed.requested_by
     loop = asyncio.get_running_loop()
     last = [0.0]
     reports: set[asyncio.Future[None]] = set()
@@ -500,6 +507,11 @@ async def run_job(
         if isinstance(outcome, Exception):
             log.warning("progress report failed: %s", outcome, extra={"job_id": str(job_id)})
     budget = float(job_input["time_limit_s"]) * TIMEOUT_FACTOR + TIMEOUT_GRACE_S
+    if result is not None:
+        # Cached before the job can be seen complete, so that the same stops submitted as
+        # soon as it is are a hit. A result depends on its problem alone: it stays true
+        # even if the save below fails or finds the job cancelled.
+        await cache.set(cache_key(workspace_id, claimed.input_hash), result, ttl_s=CACHE_TTL_S)
     async with db.session(workspace_id, generic_plans=True) as session:
         job = (
             await session.exec(
@@ -541,7 +553,5 @@ async def run_job(
                 await apply_result(session=session, actor=actor, route=route, job=job)
         session.add(job)
         final = job.status
-    if result is not None:
-        await cache.set(cache_key(workspace_id, job.input_hash), result, ttl_s=CACHE_TTL_S)
     await channel.publish(job_id, {"status": final.value, "elapsed_s": round(elapsed, 3)})
     return final
