@@ -46,7 +46,6 @@ from services.routing.routes import (
     PathLeg,
     RouteDetail,
     StopView,
-    get_route,
     lng_lat,
     move,
     stop_view,
@@ -113,37 +112,53 @@ def cache_key(workspace_id: UUID, digest: str) -> str:
 _DEPOT = aliased(Location, name="depot")
 _VEHICLE_LNG, _VEHICLE_LAT = lng_lat(col(Vehicle.last_location))
 _DEPOT_LNG, _DEPOT_LAT = lng_lat(col(_DEPOT.geo))
-# One round trip: the stops, with the route's vehicle and depot (or NULLs) on every row.
-INPUT = (
-    STOPS.add_columns(
-        col(Vehicle.id).label("vehicle_id"),
-        col(Vehicle.deleted_at).label("vehicle_deleted_at"),
-        col(Vehicle.vehicle_type),
-        col(Vehicle.capacity_kg),
-        col(Vehicle.capacity_volume_m3),
-        col(Vehicle.max_range_km),
-        _VEHICLE_LNG.label("vehicle_lng"),
-        _VEHICLE_LAT.label("vehicle_lat"),
-        col(_DEPOT.id).label("depot_id"),
-        _DEPOT_LNG.label("depot_lng"),
-        _DEPOT_LAT.label("depot_lat"),
-    )
-    .outerjoin(Vehicle, col(Vehicle.id) == sa.bindparam("vehicle_id", type_=sa.Uuid))
-    .outerjoin(_DEPOT, col(_DEPOT.id) == sa.bindparam("depot_id", type_=sa.Uuid))
+_REF_COLUMNS: tuple[Any, ...] = (
+    col(Vehicle.id).label("vehicle_id"),
+    col(Vehicle.deleted_at).label("vehicle_deleted_at"),
+    col(Vehicle.vehicle_type),
+    col(Vehicle.capacity_kg),
+    col(Vehicle.capacity_volume_m3),
+    col(Vehicle.max_range_km),
+    _VEHICLE_LNG.label("vehicle_lng"),
+    _VEHICLE_LAT.label("vehicle_lat"),
+    col(_DEPOT.id).label("depot_id"),
+    _DEPOT_LNG.label("depot_lng"),
+    _DEPOT_LAT.label("depot_lat"),
 )
 
 
-async def route_input(session: AsyncSession, route: Route, request: OptimizeRequest) -> RouteInput:
-    """`job_input_for_route`, with the stops as read for it."""
-    params = {
-        "route_id": route.id,
-        "vehicle_id": route.vehicle_id,
-        "depot_id": route.depot_location_id,
-    }
-    rows = (await session.execute(INPUT, params)).all()
+def _with_refs(statement: Any) -> Any:
+    return (
+        statement.outerjoin(Vehicle, col(Vehicle.id) == col(Route.vehicle_id))
+        .outerjoin(_DEPOT, col(_DEPOT.id) == col(Route.depot_location_id))
+        .where(col(Route.id) == sa.bindparam("route_id", type_=sa.Uuid))
+    )
+
+
+# The route locked, with its vehicle and depot (or NULLs): one row, read once rather than
+# joined onto each of its stops (which re-read them per stop: 1.5 ms of a 200-stop read).
+LOCKED_ROUTE = _with_refs(sa.select(Route, *_REF_COLUMNS)).with_for_update(of=Route)
+REFS = _with_refs(sa.select(*_REF_COLUMNS).select_from(Route))
+
+
+async def locked_route(session: AsyncSession, route_id: UUID) -> tuple[Route, Any]:
+    """A live route, locked as `get_route(lock=True)` does, and its vehicle and depot."""
+    row = (await session.execute(LOCKED_ROUTE, {"route_id": route_id})).first()
+    if row is None or row[0].deleted_at is not None:
+        raise NotFound.resource("Route", route_id)
+    return row[0], row
+
+
+async def route_input(
+    session: AsyncSession, route: Route, request: OptimizeRequest, refs: Any = None
+) -> RouteInput:
+    """`job_input_for_route`, with the stops as read for it; `refs` is the route's vehicle
+    and depot as `locked_route` read them, or None to read them here."""
+    if refs is None:
+        refs = (await session.execute(REFS, {"route_id": route.id})).one()
+    rows = (await session.execute(STOPS, {"route_id": route.id})).all()
     if not rows:
         raise ValidationFailed.field("stops", "a route needs at least one stop to optimize")
-    refs = rows[0]
     if refs.vehicle_id is not None and refs.vehicle_deleted_at is not None:
         raise ValidationFailed.field("vehicle_id", "the route's vehicle was deleted")
     if refs.depot_id is not None:
@@ -211,12 +226,12 @@ async def request_optimization(
     cache: Cache,
     queue: JobQueue,
 ) -> Ticket:
-    route = await get_route(session=session, actor=actor, route_id=route_id, lock=True)
+    route, refs = await locked_route(session, route_id)
     # Nothing is written before the end: on a hit the route goes straight to `optimized`
     # in one UPDATE, and the job, audit and event rows go out in one flush.
     with session.no_autoflush:
         move(route, RouteStatus.OPTIMIZING)
-        loaded = await route_input(session, route, data)
+        loaded = await route_input(session, route, data, refs)
         job_input = loaded.job_input
         digest = canon.input_hash(job_input["problem"])
         cached = await cache.get(cache_key(actor.workspace_id, digest))
