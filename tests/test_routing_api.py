@@ -168,6 +168,10 @@ async def test_refused_optimizations_change_nothing(
     nowhere = await create(
         client, admin, route_body(depot, customers[:3], van, depot_location_id=None)
     )
+    gone_van = await make_vehicle(client, admin, "RT-2")
+    orphaned = await create(client, admin, route_body(depot, customers[:3], gone_van))
+    deleted = await client.delete(f"/api/v1/vehicles/{gone_van}", headers=admin.headers)
+    assert deleted.status_code == 200
     before = await counts(owner_conn, admin.workspace_id)
 
     def url(route_id: str, query: str = wait) -> str:
@@ -182,6 +186,7 @@ async def test_refused_optimizations_change_nothing(
         (url(route["id"]), {"seed": -1}, "seed"),
         (url(route["id"]), {"engine": "pyvrp"}, "engine"),
         (url(nowhere["id"]), {}, "depot_location_id"),
+        (url(orphaned["id"]), {}, "vehicle_id"),
     ]
     for target, payload, field in cases:
         response = await client.post(target, json=payload, headers=admin.headers)
@@ -191,7 +196,7 @@ async def test_refused_optimizations_change_nothing(
     assert missing.status_code == 404
 
     assert await counts(owner_conn, admin.workspace_id) == before
-    for route_id in (route["id"], nowhere["id"]):
+    for route_id in (route["id"], nowhere["id"], orphaned["id"]):
         got = await client.get(f"{ROUTES}/{route_id}", headers=admin.headers)
         assert got.json()["data"]["status"] == "draft"
 
