@@ -6,34 +6,43 @@ from __future__ import annotations
 
 import uuid
 from typing import Protocol
+from uuid import UUID
 
 from redis.asyncio import Redis
 
-from core.denylist import Denylist, revoked_key
+from core.denylist import Denylist, revoked_key, revoked_session_key
 from core.ratelimit import WINDOW_MS, WINDOW_SCRIPT_BODY, Budget, Decision, RateLimiter, seconds
 
-# KEYS: the token's denylist key, then the budgets' keys; ARGV as the sliding window's.
+# KEYS: the token's and its session's denylist keys, then the budgets' keys; ARGV as the
+# sliding window's.
 _ADMIT = (
     """
-if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, 0} end
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return {-1, 0} end
 local budget_keys = {}
-for i = 2, #KEYS do budget_keys[i - 1] = KEYS[i] end
+for i = 3, #KEYS do budget_keys[i - 2] = KEYS[i] end
 """
     + WINDOW_SCRIPT_BODY
 )
 
 
 class Admission(Protocol):
-    async def admit(self, jti: str, budgets: list[Budget], *, cost: int = 1) -> Decision: ...
+    async def admit(
+        self, jti: str, budgets: list[Budget], *, cost: int = 1, session_id: UUID | None = None
+    ) -> Decision: ...
 
 
 class RedisAdmission:
     def __init__(self, redis: Redis) -> None:
         self._script = redis.register_script(_ADMIT)
 
-    async def admit(self, jti: str, budgets: list[Budget], *, cost: int = 1) -> Decision:
+    async def admit(
+        self, jti: str, budgets: list[Budget], *, cost: int = 1, session_id: UUID | None = None
+    ) -> Decision:
+        token_key = revoked_key(jti)
+        # A token from before sessions were named has only its own key: asked twice.
+        session_key = revoked_session_key(session_id) if session_id else token_key
         allowed, retry_ms = await self._script(
-            keys=[revoked_key(jti), *(b.key for b in budgets)],
+            keys=[token_key, session_key, *(b.key for b in budgets)],
             args=[WINDOW_MS, cost, uuid.uuid4().hex, *(b.limit for b in budgets)],
         )
         if int(allowed) < 0:
@@ -48,7 +57,9 @@ class LocalAdmission:
         self._denylist = denylist
         self._rate_limiter = rate_limiter
 
-    async def admit(self, jti: str, budgets: list[Budget], *, cost: int = 1) -> Decision:
-        if await self._denylist.is_revoked(jti):
+    async def admit(
+        self, jti: str, budgets: list[Budget], *, cost: int = 1, session_id: UUID | None = None
+    ) -> Decision:
+        if await self._denylist.is_revoked(jti, session_id):
             return Decision(False, 0, revoked=True)
         return await self._rate_limiter.hit(budgets, cost=cost)

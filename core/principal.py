@@ -17,6 +17,7 @@ class Principal:
     role: str
     token_id: str | None = None
     token_expires_at: int | None = None
+    session_id: UUID | None = None
 
     @classmethod
     def system(cls, workspace_id: UUID) -> Principal:

@@ -3,7 +3,9 @@ and the workers; Redis-backed normally, in-memory in single-process mode."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from uuid import UUID
 
 from redis.asyncio import Redis
 
@@ -26,6 +28,10 @@ class Security:
     rate_limiter: RateLimiter
     login_throttle: LoginThrottle
     admission: Admission
+
+    async def end_sessions(self, session_ids: Collection[UUID]) -> None:
+        """Refuse every access token that these sessions (refresh families) issued."""
+        await self.denylist.revoke_sessions(session_ids, ttl_s=self.tokens.longest_life_s)
 
 
 @dataclass(slots=True)

@@ -43,6 +43,9 @@ class AccessClaims:
     jti: str
     expires_at: int
     not_before: int
+    # The refresh family the token was issued in (claim `sid`): ending the session refuses
+    # every access token it issued. None for tokens issued before the claim existed.
+    session_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class TokenService:
         workspace_id: uuid.UUID,
         organization_id: uuid.UUID | None,
         role: str,
+        session_id: uuid.UUID,
     ) -> IssuedAccessToken:
         now = int(time.time())
         ttl = self._settings.access_token_ttl_s
@@ -91,6 +95,7 @@ class TokenService:
             "wid": str(workspace_id),
             "oid": str(organization_id) if organization_id else None,
             "role": role,
+            "sid": str(session_id),
             "jti": jti,
             "iss": self._settings.jwt_issuer,
             "aud": self._settings.jwt_audience,
@@ -103,6 +108,11 @@ class TokenService:
             claims, self._signing_key, algorithm=self._algorithm, headers={"kid": self.key_id}
         )
         return IssuedAccessToken(token=token, jti=jti, expires_in=ttl)
+
+    @property
+    def longest_life_s(self) -> int:
+        """How long an access token issued now can still be accepted."""
+        return self._settings.access_token_ttl_s + LEEWAY_S
 
     def verify_access(self, token: str) -> AccessClaims:
         claims = self._verified.get(token)
@@ -141,6 +151,7 @@ class TokenService:
                 jti=str(claims["jti"]),
                 expires_at=int(claims["exp"]),
                 not_before=int(claims["nbf"]),
+                session_id=uuid.UUID(claims["sid"]) if claims.get("sid") else None,
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("Access token expired") from None

@@ -158,10 +158,14 @@ class IdentityMutation:
 
     @strawberry.mutation(extensions=requires(Operation.PROFILE_UPDATE))
     async def update_profile(self, info: Ctx, input: ProfileInput) -> User:
-        actor = await info.context.principal()
+        ctx = info.context
+        actor = await ctx.principal()
         data = parse_model(ProfileUpdate, input_dict(input))
-        async with info.context.db.session(actor.workspace_id) as session:
-            return user_of(await accounts.update_profile(session=session, actor=actor, data=data))
+        async with ctx.db.session(actor.workspace_id) as session:
+            user = await accounts.update_profile(
+                session=session, security=ctx.security, actor=actor, data=data
+            )
+        return user_of(user)
 
     @strawberry.mutation(extensions=requires(Operation.WORKSPACE_SWITCH))
     async def switch_workspace(self, info: Ctx, workspace_id: UUID) -> AuthPayload:

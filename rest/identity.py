@@ -81,8 +81,11 @@ async def me(request: Request) -> JSONResponse:
 async def update_me(request: Request) -> JSONResponse:
     actor = await authorize(request, Operation.PROFILE_UPDATE)
     data = await parse_body(request, ProfileUpdate)
-    async with request.app.state.db.session(actor.workspace_id) as session:
-        user = await accounts.update_profile(session=session, actor=actor, data=data)
+    state = request.app.state
+    async with state.db.session(actor.workspace_id) as session:
+        user = await accounts.update_profile(
+            session=session, security=state.security, actor=actor, data=data
+        )
     return success({"user": to_json(user)})
 
 

@@ -34,7 +34,7 @@ from tests.conftest import (
     settings_for,
     start_app,
 )
-from tests.helpers import Session, error_code, gql, login, member, register
+from tests.helpers import PASSWORD, Session, error_code, gql, login, member, register
 
 ME = "/api/v1/auth/me"
 GQL_ME = "{ me { user { id } } }"
@@ -333,6 +333,80 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
     assert [r["resource_id"] for r in audit] == [family["id"]]
     # Other sessions of the same user live on.
     assert (await login(client, admin.email)).status_code == 200
+
+
+def bearer_of(response: httpx.Response) -> dict[str, str]:
+    return {"Authorization": f"Bearer {response.json()['data']['access_token']}"}
+
+
+async def test_reuse_refuses_every_access_token_the_family_issued(
+    client: httpx.AsyncClient,
+) -> None:
+    """A thief's access token, obtained with the stolen refresh token, dies with the family."""
+    admin = await register(client)
+    second = await refresh(client, admin.refresh_token)
+    third = await refresh(client, second.json()["data"]["refresh_token"])
+    other_device = await login(client, admin.email)
+    for issued in (second, third, other_device):
+        assert issued.status_code == 200
+        assert (await client.get(ME, headers=bearer_of(issued))).status_code == 200
+
+    assert (await refresh(client, admin.refresh_token)).status_code == 401  # reuse
+    for headers in (admin.headers, bearer_of(second), bearer_of(third)):
+        await assert_refused(client, headers)
+    assert (await client.get(ME, headers=bearer_of(other_device))).status_code == 200
+
+
+async def test_logout_refuses_every_access_token_of_the_session(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register(client)
+    renewed = await refresh(client, admin.refresh_token)
+    other_device = await login(client, admin.email)
+    out = await client.post(
+        "/api/v1/auth/logout",
+        json={"refresh_token": renewed.json()["data"]["refresh_token"]},
+        headers=bearer_of(renewed),
+    )
+    assert out.status_code == 200
+    # The token from before the refresh too, not only the one that logged out.
+    await assert_refused(client, admin.headers)
+    await assert_refused(client, bearer_of(renewed))
+    assert (await client.get(ME, headers=bearer_of(other_device))).status_code == 200
+    reasons = sorted(
+        str(f["revoked_reason"]) for f in await families(owner_conn, admin.workspace_id)
+    )
+    assert reasons == ["None", "logout"]
+
+
+async def test_logout_without_a_refresh_token_ends_the_tokens_own_session(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register(client)
+    other_device = await login(client, admin.email)
+    assert (await client.post("/api/v1/auth/logout", headers=admin.headers)).status_code == 200
+    await assert_refused(client, admin.headers)
+    assert (await refresh(client, admin.refresh_token)).status_code == 401
+    other = other_device.json()["data"]
+    assert (await client.get(ME, headers=bearer_of(other_device))).status_code == 200
+    assert (await refresh(client, other["refresh_token"])).status_code == 200
+
+
+async def test_a_password_change_ends_the_other_sessions_access_tokens_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register(client)
+    other_device = await login(client, admin.email)
+    changed = await client.patch(
+        ME,
+        json={"password": "another long passphrase", "current_password": PASSWORD},
+        headers=admin.headers,
+    )
+    assert changed.status_code == 200
+    await assert_refused(client, bearer_of(other_device))
+    # The session that made the change goes on, refreshes included.
+    assert (await client.get(ME, headers=admin.headers)).status_code == 200
+    assert (await refresh(client, admin.refresh_token)).status_code == 200
 
 
 async def test_a_rotated_token_presented_again_before_its_successor_is_only_refused(

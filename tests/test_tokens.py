@@ -15,7 +15,11 @@ from core.tokens import TokenService
 def test_a_remembered_token_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     tokens = TokenService(Settings(access_token_ttl_s=60))
     issued = tokens.issue_access(
-        user_id=uuid.uuid4(), workspace_id=uuid.uuid4(), organization_id=None, role="operator"
+        user_id=uuid.uuid4(),
+        workspace_id=uuid.uuid4(),
+        organization_id=None,
+        role="operator",
+        session_id=uuid.uuid4(),
     )
     claims = tokens.verify_access(issued.token)  # verified, and now remembered
     assert tokens.verify_access(issued.token) == claims
@@ -31,7 +35,11 @@ def test_a_remembered_token_is_refused_once_it_expires(monkeypatch: pytest.Monke
 def test_a_tampered_copy_of_a_remembered_token_is_not_taken_for_it() -> None:
     tokens = TokenService(Settings())
     issued = tokens.issue_access(
-        user_id=uuid.uuid4(), workspace_id=uuid.uuid4(), organization_id=None, role="viewer"
+        user_id=uuid.uuid4(),
+        workspace_id=uuid.uuid4(),
+        organization_id=None,
+        role="viewer",
+        session_id=uuid.uuid4(),
     )
     tokens.verify_access(issued.token)
     head, payload, signature = issued.token.split(".")

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.db import Database, set_tenant
+from core.db import Database, after_commit, set_tenant
 from core.errors import NotFound, RateLimited, Unauthorized, ValidationFailed
 from core.passwords import hash_password, needs_rehash, verify_password
 from core.principal import Principal
@@ -190,7 +190,12 @@ async def authenticate(
     # with every other request waiting at that moment (ActiveMembers), so a flood of
     # refused requests still costs the database one query at a time.
     decision, member = await _both(
-        security.admission.admit(claims.jti, budgets, cost=charge.cost if charge else 0),
+        security.admission.admit(
+            claims.jti,
+            budgets,
+            cost=charge.cost if charge else 0,
+            session_id=claims.session_id,
+        ),
         active_members(db).get(claims.user_id, claims.workspace_id),
     )
     if decision.revoked:
@@ -206,6 +211,7 @@ async def authenticate(
         role=member.role,
         token_id=claims.jti,
         token_expires_at=claims.expires_at,
+        session_id=claims.session_id,
     )
 
 
@@ -256,7 +262,7 @@ async def get_profile(*, session: AsyncSession, actor: Principal) -> tuple[UserV
 
 
 async def update_profile(
-    *, session: AsyncSession, actor: Principal, data: ProfileUpdate
+    *, session: AsyncSession, security: Security, actor: Principal, data: ProfileUpdate
 ) -> UserView:
     user, _ = await active_member(session, actor.user_id)
     before: dict[str, Any] = {"full_name": user.full_name}
@@ -266,15 +272,25 @@ async def update_profile(
         if data.password.strip().lower() == user.email:
             raise ValidationFailed.field("password", "must not be the email address")
         user.password_hash = hash_password(data.password)
-        # Every other session of this account ends with the old password.
-        await session.execute(
-            sa.update(RefreshTokenFamily)
-            .where(
-                col(RefreshTokenFamily.user_id) == user.id,
-                col(RefreshTokenFamily.revoked_at).is_(None),
+        # Every other session of this account ends with the old password, its access
+        # tokens too once this commits; the one making the change goes on.
+        ended = list(
+            await session.scalars(
+                sa.update(RefreshTokenFamily)
+                .where(
+                    col(RefreshTokenFamily.user_id) == user.id,
+                    col(RefreshTokenFamily.revoked_at).is_(None),
+                    col(RefreshTokenFamily.id) != actor.session_id,
+                )
+                .values(revoked_at=datetime.now(UTC), revoked_reason="password_changed")
+                .returning(col(RefreshTokenFamily.id))
             )
-            .values(revoked_at=datetime.now(UTC), revoked_reason="password_changed")
         )
+
+        async def end_others() -> None:
+            await security.end_sessions(ended)
+
+        after_commit(session, end_others)
     if data.full_name is not None:
         user.full_name = data.full_name
     session.add(user)

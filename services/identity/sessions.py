@@ -3,6 +3,8 @@
 Each login starts a family. A refresh consumes its token and issues the next one; a token
 presented after its successor was already used (or after the grace window) is reuse, which
 revokes the whole family. Logout revokes the family and denylists the access token.
+Every access token names its family (claim `sid`): a family that ends (logout, reuse, a
+password change) has its access tokens refused too, for as long as they would live.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from uuid import UUID
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.db import Database, set_tenant
+from core.db import Database, after_commit, set_tenant
 from core.errors import Unauthorized
 from core.principal import Principal
 from core.runtime import Security
@@ -60,6 +62,7 @@ async def start_session(
         workspace_id=workspace.id,
         organization_id=workspace.organization_id,
         role=str(user.role),
+        session_id=family_id,
     )
     return Tokens(
         access_token=access.token,
@@ -93,7 +96,7 @@ async def refresh(
 ) -> Tokens:
     """Rotate `refresh_token`; reuse of a rotated token revokes its family."""
     workspace_id = parse_opaque_token(REFRESH_PREFIX, refresh_token)
-    reuse_detected = False
+    revoked: UUID | None = None
     async with db.session(workspace_id) as session:
         # The row lock serialises concurrent refreshes of the same token.
         token = (
@@ -132,7 +135,7 @@ async def refresh(
                 resource_type="refresh_token_family",
                 resource_id=family.id,
             )
-            reuse_detected = True
+            revoked = family.id
         else:
             token.rotated_at = now
             user, workspace = await active_member(session, family.user_id)
@@ -145,15 +148,20 @@ async def refresh(
                 workspace=workspace,
                 family_id=family.id,
             )
-    # Outside the transaction, so that the revocation above is committed.
-    assert reuse_detected
+    # Outside the transaction, so that the revocation above is committed. Whoever holds
+    # an access token of this family (the thief included) is refused from now on.
+    assert revoked is not None
+    await security.end_sessions([revoked])
     raise Unauthorized("Refresh token reuse detected: every token of this session was revoked")
 
 
 async def logout(
     *, session: AsyncSession, security: Security, actor: Principal, refresh_token: str | None
 ) -> None:
-    """Revoke the refresh family (when given) and deny the current access token."""
+    """End a session: the refresh token's family when one is given, else the family the
+    access token was issued in. Its refresh tokens stop working and, once this commits, so
+    does every access token it issued; the presented access token is denied in any case."""
+    family: RefreshTokenFamily | None = None
     if refresh_token:
         if parse_opaque_token(REFRESH_PREFIX, refresh_token) != actor.workspace_id:
             raise Unauthorized("Invalid refresh token")
@@ -165,8 +173,17 @@ async def logout(
         family = await session.get(RefreshTokenFamily, token.family_id) if token else None
         if family is None or family.user_id != actor.user_id:
             raise Unauthorized("Invalid refresh token")
+    elif actor.session_id is not None:
+        family = await session.get(RefreshTokenFamily, actor.session_id)
+    if family is not None:
         if family.revoked_at is None:
             family.revoked_at, family.revoked_reason = _now(), "logout"
+        ended = family.id
+
+        async def end() -> None:
+            await security.end_sessions([ended])
+
+        after_commit(session, end)
     if actor.token_id and actor.token_expires_at:
         await security.denylist.revoke(actor.token_id, expires_at=actor.token_expires_at)
     await record_audit(
