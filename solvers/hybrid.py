@@ -211,13 +211,6 @@ def quantum_fits(num_stops: int, params: HybridParams | None = None) -> bool:
     return num_stops >= 2 and tour_qubits(num_stops) <= p.tsp_cap
 
 
-def check_quantum_fits(num_stops: int, params: HybridParams | None = None) -> None:
-    """Raise :class:`QuantumCapError` when pure quantum mode cannot take the route."""
-    p = params or HybridParams()
-    if tour_qubits(num_stops) > p.tsp_cap:
-        raise QuantumCapError(stops=num_stops, qubits=tour_qubits(num_stops), cap=p.tsp_cap)
-
-
 class _Clock:
     def __init__(self, budget_s: float) -> None:
         self.started = time.perf_counter()

@@ -141,21 +141,6 @@ class Qubo:
         return operator, float(constant)
 
 
-def ising_diagonal(operator: SparsePauliOp) -> FloatArray:
-    """Diagonal of a Z-only Pauli operator over all basis states (for checks and scaling)."""
-    n = operator.num_qubits
-    index = np.arange(1 << n, dtype=np.int64)
-    diagonal = np.zeros(1 << n, dtype=np.float64)
-    for label, qubits, coeff in operator.to_sparse_list():
-        if set(label) - {"Z", "I"}:
-            raise ValueError("operator is not diagonal")
-        sign = np.ones(1 << n, dtype=np.float64)
-        for q in (q for q, p in zip(qubits, label, strict=True) if p == "Z"):
-            sign *= 1 - 2 * ((index >> q) & 1)
-        diagonal += float(np.real(coeff)) * sign
-    return diagonal
-
-
 def index_chunks(num_variables: int, chunk: int = 1 << 16) -> Iterator[IntArray]:
     """All basis-state indices of ``num_variables`` bits, in chunks (bounded memory)."""
     if num_variables > MAX_ENUMERATED_VARIABLES:
