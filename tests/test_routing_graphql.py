@@ -1,5 +1,5 @@
 """Routing over GraphQL: create, optimize, follow progress over graphql-transport-ws,
-deploy; nested stops, paths and vehicles load in a constant number of queries."""
+deploy and complete; nested stops, paths and vehicles load in a constant number of queries."""
 
 from __future__ import annotations
 
@@ -109,6 +109,23 @@ async def test_optimize_and_follow_progress_over_websocket(
         client, f'mutation {{ deployRoute(id: "{route["id"]}") {{ status }} }}', session=admin
     )
     assert error_code(twice) == "CONFLICT"
+
+    # The van's driver completes it; another driver may not.
+    driver = await member(client, admin, "driver")
+    stranger = await member(client, admin, "driver")
+    profile = await client.post(
+        "/api/v1/drivers",
+        json={"user_id": driver.user_id, "license_number": "KA-GQL", "vehicle_id": van},
+        headers=admin.headers,
+    )
+    assert profile.status_code == 201, profile.text
+    complete = f"""mutation {{ completeRoute(id: "{route["id"]}") {{
+        status completedAt actualDurationMinutes vehicle {{ status currentRoute {{ id }} }} }} }}"""
+    assert error_code(await gql(client, complete, session=stranger)) == "FORBIDDEN"
+    done = (await gql(client, complete, session=driver))["data"]["completeRoute"]
+    assert done["status"] == "COMPLETED"
+    assert done["completedAt"] is not None and done["actualDurationMinutes"] is not None
+    assert done["vehicle"] == {"status": "AVAILABLE", "currentRoute": None}
 
 
 async def test_subscription_refuses_strangers(app: Starlette, client: httpx.AsyncClient) -> None:
