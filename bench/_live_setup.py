@@ -18,7 +18,6 @@ import os
 import pstats
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,19 +33,19 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import psutil
+from _common import (
+    ROOT,
+    check_droppable,
+    free_port,
+    owner_url,
+    signal_group,
+)
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from core.settings import get_settings
 
-from core.settings import get_settings  # noqa: E402
-
-POSTGIS_TEMPLATE = "omniroute_postgis_template"
 DEFAULT_DATABASE = "omniroute_bench_live"
-# The database is dropped and rebuilt each run: never one whose name says it is something else.
-DROPPABLE_PREFIX = "omniroute_bench"
 DEFAULT_REDIS_DB = 13
 PASSWORD = "bench live tracking staple horse"
 READY_TIMEOUT_S = 90.0
@@ -59,11 +58,6 @@ def log(tag: str, message: str) -> None:
     print(f"[{tag}] {message}", file=sys.stderr, flush=True)
 
 
-def owner_url(database: str) -> str:
-    base = make_url(get_settings().database_url).set(drivername="postgresql")
-    return base.set(database=database).render_as_string(hide_password=False)
-
-
 def app_url(database: str) -> str:
     """The application role's URL for `database`, as the API connects (RLS applies)."""
     settings = get_settings()
@@ -71,48 +65,10 @@ def app_url(database: str) -> str:
     return make_url(dsn).set(database=database).render_as_string(hide_password=False)
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def redis_db_url(db: int) -> str:
-    return urlsplit(get_settings().redis_url)._replace(path=f"/{db}").geturl()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def check_environment(database: str) -> None:
-    if not database.startswith(DROPPABLE_PREFIX):
-        raise SystemExit(f"--database must start with {DROPPABLE_PREFIX}: it is dropped each run")
+    check_droppable(database)
     if get_settings().redis_url.startswith("memory"):
         raise SystemExit("needs Redis: set REDIS_URL (or run scripts/provision.sh)")
-
-
-async def prepare_database(database: str) -> None:
-    """Drop and recreate `database` from the PostGIS template, then migrate it."""
-    conn = await asyncpg.connect(owner_url("postgres"))
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE)")
-        await conn.execute(
-            f"CREATE DATABASE {quote_ident(database)} TEMPLATE {quote_ident(POSTGIS_TEMPLATE)}"
-        )
-    finally:
-        await conn.close()
-    migrated = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": owner_url(database)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if migrated.returncode != 0:
-        raise SystemExit(f"alembic upgrade head failed:\n{migrated.stderr}")
 
 
 async def flush_redis(url: str) -> None:
@@ -174,11 +130,6 @@ def run_main(main: Callable[[], None]) -> None:
 
 
 # --- the API processes ----------------------------------------------------------------------
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
 
 
 def exit_on_sigterm() -> None:
@@ -316,13 +267,13 @@ class ApiServers:
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
-                _signal_group(proc.pid, signal.SIGTERM)
+                signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
         for proc in self.procs:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _signal_group(proc.pid, signal.SIGKILL)
+                signal_group(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
         for log_file in self.logs:
             log_file.close()

@@ -46,6 +46,7 @@ from typing import Any
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
 import orjson  # noqa: E402
+from _common import prepare_database, redis_db_url  # noqa: E402
 from _live_setup import (  # noqa: E402
     CENTRE,
     ApiServers,
@@ -58,9 +59,7 @@ from _live_setup import (  # noqa: E402
     flush_redis,
     log,
     machine_note,
-    prepare_database,
     print_json,
-    redis_db_url,
     run_main,
 )
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402

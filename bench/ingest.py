@@ -53,6 +53,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import orjson  # noqa: E402
+from _common import owner_url, prepare_database, redis_db_url  # noqa: E402
 from _live_setup import (  # noqa: E402
     CENTRE,
     ApiServers,
@@ -66,11 +67,8 @@ from _live_setup import (  # noqa: E402
     flush_redis,
     log,
     machine_note,
-    owner_url,
     percentile,
-    prepare_database,
     print_json,
-    redis_db_url,
     run_main,
 )
 from redis.asyncio import Redis  # noqa: E402

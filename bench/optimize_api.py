@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import contextlib
 import cProfile
 import csv
 import io
@@ -35,7 +34,6 @@ import os
 import pstats
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,23 +46,26 @@ from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import asyncpg
+import httpx
+from _common import (
+    POSTGIS_TEMPLATE,
+    ROOT,
+    free_port,
+    owner_url,
+    redis_db_url,
+    signal_group,
+)
+from _common import (
+    prepare_database as prepare_database_async,
+)
+from redis import Redis
+from sqlalchemy import event
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from redis import Redis  # noqa: E402
-from sqlalchemy import event  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from core.settings import get_settings
 
-from core.settings import get_settings  # noqa: E402
-
-POSTGIS_TEMPLATE = "omniroute_postgis_template"
 DEFAULT_DATABASE = "omniroute_bench_optimize"
-# The database is dropped and rebuilt each run: never one whose name says it is something else.
-DROPPABLE_PREFIX = "omniroute_bench"
 DEFAULT_REDIS_DB = 14
 TARGET_MISS_S = {50: 3.0}
 TARGET_HIT_MS = 20.0
@@ -114,20 +115,15 @@ class Children:
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
-                _signal_group(proc.pid, signal.SIGTERM)
+                signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
         for proc in self.procs.values():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _signal_group(proc.pid, signal.SIGKILL)
+                signal_group(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
         self.procs.clear()
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -137,40 +133,8 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 # --- database and Redis ---------------------------------------------------------------------
 
 
-def owner_url(database: str) -> str:
-    base = make_url(get_settings().database_url).set(drivername="postgresql")
-    return base.set(database=database).render_as_string(hide_password=False)
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-async def recreate_database(database: str) -> None:
-    conn = await asyncpg.connect(owner_url("postgres"))
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE)")
-        await conn.execute(
-            f"CREATE DATABASE {quote_ident(database)} TEMPLATE {quote_ident(POSTGIS_TEMPLATE)}"
-        )
-    finally:
-        await conn.close()
-
-
 def prepare_database(database: str) -> None:
-    if not database.startswith(DROPPABLE_PREFIX):
-        raise SystemExit(f"--database must start with {DROPPABLE_PREFIX}: it is dropped each run")
-    asyncio.run(recreate_database(database))
-    migrated = subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": owner_url(database)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if migrated.returncode != 0:
-        raise SystemExit(f"alembic upgrade head failed:\n{migrated.stderr}")
+    asyncio.run(prepare_database_async(database))
 
 
 async def _analyze(database: str) -> None:
@@ -186,16 +150,6 @@ def analyze(database: str) -> None:
     by itself within a minute or so; a server with it off (as `conf.d/90-ci.conf` sets on
     the CI machines) would otherwise plan every query for empty tables."""
     asyncio.run(_analyze(database))
-
-
-def redis_db_url(url: str, db: int) -> str:
-    return urlsplit(url)._replace(path=f"/{db}").geturl()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def commit_times(redis: Redis, job_ids: set[str]) -> dict[str, float]:
@@ -572,7 +526,7 @@ def wait_for_worker(redis: Redis, children: Children) -> None:
 
 
 def run(args: argparse.Namespace, children: Children) -> Report:
-    redis_url = redis_db_url(get_settings().redis_url, args.redis_db)
+    redis_url = redis_db_url(args.redis_db)
     report = Report(
         database=args.database,
         redis_url=redis_url,

@@ -39,15 +39,13 @@ from optimize_api import (
 )
 from redis import Redis
 
-from core.settings import get_settings
-
 
 def log(message: str) -> None:
     print(f"[quantum_api] {message}", file=sys.stderr, flush=True)
 
 
 def bench_api(args: argparse.Namespace, children: Children) -> list[dict[str, Any]]:
-    redis_url = redis_db_url(get_settings().redis_url, args.redis_db)
+    redis_url = redis_db_url(args.redis_db)
     log(f"recreating {args.database} and migrating")
     prepare_database(args.database)
     Redis.from_url(redis_url).flushdb()

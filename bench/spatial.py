@@ -18,7 +18,6 @@ import json
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,34 +27,35 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import asyncpg
+import httpx
+from _common import (
+    DROPPABLE_PREFIX,
+    POSTGIS_TEMPLATE,
+    ROOT,
+    free_port,
+    migrate,
+    owner_url,
+    quote_ident,
+    redis_db_url,
+)
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+from core.pagination import CursorRequest, PageRequest
+from core.passwords import hash_password
+from core.principal import Principal
+from core.runtime import Runtime
+from core.settings import Settings, get_settings
+from dataloaders import DataLoaders
+from models.enums import VehicleStatus
+from models.fleet_inputs import NearbyQuery
+from services.fleet import locations, vehicles
 
-from core.pagination import CursorRequest, PageRequest  # noqa: E402
-from core.passwords import hash_password  # noqa: E402
-from core.principal import Principal  # noqa: E402
-from core.runtime import Runtime  # noqa: E402
-from core.settings import Settings, get_settings  # noqa: E402
-from dataloaders import DataLoaders  # noqa: E402
-from models.enums import VehicleStatus  # noqa: E402
-from models.fleet_inputs import NearbyQuery  # noqa: E402
-from services.fleet import locations, vehicles  # noqa: E402
-
-POSTGIS_TEMPLATE = "omniroute_postgis_template"
 DEFAULT_DATABASE = "omniroute_bench_spatial"
-# --reseed drops the bench database: never one whose name says it is something else.
-DROPPABLE_PREFIX = "omniroute_bench"
 WORKSPACES = 10
 FULL_SIZE = 100_000
 FULL_DRIVERS = 1_000
@@ -183,15 +183,6 @@ class Report:
 # --- the database ---------------------------------------------------------------------------
 
 
-def owner_url(database: str) -> str:
-    base = make_url(get_settings().database_url).set(drivername="postgresql")
-    return base.set(database=database).render_as_string(hide_password=False)
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 async def read_marker(database: str) -> dict[str, Any] | None:
     """What a finished seeding recorded in the primary organization, or None."""
     try:
@@ -251,20 +242,6 @@ async def prepare_database(database: str, size: Size, reseed: bool) -> tuple[boo
     finally:
         await conn.close()
     return True, seed_s
-
-
-async def migrate(database: str) -> None:
-    migrated = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": owner_url(database)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if migrated.returncode != 0:
-        raise SystemExit(f"alembic upgrade head failed:\n{migrated.stderr}")
 
 
 async def set_tenant(conn: asyncpg.Connection, tenant: Tenant) -> None:
@@ -721,16 +698,6 @@ async def explain_one(
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def redis_db_url(url: str, db: int) -> str:
-    return urlsplit(url)._replace(path=f"/{db}").geturl()
-
-
 async def wait_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -935,7 +902,7 @@ def main() -> None:
     parser.add_argument(
         "--redis-url",
         # A database index of its own, so the bench's events and limits stay apart.
-        default=redis_db_url(get_settings().redis_url, 12),
+        default=redis_db_url(12),
     )
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--no-plans", action="store_true", help="verdicts only, no plan text")

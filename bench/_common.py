@@ -1,0 +1,93 @@
+"""What every service benchmark needs: the project on the import path, the owner's URL for
+a database of its own, that database rebuilt from the PostGIS template and migrated, a Redis
+database of its own, a free loopback port, and process groups to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from core.settings import get_settings  # noqa: E402
+
+POSTGIS_TEMPLATE = "omniroute_postgis_template"
+# A benchmark drops and rebuilds its database: never one whose name says it is something else.
+DROPPABLE_PREFIX = "omniroute_bench"
+
+
+def owner_url(database: str) -> str:
+    base = make_url(get_settings().database_url).set(drivername="postgresql")
+    return base.set(database=database).render_as_string(hide_password=False)
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def redis_db_url(db: int) -> str:
+    """The configured Redis server's database number `db`."""
+    return urlsplit(get_settings().redis_url)._replace(path=f"/{db}").geturl()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def check_droppable(database: str) -> None:
+    if not database.startswith(DROPPABLE_PREFIX):
+        raise SystemExit(f"--database must start with {DROPPABLE_PREFIX}: it is dropped each run")
+
+
+async def migrate(database: str) -> None:
+    migrated = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": owner_url(database)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if migrated.returncode != 0:
+        raise SystemExit(f"alembic upgrade head failed:\n{migrated.stderr}")
+
+
+async def create_from_template(database: str, *, drop: bool = True) -> None:
+    """(Drop and) create `database` from the PostGIS template."""
+    check_droppable(database)
+    conn = await asyncpg.connect(owner_url("postgres"))
+    try:
+        if drop:
+            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE)")
+        await conn.execute(
+            f"CREATE DATABASE {quote_ident(database)} TEMPLATE {quote_ident(POSTGIS_TEMPLATE)}"
+        )
+    finally:
+        await conn.close()
+
+
+async def prepare_database(database: str) -> None:
+    """Drop and recreate `database` from the PostGIS template, then migrate it."""
+    await create_from_template(database)
+    await migrate(database)
+
+
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the process group that `pid` leads (a child started in a session of its own)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
