@@ -402,6 +402,53 @@ async def test_a_result_is_cached_before_its_job_is_seen_complete(w: World) -> N
     assert (await w.optimize(await w.route())).cached
 
 
+class FailingCache(WatchingCache):
+    """The real cache, except that storing fails as a Redis out of memory would."""
+
+    async def set(self, key: str, value: Any, *, ttl_s: int) -> None:
+        raise ConnectionError("OOM command not allowed when used memory > 'maxmemory'")
+
+
+async def test_a_cache_that_cannot_store_does_not_lose_the_plan(w: World) -> None:
+    route_id = await w.route()
+    ticket = await w.optimize(route_id)
+    status = await optimization.run_job(
+        db=w.db,
+        cache=FailingCache(w),
+        channel=RecordingChannel(),
+        job_id=ticket.job.id,
+        workspace_id=w.actor.workspace_id,
+    )
+    assert status == JobStatus.COMPLETED
+    assert await w.status(route_id) == RouteStatus.OPTIMIZED
+    assert await w.paths(route_id) == 5
+
+
+async def test_a_vehicle_changed_while_waiting_for_the_route_is_the_one_planned_for(
+    w: World,
+) -> None:
+    """An optimization that waited for the route's lock plans with the route as it then is."""
+    route_id = await w.route()
+    bigger = (
+        await w.call(
+            create_vehicle,
+            data=VehicleCreate.model_validate(
+                {"vehicle_type": "truck", "plate_number": "RT-9", "capacity_kg": 9000}
+            ),
+        )
+    ).id
+    async with w.db.session(w.actor.workspace_id) as session:
+        await session.execute(
+            text("UPDATE routes SET vehicle_id = :v WHERE id = :r"), {"v": bigger, "r": route_id}
+        )
+        waiting = asyncio.create_task(w.optimize(route_id))
+        await asyncio.sleep(0.5)  # the request is now waiting for the route's row
+        assert not waiting.done()
+    ticket = await waiting
+    [vehicle] = ticket.job.input_data["problem"]["vehicles"]
+    assert (vehicle["id"], vehicle["type"], vehicle["capacity_kg"]) == (str(bigger), "truck", 9000)
+
+
 # Delivery, cancellation, timeouts and failures
 
 
@@ -440,6 +487,8 @@ async def test_cancelled_pending_job_is_not_run(w: World) -> None:
     assert await w.run(ticket.job.id) is None
     job = await w.job(ticket.job.id)
     assert job.status == JobStatus.CANCELLED and job.result_data is None
+    # Nor is its result kept for the next request: the dispatcher asked for none.
+    assert await w.cache.get(optimization.cache_key(w.actor.workspace_id, job.input_hash)) is None
     detail = await w.detail(route_id)
     assert detail.route.status == RouteStatus.DRAFT
     assert all(s.arrival_eta is None for s in detail.stops)
@@ -472,6 +521,8 @@ async def test_job_cancelled_while_solving_discards_its_plan(w: World) -> None:
 
     job = await w.job(ticket.job.id)
     assert job.status == JobStatus.CANCELLED and job.result_data is None
+    # Nor is its result kept for the next request: the dispatcher asked for none.
+    assert await w.cache.get(optimization.cache_key(w.actor.workspace_id, job.input_hash)) is None
     detail = await w.detail(route_id)
     assert detail.route.status == RouteStatus.DRAFT
     assert detail.route.distance_km is None

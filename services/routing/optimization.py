@@ -151,7 +151,12 @@ async def locked_route(session: AsyncSession, route_id: UUID) -> tuple[Route, An
     row = (await session.execute(LOCKED_ROUTE, {"route_id": route_id})).first()
     if row is None or row[0].deleted_at is not None:
         raise NotFound.resource("Route", route_id)
-    return row[0], row
+    route, refs = row[0], row
+    if refs.vehicle_id != route.vehicle_id or refs.depot_id != route.depot_location_id:
+        # The route changed while this waited for its lock: PostgreSQL joined its new row
+        # to the vehicle and depot rows read before the wait. Read them again.
+        refs = (await session.execute(REFS, {"route_id": route_id})).one()
+    return route, refs
 
 
 async def route_input(
@@ -458,6 +463,14 @@ class Claim:
     requested_by: UUID | None
 
 
+async def _remember(cache: Cache, key: str, result: dict[str, Any], job_id: UUID) -> None:
+    """Cache a result, or log why not: the plan is saved either way."""
+    try:
+        await cache.set(key, result, ttl_s=CACHE_TTL_S)
+    except Exception as exc:
+        log.warning("result not cached: %s", exc, extra={"job_id": str(job_id)})
+
+
 async def claim_job(*, db: Database, job_id: UUID, workspace_id: UUID) -> Claim | None:
     """Move a `pending` job to `running` and return what the worker needs of it; None when
     it is not pending any more (a repeated delivery, or a cancelled job)."""
@@ -527,11 +540,6 @@ async def run_job(
         if isinstance(outcome, Exception):
             log.warning("progress report failed: %s", outcome, extra={"job_id": str(job_id)})
     budget = float(job_input["time_limit_s"]) * TIMEOUT_FACTOR + TIMEOUT_GRACE_S
-    if result is not None:
-        # Cached before the job can be seen complete, so that the same stops submitted as
-        # soon as it is are a hit. A result depends on its problem alone: it stays true
-        # even if the save below fails or finds the job cancelled.
-        await cache.set(cache_key(workspace_id, claimed.input_hash), result, ttl_s=CACHE_TTL_S)
     async with db.session(workspace_id, generic_plans=True) as session:
         job = (
             await session.exec(
@@ -540,6 +548,10 @@ async def run_job(
         ).first()
         if job is None or job.status != JobStatus.RUNNING:
             return job.status if job else None  # cancelled meanwhile: the plan is discarded
+        if result is not None:
+            # Cached before the job can be seen complete, so that the same stops submitted
+            # as soon as it is are a hit.
+            await _remember(cache, cache_key(workspace_id, claimed.input_hash), result, job_id)
         job.execution_time_ms = round(elapsed * 1000)
         job.completed_at = datetime.now(UTC)
         job.error_message = error
