@@ -28,6 +28,7 @@ from core.settings import Settings
 ACCESS_TYPE = "access"
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "typ"]
 LEEWAY_S = 5
+CLOCK_MARGIN_S = 60
 # Verified tokens remembered per process: a phone presents the same token with every
 # position for its whole lifetime, and checking the signature again each time is a large
 # part of a small request. Keyed by the whole token, signature included.
@@ -111,8 +112,9 @@ class TokenService:
 
     @property
     def longest_life_s(self) -> int:
-        """How long an access token issued now can still be accepted."""
-        return self._settings.access_token_ttl_s + LEEWAY_S
+        """How long an access token issued now can still be accepted, with a margin for
+        hosts whose clocks run behind Redis's."""
+        return self._settings.access_token_ttl_s + LEEWAY_S + CLOCK_MARGIN_S
 
     def verify_access(self, token: str) -> AccessClaims:
         claims = self._verified.get(token)

@@ -383,30 +383,36 @@ async def test_logout_without_a_refresh_token_ends_the_tokens_own_session(
     client: httpx.AsyncClient,
 ) -> None:
     admin = await register(client)
+    renewed = await refresh(client, admin.refresh_token)
     other_device = await login(client, admin.email)
     assert (await client.post("/api/v1/auth/logout", headers=admin.headers)).status_code == 200
-    await assert_refused(client, admin.headers)
-    assert (await refresh(client, admin.refresh_token)).status_code == 401
+    # The session's other access token and its refresh token end with the one presented.
+    await assert_refused(client, bearer_of(renewed))
+    assert (await refresh(client, renewed.json()["data"]["refresh_token"])).status_code == 401
     other = other_device.json()["data"]
     assert (await client.get(ME, headers=bearer_of(other_device))).status_code == 200
     assert (await refresh(client, other["refresh_token"])).status_code == 200
 
 
-async def test_a_password_change_ends_the_other_sessions_access_tokens_at_once(
-    client: httpx.AsyncClient,
-) -> None:
+async def test_a_password_change_ends_every_session_at_once(client: httpx.AsyncClient) -> None:
+    """Whoever holds a token of any session, the one making the change included, is out."""
     admin = await register(client)
+    renewed = await refresh(client, admin.refresh_token)
     other_device = await login(client, admin.email)
     changed = await client.patch(
         ME,
         json={"password": "another long passphrase", "current_password": PASSWORD},
-        headers=admin.headers,
+        headers=bearer_of(renewed),
     )
     assert changed.status_code == 200
-    await assert_refused(client, bearer_of(other_device))
-    # The session that made the change goes on, refreshes included.
-    assert (await client.get(ME, headers=admin.headers)).status_code == 200
-    assert (await refresh(client, admin.refresh_token)).status_code == 200
+    for headers in (admin.headers, bearer_of(renewed), bearer_of(other_device)):
+        await assert_refused(client, headers)
+    refresh_tokens = [r.json()["data"]["refresh_token"] for r in (renewed, other_device)]
+    for token in refresh_tokens:
+        assert (await refresh(client, token)).status_code == 401
+    assert (await login(client, admin.email)).status_code == 401
+    again = await login(client, admin.email, "another long passphrase")
+    assert (await client.get(ME, headers=bearer_of(again))).status_code == 200
 
 
 async def test_a_rotated_token_presented_again_before_its_successor_is_only_refused(

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.db import Database, after_commit, set_tenant
+from core.db import Database, set_tenant
 from core.errors import NotFound, RateLimited, Unauthorized, ValidationFailed
 from core.passwords import hash_password, needs_rehash, verify_password
 from core.principal import Principal
@@ -272,25 +272,19 @@ async def update_profile(
         if data.password.strip().lower() == user.email:
             raise ValidationFailed.field("password", "must not be the email address")
         user.password_hash = hash_password(data.password)
-        # Every other session of this account ends with the old password, its access
-        # tokens too once this commits; the one making the change goes on.
-        ended = list(
-            await session.scalars(
-                sa.update(RefreshTokenFamily)
-                .where(
-                    col(RefreshTokenFamily.user_id) == user.id,
-                    col(RefreshTokenFamily.revoked_at).is_(None),
-                    col(RefreshTokenFamily.id) != actor.session_id,
-                )
-                .values(revoked_at=datetime.now(UTC), revoked_reason="password_changed")
-                .returning(col(RefreshTokenFamily.id))
+        # Every session of this account ends with the old password, this one included
+        # (whoever stole a token of it goes too): refresh and access tokens alike. The
+        # UPDATE locks the families first, so no refresh issues a token the denylist misses.
+        ended = await session.scalars(
+            sa.update(RefreshTokenFamily)
+            .where(
+                col(RefreshTokenFamily.user_id) == user.id,
+                col(RefreshTokenFamily.revoked_at).is_(None),
             )
+            .values(revoked_at=datetime.now(UTC), revoked_reason="password_changed")
+            .returning(col(RefreshTokenFamily.id))
         )
-
-        async def end_others() -> None:
-            await security.end_sessions(ended)
-
-        after_commit(session, end_others)
+        await security.end_sessions(list(ended))
     if data.full_name is not None:
         user.full_name = data.full_name
     session.add(user)

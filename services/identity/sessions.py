@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.db import Database, after_commit, set_tenant
+from core.db import Database, set_tenant
 from core.errors import Unauthorized
 from core.principal import Principal
 from core.runtime import Security
@@ -109,7 +109,11 @@ async def refresh(
         if token is None:
             raise Unauthorized("Invalid refresh token")
         family = await session.get(RefreshTokenFamily, token.family_id, with_for_update=True)
-        if family is None or family.revoked_at is not None:
+        if family is None:
+            raise Unauthorized("This session was revoked")
+        if family.revoked_at is not None:
+            # Again, in case the denylist missed it when the family ended.
+            await security.end_sessions([family.id])
             raise Unauthorized("This session was revoked")
         now = _now()
         if token.expires_at <= now:
@@ -135,6 +139,8 @@ async def refresh(
                 resource_type="refresh_token_family",
                 resource_id=family.id,
             )
+            # The family's row is locked: no token of it is issued before this commits.
+            await security.end_sessions([family.id])
             revoked = family.id
         else:
             token.rotated_at = now
@@ -151,7 +157,6 @@ async def refresh(
     # Outside the transaction, so that the revocation above is committed. Whoever holds
     # an access token of this family (the thief included) is refused from now on.
     assert revoked is not None
-    await security.end_sessions([revoked])
     raise Unauthorized("Refresh token reuse detected: every token of this session was revoked")
 
 
@@ -159,8 +164,8 @@ async def logout(
     *, session: AsyncSession, security: Security, actor: Principal, refresh_token: str | None
 ) -> None:
     """End a session: the refresh token's family when one is given, else the family the
-    access token was issued in. Its refresh tokens stop working and, once this commits, so
-    does every access token it issued; the presented access token is denied in any case."""
+    access token was issued in. Its refresh tokens and every access token it issued stop
+    working; the presented access token is denied in any case."""
     family: RefreshTokenFamily | None = None
     if refresh_token:
         if parse_opaque_token(REFRESH_PREFIX, refresh_token) != actor.workspace_id:
@@ -178,12 +183,12 @@ async def logout(
     if family is not None:
         if family.revoked_at is None:
             family.revoked_at, family.revoked_reason = _now(), "logout"
-        ended = family.id
-
-        async def end() -> None:
-            await security.end_sessions([ended])
-
-        after_commit(session, end)
+            # The UPDATE waits for a refresh of this family in flight: its token is issued
+            # before the denylist entry, which then covers it.
+            await session.flush()
+        # Before the commit: should Redis fail, the logout fails with it, and nothing of
+        # the session is left usable without the user knowing.
+        await security.end_sessions([family.id])
     if actor.token_id and actor.token_expires_at:
         await security.denylist.revoke(actor.token_id, expires_at=actor.token_expires_at)
     await record_audit(
