@@ -278,7 +278,13 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     if settings.api_workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            log_config=None,
+        )
         return
     uvicorn.run(
         "app:serving_app",
@@ -286,6 +292,7 @@ def main() -> None:
         workers=settings.api_workers,
         host=settings.host,
         port=settings.port,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=None,
     )
 

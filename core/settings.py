@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # API processes sharing the port; each has its own writer, hub and pools.
     api_workers: int = Field(default=1, ge=1, le=64)
+    # Proxies whose X-Forwarded-For names the client (per-IP login throttling, audit rows);
+    # comma-separated addresses or networks, handed to uvicorn.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     log_level: str = "INFO"
     # Allocations between young-generation collections once a process is ready (core.heap).
     gc_gen0_threshold: int = Field(default=20_000, ge=0)
