@@ -110,15 +110,17 @@ async def test_optimize_and_follow_progress_over_websocket(
     )
     assert error_code(twice) == "CONFLICT"
 
-    # The van's driver completes it; another driver may not.
+    # The van's driver completes it; the driver of another van may not.
     driver = await member(client, admin, "driver")
     stranger = await member(client, admin, "driver")
-    profile = await client.post(
-        "/api/v1/drivers",
-        json={"user_id": driver.user_id, "license_number": "KA-GQL", "vehicle_id": van},
-        headers=admin.headers,
-    )
-    assert profile.status_code == 201, profile.text
+    other_van = await make_vehicle(client, admin, "GQL-RT2")
+    for who, vehicle, licence in ((driver, van, "KA-GQL"), (stranger, other_van, "KA-GQL2")):
+        profile = await client.post(
+            "/api/v1/drivers",
+            json={"user_id": who.user_id, "license_number": licence, "vehicle_id": vehicle},
+            headers=admin.headers,
+        )
+        assert profile.status_code == 201, profile.text
     complete = f"""mutation {{ completeRoute(id: "{route["id"]}") {{
         status completedAt actualDurationMinutes vehicle {{ status currentRoute {{ id }} }} }} }}"""
     assert error_code(await gql(client, complete, session=stranger)) == "FORBIDDEN"
