@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     qiskit_ibm_channel: str = "ibm_quantum_platform"
 
     @model_validator(mode="after")
+    def _refuse_workers_without_redis(self) -> Self:
+        # Each process would keep its own denylist, rate limits, cache and live map.
+        if self.api_workers > 1 and self.single_process:
+            raise ValueError("API_WORKERS > 1 needs REDIS_URL: processes share nothing else")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_outside_development(self) -> Self:
         if self.environment in (Environment.DEVELOPMENT, Environment.TEST):
             return self

@@ -35,3 +35,10 @@ def test_app_role_url_is_derived_from_the_owner_url() -> None:
     settings = Settings(database_url="postgresql://owner:pw@db:5432/fleet", db_app_password="apppw")  # type: ignore[arg-type]
     assert settings.app_dsn == "postgresql+asyncpg://omniroute_app:apppw@db:5432/fleet"
     assert settings.owner_dsn == "postgresql+asyncpg://owner:pw@db:5432/fleet"
+
+
+def test_several_api_processes_need_redis() -> None:
+    """In memory, a logout or a rate limit would hold in one process and not the next."""
+    with pytest.raises(ValidationError, match="API_WORKERS"):
+        Settings(api_workers=2, redis_url="memory://")
+    assert Settings(api_workers=2, redis_url="redis://127.0.0.1:6379/0").api_workers == 2
