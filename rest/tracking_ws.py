@@ -6,7 +6,8 @@ admins) receive `vehicle_moved`, `route_deviation` and `route_progress` messages
 workspace, one JSON object per frame; with `?batch=true`, one JSON array per frame holding
 the messages published since the last frame (at most one frame per 50 ms), for dashboards
 that follow many vehicles. Authenticated by the same JWT, as `?token=` or an Authorization
-header.
+header; the socket is closed (1008, "session ended") within SESSION_CHECK_S of its session
+ending or its user losing access.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -24,11 +26,16 @@ from core.fanout import SubscriberTooSlow
 from core.principal import Principal
 from models.permissions import Operation, is_allowed
 from rest.serialize import to_json
-from services.identity.accounts import authenticate
+from services.identity.accounts import authenticate, still_admitted
 from services.tracking import feed, ingest
+
+log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
+# How often an open socket checks that its session still stands (logout, a password change,
+# a suspended user close it within this long).
+SESSION_CHECK_S = 15.0
 
 
 async def _principal(websocket: WebSocket) -> Principal:
@@ -94,6 +101,19 @@ async def _send(websocket: WebSocket, actor: Principal) -> None:
                 await websocket.send_text(jsontext.text(message))
 
 
+async def _watch(websocket: WebSocket, actor: Principal) -> None:
+    """Returns once the socket's session has ended."""
+    state = websocket.app.state
+    while True:
+        await asyncio.sleep(SESSION_CHECK_S)
+        try:
+            if not await still_admitted(db=state.db, security=state.security, actor=actor):
+                return
+        except Exception as exc:
+            # A Redis or database blip does not drop every live map; the next check decides.
+            log.warning("session check failed: %s", exc)
+
+
 async def tracking_socket(websocket: WebSocket) -> None:
     try:
         actor = await _principal(websocket)
@@ -105,7 +125,8 @@ async def tracking_socket(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION, reason="role may not use live tracking")
         return
     await websocket.accept()
-    tasks = [asyncio.create_task(_receive(websocket, actor))]
+    watch = asyncio.create_task(_watch(websocket, actor))
+    tasks = [watch, asyncio.create_task(_receive(websocket, actor))]
     if streams:
         tasks.append(asyncio.create_task(_send(websocket, actor)))
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -115,7 +136,10 @@ async def tracking_socket(websocket: WebSocket) -> None:
             await task
     for task in done:
         error = task.exception()
-        if isinstance(error, SubscriberTooSlow):
+        if task is watch and error is None:
+            with contextlib.suppress(RuntimeError):
+                await websocket.close(code=POLICY_VIOLATION, reason="session ended")
+        elif isinstance(error, SubscriberTooSlow):
             with contextlib.suppress(RuntimeError):
                 await websocket.close(code=TRY_AGAIN_LATER, reason="too slow: reconnect")
         elif error is not None and not isinstance(error, WebSocketDisconnect):

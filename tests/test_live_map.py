@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 from broadcaster import Broadcast
-from httpx_ws import aconnect_ws
+from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.applications import Starlette
 
@@ -23,9 +23,10 @@ from core.cache import MemoryCache
 from core.fanout import Hub, SubscriberTooSlow
 from core.principal import Principal
 from models.routing_inputs import OptimizeRequest
+from rest import tracking_ws
 from services.routing import optimization
 from tests.conftest import TEST_REDIS_URL, DatabaseUnderTest
-from tests.helpers import Session, register
+from tests.helpers import Session, login, register
 from tests.routing_helpers import DEPOT, city, make_vehicle, route_body
 from tests.served_app import served_app
 
@@ -118,6 +119,31 @@ async def test_dashboard_socket_sends_one_message_per_frame_or_one_array_per_flu
         one_by_one = [json.loads(await single.receive_text(timeout=10)) for _ in vans]
         assert all(isinstance(m, dict) for m in one_by_one)
         assert sorted(m["position"][0] for m in one_by_one) == [77.5, 77.51, 77.52]
+
+
+async def test_a_socket_is_closed_once_its_session_ends(
+    app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A logged-out phone or dashboard loses its open socket; another device keeps its own."""
+    monkeypatch.setattr(tracking_ws, "SESSION_CHECK_S", 0.2)
+    admin = await register(client)
+    van = await make_vehicle(client, admin, "WS-END")
+    other_device = Session.of((await login(client, admin.email)).json()["data"])
+    async with (
+        httpx.AsyncClient(transport=ASGIWebSocketTransport(app=app), base_url="http://t") as ws,
+        aconnect_ws(f"/ws/tracking?token={admin.access_token}", ws) as ended,
+        aconnect_ws(f"/ws/tracking?token={other_device.access_token}", ws) as kept,
+    ):
+        await asyncio.sleep(0.5)  # a few checks pass while the session stands
+        assert (await client.post("/api/v1/auth/logout", headers=admin.headers)).status_code == 200
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await ended.receive_text(timeout=5)
+        assert (closed.value.code, closed.value.reason) == (1008, "session ended")
+        await kept.send_json(
+            {"type": "position_update", "vehicle_id": van, "lat": 12.9, "lng": 77.6}
+        )
+        messages = [json.loads(await kept.receive_text(timeout=10)) for _ in range(2)]
+        assert {m["type"] for m in messages} == {"ack", "vehicle_moved"}
 
 
 async def test_a_position_posted_to_another_process_reaches_this_one(

@@ -215,6 +215,19 @@ async def authenticate(
     )
 
 
+async def still_admitted(*, db: Database, security: Security, actor: Principal) -> bool:
+    """Whether a connection opened as `actor` may go on: its token and its session were not
+    revoked, and the user is still active in a live workspace. The token's expiry is not
+    asked: a socket outlives the token it was opened with, not the session."""
+    if actor.token_id is None:
+        return True
+    revoked, member = await _both(
+        security.denylist.is_revoked(actor.token_id, actor.session_id),
+        active_members(db).get(actor.user_id, actor.workspace_id),
+    )
+    return not revoked and member is not None
+
+
 A = TypeVar("A")
 B = TypeVar("B")
 
