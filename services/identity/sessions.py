@@ -96,7 +96,7 @@ async def refresh(
 ) -> Tokens:
     """Rotate `refresh_token`; reuse of a rotated token revokes its family."""
     workspace_id = parse_opaque_token(REFRESH_PREFIX, refresh_token)
-    revoked: UUID | None = None
+    reuse_detected = False
     async with db.session(workspace_id) as session:
         # The row lock serialises concurrent refreshes of the same token.
         token = (
@@ -141,7 +141,7 @@ async def refresh(
             )
             # The family's row is locked: no token of it is issued before this commits.
             await security.end_sessions([family.id])
-            revoked = family.id
+            reuse_detected = True
         else:
             token.rotated_at = now
             user, workspace = await active_member(session, family.user_id)
@@ -156,7 +156,7 @@ async def refresh(
             )
     # Outside the transaction, so that the revocation above is committed. Whoever holds
     # an access token of this family (the thief included) is refused from now on.
-    assert revoked is not None
+    assert reuse_detected
     raise Unauthorized("Refresh token reuse detected: every token of this session was revoked")
 
 

@@ -336,7 +336,7 @@ async def run_quantum_job(
     claimed = await claim_job(db=db, job_id=job_id, workspace_id=workspace_id)
     if claimed is None:
         return None
-    job_input, requester = claimed.job_input, claimed.requested_by
+    job_input, requester = claimed
     options = job_input["quantum"]
     started = time.monotonic()
     error: str | None = None

@@ -454,15 +454,6 @@ def _solve(job_input: dict[str, Any], progress: Any, engine: str = "auto") -> di
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """What a worker needs of the job it claimed."""
-
-    job_input: dict[str, Any]
-    input_hash: str
-    requested_by: UUID | None
-
-
 async def _remember(cache: Cache, key: str, result: dict[str, Any], job_id: UUID) -> None:
     """Cache a result, or log why not: the plan is saved either way."""
     try:
@@ -471,9 +462,11 @@ async def _remember(cache: Cache, key: str, result: dict[str, Any], job_id: UUID
         log.warning("result not cached: %s", exc, extra={"job_id": str(job_id)})
 
 
-async def claim_job(*, db: Database, job_id: UUID, workspace_id: UUID) -> Claim | None:
-    """Move a `pending` job to `running` and return what the worker needs of it; None when
-    it is not pending any more (a repeated delivery, or a cancelled job)."""
+async def claim_job(
+    *, db: Database, job_id: UUID, workspace_id: UUID
+) -> tuple[dict[str, Any], UUID | None] | None:
+    """Move a `pending` job to `running` and return its input and requester; None when it
+    is not pending any more (a repeated delivery, or a cancelled job)."""
     async with db.session(workspace_id) as session:
         job = (
             await session.exec(
@@ -484,7 +477,7 @@ async def claim_job(*, db: Database, job_id: UUID, workspace_id: UUID) -> Claim 
             return None
         job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
         session.add(job)
-        return Claim(job.input_data, job.input_hash, job.requested_by)
+        return job.input_data, job.requested_by
 
 
 async def run_job(
@@ -494,7 +487,7 @@ async def run_job(
     claimed = await claim_job(db=db, job_id=job_id, workspace_id=workspace_id)
     if claimed is None:
         return None
-    job_input, requester = claimed.job_input, claimed.requested_by
+    job_input, requester = claimed
     loop = asyncio.get_running_loop()
     last = [0.0]
     reports: set[asyncio.Future[None]] = set()
@@ -551,7 +544,7 @@ async def run_job(
         if result is not None:
             # Cached before the job can be seen complete, so that the same stops submitted
             # as soon as it is are a hit.
-            await _remember(cache, cache_key(workspace_id, claimed.input_hash), result, job_id)
+            await _remember(cache, cache_key(workspace_id, job.input_hash), result, job_id)
         job.execution_time_ms = round(elapsed * 1000)
         job.completed_at = datetime.now(UTC)
         job.error_message = error
