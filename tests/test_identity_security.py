@@ -339,14 +339,23 @@ def bearer_of(response: httpx.Response) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['data']['access_token']}"}
 
 
+async def renewed_and_another_device(
+    client: httpx.AsyncClient,
+) -> tuple[Session, httpx.Response, httpx.Response]:
+    """A new account whose login was refreshed once, and the same account on another device."""
+    admin = await register(client)
+    renewed = await refresh(client, admin.refresh_token)
+    other_device = await login(client, admin.email)
+    assert renewed.status_code == other_device.status_code == 200
+    return admin, renewed, other_device
+
+
 async def test_reuse_refuses_every_access_token_the_family_issued(
     client: httpx.AsyncClient,
 ) -> None:
     """A thief's access token, obtained with the stolen refresh token, dies with the family."""
-    admin = await register(client)
-    second = await refresh(client, admin.refresh_token)
+    admin, second, other_device = await renewed_and_another_device(client)
     third = await refresh(client, second.json()["data"]["refresh_token"])
-    other_device = await login(client, admin.email)
     for issued in (second, third, other_device):
         assert issued.status_code == 200
         assert (await client.get(ME, headers=bearer_of(issued))).status_code == 200
@@ -360,9 +369,7 @@ async def test_reuse_refuses_every_access_token_the_family_issued(
 async def test_logout_refuses_every_access_token_of_the_session(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:
-    admin = await register(client)
-    renewed = await refresh(client, admin.refresh_token)
-    other_device = await login(client, admin.email)
+    admin, renewed, other_device = await renewed_and_another_device(client)
     out = await client.post(
         "/api/v1/auth/logout",
         json={"refresh_token": renewed.json()["data"]["refresh_token"]},
@@ -382,9 +389,7 @@ async def test_logout_refuses_every_access_token_of_the_session(
 async def test_logout_without_a_refresh_token_ends_the_tokens_own_session(
     client: httpx.AsyncClient,
 ) -> None:
-    admin = await register(client)
-    renewed = await refresh(client, admin.refresh_token)
-    other_device = await login(client, admin.email)
+    admin, renewed, other_device = await renewed_and_another_device(client)
     assert (await client.post("/api/v1/auth/logout", headers=admin.headers)).status_code == 200
     # The session's other access token and its refresh token end with the one presented.
     await assert_refused(client, bearer_of(renewed))
@@ -396,9 +401,7 @@ async def test_logout_without_a_refresh_token_ends_the_tokens_own_session(
 
 async def test_a_password_change_ends_every_session_at_once(client: httpx.AsyncClient) -> None:
     """Whoever holds a token of any session, the one making the change included, is out."""
-    admin = await register(client)
-    renewed = await refresh(client, admin.refresh_token)
-    other_device = await login(client, admin.email)
+    admin, renewed, other_device = await renewed_and_another_device(client)
     changed = await client.patch(
         ME,
         json={"password": "another long passphrase", "current_password": PASSWORD},
@@ -413,6 +416,19 @@ async def test_a_password_change_ends_every_session_at_once(client: httpx.AsyncC
     assert (await login(client, admin.email)).status_code == 401
     again = await login(client, admin.email, "another long passphrase")
     assert (await client.get(ME, headers=bearer_of(again))).status_code == 200
+
+
+async def test_a_refresh_of_an_ended_session_denies_its_tokens_again(
+    client: httpx.AsyncClient, redis: Redis
+) -> None:
+    """Should the denylist lose a session's entry, the next refresh with it writes it back."""
+    admin, renewed, _ = await renewed_and_another_device(client)
+    assert (await client.post("/api/v1/auth/logout", headers=admin.headers)).status_code == 200
+    for key in await redis.keys("denylist:sid:*"):
+        await redis.delete(key)
+    assert (await client.get(ME, headers=bearer_of(renewed))).status_code == 200  # lost
+    assert (await refresh(client, renewed.json()["data"]["refresh_token"])).status_code == 401
+    await assert_refused(client, bearer_of(renewed))
 
 
 async def test_a_rotated_token_presented_again_before_its_successor_is_only_refused(
