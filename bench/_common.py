@@ -67,13 +67,12 @@ async def migrate(database: str) -> None:
         raise SystemExit(f"alembic upgrade head failed:\n{migrated.stderr}")
 
 
-async def create_from_template(database: str, *, drop: bool = True) -> None:
-    """(Drop and) create `database` from the PostGIS template."""
+async def recreate_from_template(database: str) -> None:
+    """Drop and create `database` from the PostGIS template."""
     check_droppable(database)
     conn = await asyncpg.connect(owner_url("postgres"))
     try:
-        if drop:
-            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE)")
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE)")
         await conn.execute(
             f"CREATE DATABASE {quote_ident(database)} TEMPLATE {quote_ident(POSTGIS_TEMPLATE)}"
         )
@@ -83,7 +82,7 @@ async def create_from_template(database: str, *, drop: bool = True) -> None:
 
 async def prepare_database(database: str) -> None:
     """Drop and recreate `database` from the PostGIS template, then migrate it."""
-    await create_from_template(database)
+    await recreate_from_template(database)
     await migrate(database)
 
 
