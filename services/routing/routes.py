@@ -43,9 +43,12 @@ class RouteFilter:
     created_to: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StopView:
-    """A stop as the API shows it: its own columns plus its location's name and point."""
+    """A stop as the API shows it: its own columns plus its location's name and point.
+
+    Not frozen, though nothing changes one: a frozen dataclass sets each field through
+    `object.__setattr__`, eight times slower to build, and a 200-stop plan builds 400."""
 
     id: UUID
     stop_order: int
