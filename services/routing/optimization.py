@@ -263,7 +263,11 @@ async def request_optimization(
             job.solution_quality_score = canon.optimization_score(cached)
             # The stops were read under the route's lock just now: no need to check them again.
             plan = await apply_result(
-                session=session, actor=actor, route=route, job=job, checked=True
+                session=session,
+                actor=actor,
+                route=route,
+                job=job,
+                locked_stop_ids=[stop.id for stop in loaded.stops],
             )
             detail = _saved_detail(route, loaded.stops, plan)
         else:
@@ -304,16 +308,21 @@ async def apply_result(
     actor: Principal,
     route: Route,
     job: OptimizationJob,
-    checked: bool = False,
+    locked_stop_ids: list[UUID] | None = None,
 ) -> AppliedPlan:
     """Write the plan onto the route: stop order, ETAs, one straight leg per path segment,
-    distance, duration and score; the route becomes `optimized`."""
+    distance, duration and score; the route becomes `optimized`.
+
+    `locked_stop_ids`: the route's stop ids in the job's order, when the caller has just
+    read them under the route's lock; without them they are read here and must still be
+    the job's."""
     result = job.result_data or {}
     job_input = job.input_data
     problem = job_input["problem"]
     origin = datetime.fromisoformat(problem["planned_start"])
-    stop_ids = [UUID(s) for s in job_input["route_stop_ids"]]
-    if not checked:
+    stop_ids = locked_stop_ids
+    if stop_ids is None:
+        stop_ids = [UUID(s) for s in job_input["route_stop_ids"]]
         current = set(
             (await session.exec(select(RouteStop.id).where(RouteStop.route_id == route.id))).all()
         )
