@@ -21,7 +21,10 @@ from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_REDIS_DB = 15
+# Two suites can share one PostgreSQL and Redis (two checkouts on one machine) when each sets
+# its own OMNIROUTE_TEST_PREFIX and OMNIROUTE_TEST_REDIS_DB: nothing of one is touched by the other.
+TEST_REDIS_DB = int(os.environ.get("OMNIROUTE_TEST_REDIS_DB", "15"))
+TEST_DB_PREFIX = os.environ.get("OMNIROUTE_TEST_PREFIX", "omniroute")
 POSTGIS_TEMPLATE = "omniroute_postgis_template"
 
 # Workers and the broker read the global settings at import: point them at the test Redis.
@@ -101,7 +104,7 @@ async def drop_database(name: str) -> None:
 
 
 def _owner_alive(database: str) -> bool:
-    """Test databases are named omniroute_t_<pid>_<random>: is that pytest still running?"""
+    """Test databases are named <prefix>_t_<pid>_<random>: is that pytest still running?"""
     parts = database.split("_")
     if len(parts) < 4 or not parts[2].isdigit():
         return False
@@ -117,20 +120,21 @@ def _owner_alive(database: str) -> bool:
 @pytest.fixture(scope="session")
 async def migrated_template() -> str:
     """A database at the migrations' head, rebuilt only when a migration file changes."""
-    name = f"omniroute_tpl_{_migrations_fingerprint()}"
+    name = f"{TEST_DB_PREFIX}_tpl_{_migrations_fingerprint()}"
     conn = await asyncpg.connect(_maintenance_dsn())
     try:
         existing = {
             r["datname"]
             for r in await conn.fetch(
-                r"SELECT datname FROM pg_database WHERE datname LIKE 'omniroute\_tpl\_%'"
+                "SELECT datname FROM pg_database WHERE datname LIKE $1",
+                f"{TEST_DB_PREFIX}\\_tpl\\_%",
             )
         }
         for stale in existing - {name}:
             await conn.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
         # Leftovers of interrupted runs, but never those of a run still going.
         for row in await conn.fetch(
-            r"SELECT datname FROM pg_database WHERE datname LIKE 'omniroute\_t\_%'"
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"{TEST_DB_PREFIX}\\_t\\_%"
         ):
             if not _owner_alive(row["datname"]):
                 await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
@@ -163,10 +167,14 @@ def settings_for(database: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+def fresh_database_name() -> str:
+    return f"{TEST_DB_PREFIX}_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
 async def database(migrated_template: str) -> AsyncIterator[DatabaseUnderTest]:
     """A fresh, migrated database for one test (a clone of the template: about 0.1 s)."""
-    name = f"omniroute_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    name = fresh_database_name()
     await create_database(name, migrated_template)
     try:
         yield DatabaseUnderTest(name, _owner_url(name), settings_for(name))

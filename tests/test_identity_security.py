@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,6 +30,7 @@ from tests.conftest import (
     DatabaseUnderTest,
     create_database,
     drop_database,
+    fresh_database_name,
     settings_for,
     start_app,
 )
@@ -123,7 +123,7 @@ class World:
 
 @pytest.fixture(scope="module")
 async def world(migrated_template: str) -> AsyncIterator[World]:
-    name = f"omniroute_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    name = fresh_database_name()
     await create_database(name, migrated_template)
     try:
         settings = settings_for(name)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import asyncpg
 
 from tests.conftest import (
@@ -13,6 +10,7 @@ from tests.conftest import (
     _owner_url,
     create_database,
     drop_database,
+    fresh_database_name,
     run_alembic,
 )
 
@@ -30,7 +28,7 @@ async def _public_tables(dsn: str) -> set[str]:
 
 
 async def test_upgrade_downgrade_upgrade_round_trip() -> None:
-    name = f"omniroute_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    name = fresh_database_name()
     await create_database(name, POSTGIS_TEMPLATE)
     url = _owner_url(name)
     dsn = url
