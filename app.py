@@ -231,7 +231,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             )
         return failure(InternalError(str(exc.detail)))
 
-    middleware = [Middleware(RequestContextMiddleware)]
+    middleware = [Middleware(RequestContextMiddleware, hsts_max_age_s=settings.hsts_max_age_s)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -283,6 +283,8 @@ def main() -> None:
             host=settings.host,
             port=settings.port,
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            ssl_certfile=settings.tls_certfile,
+            ssl_keyfile=settings.tls_keyfile,
             log_config=None,
         )
         return
@@ -293,6 +295,8 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
         log_config=None,
     )
 

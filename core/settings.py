@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For names the client (per-IP login throttling, audit rows);
     # comma-separated addresses or networks, handed to uvicorn.
     forwarded_allow_ips: str = "127.0.0.1,::1"
+    # Serve TLS directly (uvicorn's certificate options); behind a proxy leave both unset.
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    # Strict-Transport-Security on responses to requests that came over TLS (0: never sent).
+    hsts_max_age_s: int = Field(default=31_536_000, ge=0)
     log_level: str = "INFO"
     # Allocations between young-generation collections once a process is ready (core.heap).
     gc_gen0_threshold: int = Field(default=20_000, ge=0)

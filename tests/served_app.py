@@ -33,10 +33,16 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def served_app(
-    database_url: str, redis_url: str, *, env: dict[str, str] | None = None, start_s: float = 60
+    database_url: str,
+    redis_url: str,
+    *,
+    env: dict[str, str] | None = None,
+    start_s: float = 60,
+    scheme: str = "http",
 ) -> AsyncIterator[ServedApp]:
     """The app serving until the block ends, with a client once it is ready; stopped
-    with its whole process group (API_WORKERS children included)."""
+    with its whole process group (API_WORKERS children included). `scheme="https"` needs
+    TLS_CERTFILE and TLS_KEYFILE in `env` (the client does not verify the certificate)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "app.py"],
@@ -55,7 +61,9 @@ async def served_app(
         start_new_session=True,
     )
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=f"{scheme}://127.0.0.1:{port}", timeout=30, verify=scheme == "http"
+        ) as http:
             deadline = time.monotonic() + start_s
             while True:
                 try:
