@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Unset or "memory://" selects the single-process mode (in-memory bus, in-process worker).
     redis_url: str = MEMORY_URL
     broker_url: str | None = None
+    # Keeps deployments that share a broker apart (its Redis key namespace); empty: the
+    # database's name, so two databases never take each other's jobs.
+    deployment_name: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,63}$")
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = "HS256"
@@ -133,6 +136,10 @@ class Settings(BaseSettings):
     def single_process(self) -> bool:
         """No Redis: in-memory broadcast and event bus, an in-process Dramatiq worker."""
         return self.redis_url.startswith(MEMORY_URL)
+
+    @property
+    def deployment(self) -> str:
+        return self.deployment_name or make_url(self.database_url).database or "omniroute"
 
     @property
     def owner_dsn(self) -> str:

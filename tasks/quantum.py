@@ -13,6 +13,7 @@ from core.metrics import JOBS
 from core.settings import get_settings
 from services.quantum.jobs import ACTOR, QUEUE, run_quantum_job
 from tasks.runtime import context
+from tasks.unknown_jobs import DEAD_LETTER_UNKNOWN, dead_letter_unknown
 
 # Statevector simulation of 16-20 qubits takes a core for seconds to a minute: at most this
 # many circuits run at once, however many worker processes listen on the queue.
@@ -34,7 +35,8 @@ def limiter() -> ConcurrentRateLimiter:
             from dramatiq.rate_limits.backends import RedisBackend
 
             backend = RedisBackend(url=settings.redis_url)
-        _limiter = ConcurrentRateLimiter(backend, "quantum-jobs", limit=CONCURRENCY, ttl=LEASE_MS)
+        key = f"{settings.deployment}:quantum-jobs"
+        _limiter = ConcurrentRateLimiter(backend, key, limit=CONCURRENCY, ttl=LEASE_MS)
     return _limiter
 
 
@@ -45,12 +47,13 @@ def limiter() -> ConcurrentRateLimiter:
     min_backoff=1000,
     max_backoff=30_000,
     time_limit=LEASE_MS,
+    throws=DEAD_LETTER_UNKNOWN,
 )
 async def optimize_quantum(job_id: str, workspace_id: str) -> None:
     """Run quantum job `job_id`; over the concurrency limit the message is retried later,
     and a repeated delivery finds the job already claimed."""
     ctx = await context()
-    with limiter().acquire():
+    with dead_letter_unknown(ACTOR), limiter().acquire():
         status = await run_quantum_job(
             db=ctx.runtime.db,
             settings=get_settings(),

@@ -11,19 +11,26 @@ import tasks.broker  # noqa: F401 - installs the broker before actors are declar
 from core.metrics import JOBS
 from services.routing.optimization import run_job
 from tasks.runtime import context
+from tasks.unknown_jobs import DEAD_LETTER_UNKNOWN, dead_letter_unknown
 
 
-@dramatiq.actor(queue_name="optimization", max_retries=3, time_limit=15 * 60 * 1000)
+@dramatiq.actor(
+    queue_name="optimization",
+    max_retries=3,
+    time_limit=15 * 60 * 1000,
+    throws=DEAD_LETTER_UNKNOWN,
+)
 async def optimize_route(job_id: str, workspace_id: str) -> None:
     """Solve job `job_id`; a repeated delivery of the same message finds it claimed."""
     ctx = await context()
-    status = await run_job(
-        db=ctx.runtime.db,
-        cache=ctx.runtime.cache,
-        channel=ctx.progress,
-        job_id=UUID(job_id),
-        workspace_id=UUID(workspace_id),
-    )
+    with dead_letter_unknown("optimize_route"):
+        status = await run_job(
+            db=ctx.runtime.db,
+            cache=ctx.runtime.cache,
+            channel=ctx.progress,
+            job_id=UUID(job_id),
+            workspace_id=UUID(workspace_id),
+        )
     JOBS.labels("optimize_route", status.value if status else "skipped").inc()
 
 

@@ -38,6 +38,9 @@ if _base_redis.startswith("memory"):
 TEST_REDIS_URL = urlsplit(_base_redis)._replace(path=f"/{TEST_REDIS_DB}").geturl()
 os.environ["REDIS_URL"] = TEST_REDIS_URL
 os.environ["ENVIRONMENT"] = "test"
+# Each test's worker reads its own database; one deployment name for the whole run keeps
+# their broker namespace the one this process sends to.
+os.environ.setdefault("DEPLOYMENT_NAME", f"{TEST_DB_PREFIX}_tests")
 
 from core.settings import Settings, get_settings  # noqa: E402
 

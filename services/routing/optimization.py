@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.cache import Cache
 from core.db import Database, after_commit
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.jobs import JobQueue, ProgressChannel
+from core.jobs import JobNotFound, JobQueue, ProgressChannel
 from core.principal import Principal
 from models import Location, OptimizationJob, Route, RouteStop, Vehicle
 from models.enums import JobStatus, RouteStatus, SolverType
@@ -475,14 +475,17 @@ async def claim_job(
     *, db: Database, job_id: UUID, workspace_id: UUID
 ) -> tuple[dict[str, Any], UUID | None] | None:
     """Move a `pending` job to `running` and return its input and requester; None when it
-    is not pending any more (a repeated delivery, or a cancelled job)."""
+    is not pending any more (a repeated delivery, or a cancelled job). Raises `JobNotFound`
+    for a job this database does not hold."""
     async with db.session(workspace_id) as session:
         job = (
             await session.exec(
                 select(OptimizationJob).where(OptimizationJob.id == job_id).with_for_update()
             )
         ).first()
-        if job is None or job.status != JobStatus.PENDING:
+        if job is None:
+            raise JobNotFound(job_id)
+        if job.status != JobStatus.PENDING:
             return None
         job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
         session.add(job)
