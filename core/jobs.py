@@ -28,3 +28,11 @@ class JobNotFound(LookupError):
     def __init__(self, job_id: UUID) -> None:
         super().__init__(f"optimization job {job_id} does not exist in this database")
         self.job_id = job_id
+
+
+class JobLeaseHeld(RuntimeError):
+    """A repeated delivery of a job whose worker still renews its lease: try again later."""
+
+    def __init__(self, job_id: UUID, retry_after_s: float) -> None:
+        super().__init__(f"optimization job {job_id} is held by a live worker")
+        self.retry_after_s = retry_after_s

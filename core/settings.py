@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # Keeps deployments that share a broker apart (its Redis key namespace); empty: the
     # database's name, so two databases never take each other's jobs.
     deployment_name: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,63}$")
+    # A Redis-broker worker silent this long is presumed dead and its unacknowledged
+    # messages are delivered again.
+    broker_heartbeat_timeout_s: float = Field(default=30.0, ge=5)
+    # A running job's worker renews its lease every third of this; a delivery finding the
+    # lease run out takes the job over.
+    job_lease_s: float = Field(default=30.0, ge=3)
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = "HS256"

@@ -12,8 +12,8 @@ import tasks.broker  # noqa: F401 - installs the broker before actors are declar
 from core.metrics import JOBS
 from core.settings import get_settings
 from services.quantum.jobs import ACTOR, QUEUE, run_quantum_job
+from tasks.delivery import DEAD_LETTER_UNKNOWN, guarded_delivery
 from tasks.runtime import context
-from tasks.unknown_jobs import DEAD_LETTER_UNKNOWN, dead_letter_unknown
 
 # Statevector simulation of 16-20 qubits takes a core for seconds to a minute: at most this
 # many circuits run at once, however many worker processes listen on the queue.
@@ -53,7 +53,7 @@ async def optimize_quantum(job_id: str, workspace_id: str) -> None:
     """Run quantum job `job_id`; over the concurrency limit the message is retried later,
     and a repeated delivery finds the job already claimed."""
     ctx = await context()
-    with dead_letter_unknown(ACTOR), limiter().acquire():
+    with guarded_delivery(ACTOR), limiter().acquire():
         status = await run_quantum_job(
             db=ctx.runtime.db,
             settings=get_settings(),

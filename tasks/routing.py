@@ -10,8 +10,8 @@ import dramatiq
 import tasks.broker  # noqa: F401 - installs the broker before actors are declared
 from core.metrics import JOBS
 from services.routing.optimization import run_job
+from tasks.delivery import DEAD_LETTER_UNKNOWN, guarded_delivery
 from tasks.runtime import context
-from tasks.unknown_jobs import DEAD_LETTER_UNKNOWN, dead_letter_unknown
 
 
 @dramatiq.actor(
@@ -23,13 +23,14 @@ from tasks.unknown_jobs import DEAD_LETTER_UNKNOWN, dead_letter_unknown
 async def optimize_route(job_id: str, workspace_id: str) -> None:
     """Solve job `job_id`; a repeated delivery of the same message finds it claimed."""
     ctx = await context()
-    with dead_letter_unknown("optimize_route"):
+    with guarded_delivery("optimize_route"):
         status = await run_job(
             db=ctx.runtime.db,
             cache=ctx.runtime.cache,
             channel=ctx.progress,
             job_id=UUID(job_id),
             workspace_id=UUID(workspace_id),
+            lease_s=ctx.runtime.settings.job_lease_s,
         )
     JOBS.labels("optimize_route", status.value if status else "skipped").inc()
 

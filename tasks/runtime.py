@@ -69,3 +69,8 @@ async def context() -> WorkerContext:
             await broadcast.connect()
             _context = WorkerContext(runtime, BroadcastProgress(broadcast))
     return _context
+
+
+def current() -> WorkerContext | None:
+    """The context if an actor has built it in this process, else None."""
+    return _context
