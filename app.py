@@ -28,6 +28,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 import resolvers
 from core import heap
+from core.broadcast import create_broadcast
 from core.context import current_user, current_workspace
 from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
 from core.fanout import Hub
@@ -145,7 +146,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = Runtime.start(settings, dsn=dsn)
-        broadcast = Broadcast(MEMORY_URL if settings.single_process else settings.redis_url)
+        broadcast = create_broadcast(MEMORY_URL if settings.single_process else settings.redis_url)
         # Start even while Redis is down, so that /health/ready can say so.
         broadcast_link = asyncio.create_task(_connect_with_retry(broadcast))
         app.state.settings = settings
