@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     db_auth_role: str = Field(default="omniroute_auth", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # The API and workers may reach PostgreSQL through a pooler (PgBouncer) while migrations
+    # go direct: its host and port replace the owner URL's in the derived app URL.
+    db_app_host: str | None = None
+    db_app_port: int | None = Field(default=None, ge=1, le=65535)
+    # The app URL leads to PgBouncer in transaction mode: no statement caches, prepared
+    # statements named uniquely, no session-level startup settings.
+    db_transaction_pooling: bool = False
 
     # Unset or "memory://" selects the single-process mode (in-memory bus, in-process worker).
     redis_url: str = MEMORY_URL
@@ -160,6 +167,10 @@ class Settings(BaseSettings):
             username=self.db_app_role,
             password=self.db_app_password.get_secret_value() if self.db_app_password else None,
         )
+        if self.db_app_host:
+            url = url.set(host=self.db_app_host)
+        if self.db_app_port:
+            url = url.set(port=self.db_app_port)
         return _asyncpg_url(url.render_as_string(hide_password=False))
 
 
