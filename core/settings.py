@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from core.crypto import DEV_INDEX_KEY, DEV_KEYS, FieldCipher, cipher_from
+
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 MEMORY_URL = "memory://"
 
@@ -110,6 +112,13 @@ class Settings(BaseSettings):
     partition_months_ahead: int = Field(default=3, ge=1, le=24)
     archive_dir: str = "archive"
 
+    # Personal data encrypted at rest (core.crypto): `id:base64key` entries, inline or in a
+    # mounted secret file; the active key encrypts (default: the last listed), all decrypt.
+    pii_keys: SecretStr | None = None
+    pii_keys_file: str | None = None
+    pii_active_key_id: str | None = None
+    pii_index_key: SecretStr | None = None
+
     # IBM Quantum through Qiskit Runtime; without a token and an instance only Aer is used.
     qiskit_ibm_token: SecretStr | None = None
     qiskit_ibm_instance: str | None = None
@@ -139,7 +148,28 @@ class Settings(BaseSettings):
             self.jwt_private_key_file and self.jwt_public_key_file
         ):
             raise ValueError("RS256 needs JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE")
+        if self._configured_cipher() is None:
+            raise ValueError(
+                "PII_KEYS or PII_KEYS_FILE, and PII_INDEX_KEY, must be set in"
+                f" {self.environment.value}: personal data is encrypted at rest"
+            )
         return self
+
+    def _configured_cipher(self) -> FieldCipher | None:
+        return cipher_from(
+            self.pii_keys.get_secret_value() if self.pii_keys else None,
+            self.pii_keys_file,
+            self.pii_active_key_id,
+            self.pii_index_key.get_secret_value() if self.pii_index_key else None,
+        )
+
+    def pii_cipher(self) -> FieldCipher:
+        """The configured keys; in development and test, fixed keys when none are set."""
+        cipher = self._configured_cipher()
+        if cipher is None:
+            cipher = cipher_from(DEV_KEYS, None, None, DEV_INDEX_KEY)
+            assert cipher is not None  # outside development the validator refused to start
+        return cipher
 
     @property
     def is_development(self) -> bool:
