@@ -31,6 +31,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def until_ready(
+    http: httpx.AsyncClient, process: subprocess.Popen[bytes], *, within_s: float
+) -> None:
+    """Wait for `/health/ready` to answer 200 while `process` (serving it) runs."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            if (await http.get("/health/ready")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, f"{process.args} exited with {process.returncode}"
+        assert time.monotonic() < deadline, f"{process.args} did not start"
+        await asyncio.sleep(0.2)
+
+
 @contextlib.asynccontextmanager
 async def served_app(
     database_url: str,
@@ -64,16 +80,7 @@ async def served_app(
         async with httpx.AsyncClient(
             base_url=f"{scheme}://127.0.0.1:{port}", timeout=30, verify=scheme == "http"
         ) as http:
-            deadline = time.monotonic() + start_s
-            while True:
-                try:
-                    if (await http.get("/health/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, f"python app.py exited with {server.returncode}"
-                assert time.monotonic() < deadline, "python app.py did not start"
-                await asyncio.sleep(0.2)
+            await until_ready(http, server, within_s=start_s)
             yield ServedApp(server.pid, http)
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -4,19 +4,16 @@ created with rabbitmqctl where the suite runs as root; skipped where no RabbitMQ
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
 
 import asyncpg
 import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-from tests.conftest import ROOT, TEST_DB_PREFIX, DatabaseUnderTest
+from tests.conftest import TEST_DB_PREFIX, DatabaseUnderTest
 from tests.helpers import register
 from tests.routing_helpers import (
     CUSTOMERS,
@@ -28,7 +25,7 @@ from tests.routing_helpers import (
     start_worker,
 )
 from tests.served_app import served_app
-from tests.test_partitions import _months_ahead, _partitions
+from tests.test_partitions import _months_ahead, partition_created_by_worker
 from tests.test_worker_faults import FAST_RECOVERY, killed_mid_solve
 
 VHOST = f"{TEST_DB_PREFIX}_tests"
@@ -117,13 +114,8 @@ async def test_routing_quantum_and_maintenance_jobs_on_rabbitmq(
 
         missing = f"live_vehicle_positions_p{_months_ahead(3)}"
         await owner_conn.execute(f"DROP TABLE {missing}")
-        send = "from tasks.maintenance import ensure_partitions; ensure_partitions.send()"
         env = {**os.environ, "DATABASE_URL": database.owner_url, **rabbit}
-        subprocess.run([sys.executable, "-c", send], cwd=ROOT, env=env, check=True)
-        deadline = time.monotonic() + 60
-        while missing not in await _partitions(owner_conn, "live_vehicle_positions"):
-            assert time.monotonic() < deadline, "the worker did not create the partition"
-            await asyncio.sleep(0.2)
+        await partition_created_by_worker(owner_conn, missing, env)
     finally:
         worker.terminate()
         worker.wait(timeout=30)

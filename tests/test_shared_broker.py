@@ -5,7 +5,6 @@ dead-lettered, never dropped in silence."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
@@ -16,15 +15,7 @@ import httpx
 from dramatiq.brokers.redis import RedisBroker
 from redis.asyncio import Redis
 
-from tests.conftest import (
-    TEST_REDIS_URL,
-    DatabaseUnderTest,
-    _owner_url,
-    create_database,
-    drop_database,
-    fresh_database_name,
-    settings_for,
-)
+from tests.conftest import TEST_REDIS_URL, DatabaseUnderTest, cloned_database
 from tests.helpers import Session, register
 from tests.routing_helpers import city, make_vehicle, route_body, start_worker
 from tests.served_app import served_app
@@ -61,21 +52,11 @@ async def _dead_letters(redis: Redis, namespace: str) -> list[dict]:
     return [json.loads(raw) for raw in stored.values()]
 
 
-@contextlib.asynccontextmanager
-async def _second_database(template: str):  # type: ignore[no-untyped-def]
-    name = fresh_database_name()
-    await create_database(name, template)
-    try:
-        yield DatabaseUnderTest(name, _owner_url(name), settings_for(name))
-    finally:
-        await drop_database(name)
-
-
 async def test_two_deployments_on_one_redis_each_take_their_own_jobs_only(
     database: DatabaseUnderTest, migrated_template: str, redis: Redis, tmp_path: Path
 ) -> None:
     logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("a", "b")}
-    async with _second_database(migrated_template) as second:
+    async with cloned_database(migrated_template) as second:
         deployments = {"a": database, "b": second}
         workers = {
             name: start_worker(db.owner_url, env=DERIVED, stderr=logs[name])

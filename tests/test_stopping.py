@@ -24,7 +24,7 @@ from tasks.broker import redis_namespace
 from tests.conftest import ROOT, TEST_REDIS_URL, DatabaseUnderTest
 from tests.helpers import register
 from tests.processes import alive, command_line, descendants
-from tests.served_app import free_port
+from tests.served_app import free_port, until_ready
 from tests.test_worker_faults import long_solve, wait_for_job
 
 # make -> serve.py -> {python app.py, dramatiq main -> dramatiq worker}
@@ -78,15 +78,7 @@ async def test_stopping_make_run_ends_every_process_and_hands_the_job_back(
     make = await _start(tmp_path, database, port)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if (await http.get("/health/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert make.poll() is None and time.monotonic() < deadline, "no API"
-                await asyncio.sleep(0.2)
+            await until_ready(http, make, within_s=90)
             await _wait_for_worker_process(make)
             admin = await register(http)
             _, job = await long_solve(http, admin, time_limit_s=60)
