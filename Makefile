@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # .omniroute/env records where provisioning found PostgreSQL and Redis; the environment wins.
 LOAD_ENV := set -a; [ -f .omniroute/env ] && . .omniroute/env; set +a;
 
-.PHONY: help install services db migrate seed run worker api test test-fast lint fmt typecheck schema clean
+.PHONY: help install services db migrate seed run worker api test test-pgbouncer test-fast lint fmt typecheck schema clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,18 @@ test: install ## Set everything up (Redis required), then run the whole suite
 	@$(LOAD_ENV) $(PY) scripts/bootstrap_db.py
 	@$(LOAD_ENV) $(VENV)/bin/alembic upgrade head
 	@$(LOAD_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory test-pgbouncer; fi
+
+# What must hold behind PgBouncer: sessions, tenancy and the routing writes.
+PGBOUNCER_TESTS := tests/test_identity_flow.py tests/test_identity_roles.py \
+	tests/test_identity_security.py tests/test_identity_tenancy.py tests/test_tenant_isolation.py \
+	tests/test_pooled_tenancy.py tests/test_routing_api.py tests/test_routing_flow.py \
+	tests/test_routing_graphql.py tests/test_routing_service.py tests/test_routing_planning.py
+
+test-pgbouncer: install ## The identity, tenancy and routing tests through PgBouncer (transaction mode)
+	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
+		$(LOAD_ENV) $(PY) scripts/pgbouncer.py -- $(PY) -m pytest -q $(PGBOUNCER_TESTS); \
+	else echo "pgbouncer is not installed: the pooled run is skipped"; fi
 
 lint: install ## ruff check, ruff format --check and mypy
 	@$(VENV)/bin/ruff check .

@@ -28,6 +28,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 import resolvers
 from core import heap
+from core.broadcast import create_broadcast
 from core.context import current_user, current_workspace
 from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
 from core.fanout import Hub
@@ -145,7 +146,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = Runtime.start(settings, dsn=dsn)
-        broadcast = Broadcast(MEMORY_URL if settings.single_process else settings.redis_url)
+        broadcast = create_broadcast(MEMORY_URL if settings.single_process else settings.redis_url)
         # Start even while Redis is down, so that /health/ready can say so.
         broadcast_link = asyncio.create_task(_connect_with_retry(broadcast))
         app.state.settings = settings
@@ -231,7 +232,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             )
         return failure(InternalError(str(exc.detail)))
 
-    middleware = [Middleware(RequestContextMiddleware)]
+    middleware = [Middleware(RequestContextMiddleware, hsts_max_age_s=settings.hsts_max_age_s)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -283,6 +284,8 @@ def main() -> None:
             host=settings.host,
             port=settings.port,
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            ssl_certfile=settings.tls_certfile,
+            ssl_keyfile=settings.tls_keyfile,
             log_config=None,
         )
         return
@@ -293,6 +296,8 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
         log_config=None,
     )
 

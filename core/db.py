@@ -8,6 +8,7 @@ reads and writes nothing in tenant tables.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +43,25 @@ LOOKUP_CONNECTIONS = 4
 _AFTER_COMMIT = "after_commit"
 
 
+def _unique_statement_name() -> str:
+    return f"__omniroute_{uuid.uuid4().hex}__"
+
+
+def _connect_args(settings: Settings) -> dict[str, Any]:
+    if not settings.db_transaction_pooling:
+        return {"server_settings": SERVER_SETTINGS}
+    # PgBouncer in transaction mode hands each transaction whichever server connection is
+    # free: a statement prepared in one transaction may not exist in the next, and two
+    # clients' "__asyncpg_stmt_1__" would meet on one server. Every transaction sets its
+    # plan_cache_mode itself (set_tenant), so no startup setting is lost.
+    return {
+        "server_settings": {"application_name": SERVER_SETTINGS["application_name"]},
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
 def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
     engine = create_async_engine(
         dsn or settings.app_dsn,
@@ -53,7 +73,7 @@ def create_engine(settings: Settings, *, dsn: str | None = None) -> AsyncEngine:
         # (each backend's first geography operation loads PostGIS's projection data, about
         # 25 ms) instead of every request taking the connection idle longest.
         pool_use_lifo=True,
-        connect_args={"server_settings": SERVER_SETTINGS},
+        connect_args=_connect_args(settings),
         # JSON columns (job inputs and results of hundreds of stops, event payloads) are
         # written and read with orjson, as responses are.
         json_serializer=jsontext.text,
@@ -103,9 +123,11 @@ def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -
 class Database:
     """The engine the app role connects with, plus the bus that committed events go to."""
 
-    def __init__(self, engine: AsyncEngine, bus: EventBus) -> None:
+    def __init__(self, engine: AsyncEngine, bus: EventBus, *, pooled: bool = False) -> None:
         self.engine = engine
         self.bus = bus
+        # Behind PgBouncer in transaction mode (settings.db_transaction_pooling).
+        self.pooled = pooled
         self._lookups: asyncpg.Pool | None = None
         self._lookups_ready = asyncio.Lock()
 
@@ -145,7 +167,12 @@ class Database:
         own: a burst queues for its few connections instead of opening overflow
         connections, each a new PostgreSQL backend."""
         pool = self._lookups or await self._open_lookups()
-        return await pool.fetch(query, *args)
+        if not self.pooled:
+            return await pool.fetch(query, *args)
+        # Behind PgBouncer a statement's parse and its execution must share one server
+        # connection, which only a transaction guarantees.
+        async with pool.acquire() as conn, conn.transaction():
+            return list(await conn.fetch(query, *args))
 
     async def _open_lookups(self) -> asyncpg.Pool:
         async with self._lookups_ready:
@@ -155,7 +182,12 @@ class Database:
                     url.render_as_string(hide_password=False),
                     min_size=1,
                     max_size=LOOKUP_CONNECTIONS,
-                    server_settings=SERVER_SETTINGS,
+                    server_settings=(
+                        {"application_name": SERVER_SETTINGS["application_name"]}
+                        if self.pooled
+                        else SERVER_SETTINGS
+                    ),
+                    statement_cache_size=0 if self.pooled else 100,
                     # Look-ups change no session state: nothing to reset on release.
                     reset=_keep_state,
                 )

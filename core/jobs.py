@@ -19,3 +19,20 @@ class ProgressChannel(Protocol):
 
 def progress_channel(job_id: UUID) -> str:
     return f"job-progress:{job_id}"
+
+
+class JobNotFound(LookupError):
+    """A worker was handed a job its database does not hold: a message of another deployment
+    sharing the broker, or a job deleted since."""
+
+    def __init__(self, job_id: UUID) -> None:
+        super().__init__(f"optimization job {job_id} does not exist in this database")
+        self.job_id = job_id
+
+
+class JobLeaseHeld(RuntimeError):
+    """A repeated delivery of a job whose worker still renews its lease: try again later."""
+
+    def __init__(self, job_id: UUID, retry_after_s: float) -> None:
+        super().__init__(f"optimization job {job_id} is held by a live worker")
+        self.retry_after_s = retry_after_s

@@ -62,7 +62,7 @@ class Runtime:
             ),
         )
         cache: Cache = RedisCache(redis) if redis is not None else MemoryCache()
-        db = Database(create_engine(settings, dsn=dsn), bus)
+        db = Database(create_engine(settings, dsn=dsn), bus, pooled=settings.db_transaction_pooling)
         return cls(settings, db, redis, security, cache)
 
     async def close(self) -> None:

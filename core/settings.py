@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from core.crypto import DEV_INDEX_KEY, DEV_KEYS, FieldCipher, cipher_from
+
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 MEMORY_URL = "memory://"
 
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For names the client (per-IP login throttling, audit rows);
     # comma-separated addresses or networks, handed to uvicorn.
     forwarded_allow_ips: str = "127.0.0.1,::1"
+    # Serve TLS directly (uvicorn's certificate options); behind a proxy leave both unset.
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    # Strict-Transport-Security on responses to requests that came over TLS (0: never sent).
+    hsts_max_age_s: int = Field(default=31_536_000, ge=0)
     log_level: str = "INFO"
     # Allocations between young-generation collections once a process is ready (core.heap).
     gc_gen0_threshold: int = Field(default=20_000, ge=0)
@@ -49,10 +56,26 @@ class Settings(BaseSettings):
     db_auth_role: str = Field(default="omniroute_auth", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # The API and workers may reach PostgreSQL through a pooler (PgBouncer) while migrations
+    # go direct: its host and port replace the owner URL's in the derived app URL.
+    db_app_host: str | None = None
+    db_app_port: int | None = Field(default=None, ge=1, le=65535)
+    # The app URL leads to PgBouncer in transaction mode: no statement caches, prepared
+    # statements named uniquely, no session-level startup settings.
+    db_transaction_pooling: bool = False
 
     # Unset or "memory://" selects the single-process mode (in-memory bus, in-process worker).
     redis_url: str = MEMORY_URL
     broker_url: str | None = None
+    # Keeps deployments that share a broker apart (its Redis key namespace); empty: the
+    # database's name, so two databases never take each other's jobs.
+    deployment_name: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]{0,63}$")
+    # A Redis-broker worker silent this long is presumed dead and its unacknowledged
+    # messages are delivered again.
+    broker_heartbeat_timeout_s: float = Field(default=30.0, ge=5)
+    # A running job's worker renews its lease every third of this; a delivery finding the
+    # lease run out takes the job over.
+    job_lease_s: float = Field(default=30.0, ge=3)
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = "HS256"
@@ -89,6 +112,13 @@ class Settings(BaseSettings):
     partition_months_ahead: int = Field(default=3, ge=1, le=24)
     archive_dir: str = "archive"
 
+    # Personal data encrypted at rest (core.crypto): `id:base64key` entries, inline or in a
+    # mounted secret file; the active key encrypts (default: the last listed), all decrypt.
+    pii_keys: SecretStr | None = None
+    pii_keys_file: str | None = None
+    pii_active_key_id: str | None = None
+    pii_index_key: SecretStr | None = None
+
     # IBM Quantum through Qiskit Runtime; without a token and an instance only Aer is used.
     qiskit_ibm_token: SecretStr | None = None
     qiskit_ibm_instance: str | None = None
@@ -118,7 +148,28 @@ class Settings(BaseSettings):
             self.jwt_private_key_file and self.jwt_public_key_file
         ):
             raise ValueError("RS256 needs JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE")
+        if self._configured_cipher() is None:
+            raise ValueError(
+                "PII_KEYS or PII_KEYS_FILE, and PII_INDEX_KEY, must be set in"
+                f" {self.environment.value}: personal data is encrypted at rest"
+            )
         return self
+
+    def _configured_cipher(self) -> FieldCipher | None:
+        return cipher_from(
+            self.pii_keys.get_secret_value() if self.pii_keys else None,
+            self.pii_keys_file,
+            self.pii_active_key_id,
+            self.pii_index_key.get_secret_value() if self.pii_index_key else None,
+        )
+
+    def pii_cipher(self) -> FieldCipher:
+        """The configured keys; in development and test, fixed keys when none are set."""
+        cipher = self._configured_cipher()
+        if cipher is None:
+            cipher = cipher_from(DEV_KEYS, None, None, DEV_INDEX_KEY)
+            assert cipher is not None  # outside development the validator refused to start
+        return cipher
 
     @property
     def is_development(self) -> bool:
@@ -128,6 +179,10 @@ class Settings(BaseSettings):
     def single_process(self) -> bool:
         """No Redis: in-memory broadcast and event bus, an in-process Dramatiq worker."""
         return self.redis_url.startswith(MEMORY_URL)
+
+    @property
+    def deployment(self) -> str:
+        return self.deployment_name or make_url(self.database_url).database or "omniroute"
 
     @property
     def owner_dsn(self) -> str:
@@ -142,6 +197,10 @@ class Settings(BaseSettings):
             username=self.db_app_role,
             password=self.db_app_password.get_secret_value() if self.db_app_password else None,
         )
+        if self.db_app_host:
+            url = url.set(host=self.db_app_host)
+        if self.db_app_port:
+            url = url.set(port=self.db_app_port)
         return _asyncpg_url(url.render_as_string(hide_password=False))
 
 

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from core.crypto import EncryptedJSON, EncryptedText
 from models.columns import (
     created_at,
     gist,
@@ -76,6 +77,7 @@ class Driver(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("rating >= 0 AND rating <= 5", name="ck_drivers_rating"),
         sa.Index("idx_drivers_user", "user_id", unique=True),
+        sa.Index("idx_drivers_license_index", "workspace_id", "license_number_index"),
         # A vehicle has at most one driver.
         sa.Index("idx_drivers_vehicle", "vehicle_id", unique=True),
         sa.Index(
@@ -95,9 +97,13 @@ class Driver(SQLModel, table=True):
         default=None,
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("vehicles.id", ondelete="SET NULL")),
     )
-    license_number: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    license_number: str = Field(
+        sa_column=sa.Column(EncryptedText("drivers.license_number"), nullable=False)
+    )
+    # Keyed hash of the licence number: equality look-ups without decrypting every row.
+    license_number_index: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     license_expiry: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
-    phone: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    phone: str | None = Field(default=None, sa_column=sa.Column(EncryptedText("drivers.phone")))
     availability: bool = Field(
         default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true())
     )
@@ -131,7 +137,7 @@ class Location(SQLModel, table=True):
         sa_column=pg_enum(LocationType, "location_type", nullable=False, server_default="custom"),
     )
     contact_info: dict[str, Any] | None = Field(
-        default_factory=dict, sa_column=jsonb(nullable=True)
+        default_factory=dict, sa_column=sa.Column(EncryptedJSON("locations.contact_info"))
     )
     operating_hours: dict[str, Any] | None = Field(
         default_factory=dict, sa_column=jsonb(nullable=True)

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from core.crypto import EncryptedText
 from models.columns import (
     created_at,
     jsonb,
@@ -86,7 +87,7 @@ class User(SQLModel, table=True):
     workspace_id: UUID = Field(sa_column=workspace_fk())
     email: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     password_hash: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    full_name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    full_name: str = Field(sa_column=sa.Column(EncryptedText("users.full_name"), nullable=False))
     role: UserRole = Field(
         default=UserRole.VIEWER,
         sa_column=pg_enum(UserRole, "user_role", nullable=False, server_default="viewer"),

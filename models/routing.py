@@ -179,3 +179,9 @@ class OptimizationJob(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=created_at())
     started_at: datetime | None = Field(default=None, sa_column=timestamp())
     completed_at: datetime | None = Field(default=None, sa_column=timestamp())
+    # How many times a worker claimed the job; the latest claim alone may save its result.
+    attempts: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    # A running job's worker renews this; past it, the worker is presumed gone.
+    lease_expires_at: datetime | None = Field(default=None, sa_column=timestamp())

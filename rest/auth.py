@@ -28,6 +28,7 @@ async def authorize(conn: HTTPConnection, operation: Operation) -> Principal:
         security=state.security,
         token=bearer_token(conn),
         charge=RateCharge(state.settings),
+        read_only=conn.scope.get("method") in ("GET", "HEAD"),
     )
     current_user.set(principal.user_id)
     current_workspace.set(principal.workspace_id)

@@ -25,6 +25,8 @@ class DriverListQuery(Body):
     page: int = Field(default=1, ge=1)
     per_page: int = Field(default=20, ge=1, le=100)
     available: bool | None = None
+    # Exact match, through the number's keyed hash (the number itself is encrypted).
+    license_number: str | None = Field(default=None, min_length=1, max_length=40)
 
 
 def driver_json(driver: Driver) -> dict[str, Any]:
@@ -49,7 +51,11 @@ async def list_drivers(request: Request) -> JSONResponse:
     page = PageRequest(query.page, query.per_page)
     async with request.app.state.db.session(actor.workspace_id) as session:
         result = await drivers.list_drivers(
-            session=session, actor=actor, available=query.available, request=page
+            session=session,
+            actor=actor,
+            available=query.available,
+            request=page,
+            license_number=query.license_number,
         )
         items = [driver_json(d) for d in result.items]
     return success(

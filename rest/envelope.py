@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from core import jsontext
 from core.context import current_request_id
 from core.errors import DomainError, InternalError
+from core.outages import as_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ def failure(error: DomainError) -> JSONResponse:
 
 
 def unexpected(exc: BaseException) -> JSONResponse:
-    """A bug: logged with its trace, answered without one."""
+    """A bug: logged with its trace, answered without one. A lost backing service: 503."""
+    outage = as_unavailable(exc)
+    if outage is not None:
+        return failure(outage)
     log.error("unhandled error", exc_info=exc)
     return failure(InternalError("An unexpected error occurred; it has been logged."))

@@ -1,5 +1,6 @@
-"""Request context: the request id (echoed as X-Request-ID), latency metrics, and a last
-line of defence that turns any unhandled error into the envelope without a trace."""
+"""Request context: the request id (echoed as X-Request-ID), the security headers, latency
+metrics, and a last line of defence that turns any unhandled error into the envelope without a
+trace."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ from core.metrics import HTTP_LATENCY
 from rest.envelope import unexpected
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# Every response: no MIME sniffing, no referrer leaking ids in URLs, never inside a frame.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
 
 
 def _route_template(scope: Scope) -> str:
@@ -26,8 +34,15 @@ def _route_template(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts_max_age_s: int = 0) -> None:
         self.app = app
+        # HSTS only on what came over TLS: uvicorn's own certificate, or a trusted proxy's
+        # X-Forwarded-Proto (FORWARDED_ALLOW_IPS), both of which set the scope's scheme.
+        self._tls_headers = SECURITY_HEADERS + (
+            ((b"strict-transport-security", f"max-age={hsts_max_age_s}".encode()),)
+            if hsts_max_age_s
+            else ()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -51,6 +66,7 @@ class RequestContextMiddleware:
         status = 500
         started_response = False
         started = time.perf_counter()
+        extra = self._tls_headers if scope.get("scheme") in ("https", "wss") else SECURITY_HEADERS
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started_response
@@ -61,6 +77,7 @@ class RequestContextMiddleware:
                 message["headers"] = [
                     *message["headers"],
                     (b"x-request-id", request_id.encode("latin-1")),
+                    *extra,
                 ]
             await send(message)
 

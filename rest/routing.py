@@ -107,6 +107,7 @@ def job_json(job: OptimizationJob) -> dict[str, Any]:
         "execution_time_ms": job.execution_time_ms,
         "error_message": job.error_message,
         "retry_count": job.retry_count,
+        "attempts": job.attempts,
         "progress": job.progress,
         "result": {
             key: result.get(key)

@@ -8,6 +8,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from core.errors import DomainError, ErrorCode
+from core.outages import as_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,9 @@ def _code_for(error: GraphQLError) -> tuple[ErrorCode, str, dict[str, object]]:
     if original is None:
         # Parse and validation errors of the document itself (unknown field, wrong type).
         return ErrorCode.VALIDATION_ERROR, error.message, {}
+    outage = as_unavailable(original)
+    if outage is not None:
+        return outage.code, outage.message, outage.details
     log.error("unhandled error in a resolver", exc_info=original)
     return ErrorCode.INTERNAL_ERROR, "An unexpected error occurred; it has been logged.", {}
 

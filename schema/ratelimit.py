@@ -4,6 +4,7 @@ root field, aliases and fragment spreads included, so batching by alias buys not
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from graphql import (
     ExecutionResult,
@@ -17,7 +18,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from core.errors import RateLimited, Unauthorized
+from core.errors import RateLimited, ServiceUnavailable, Unauthorized
+from core.outages import REDIS_DOWN, as_unavailable
 
 
 def root_field_count(selection_set: SelectionSetNode, fragments: dict[str, object]) -> int:
@@ -52,20 +54,30 @@ class OperationRateLimit(SchemaExtension):
             )
             if operation is not None:
                 try:
-                    principal = await context.principal()
-                except Unauthorized:
-                    principal = None  # the fields' permissions will answer UNAUTHORIZED
-                if principal is not None:
-                    cost = max(1, root_field_count(operation.selection_set, fragments))
-                    try:
-                        await context.charge(principal, cost)
-                    except RateLimited as exc:
-                        if context.response is not None:
-                            context.response.status_code = 429
-                            context.response.headers.update(exc.headers)
-                        # A result set here skips execution and still passes through the
-                        # error mapping; an exception raised here would bypass it.
-                        self.execution_context.result = ExecutionResult(
-                            data=None, errors=[GraphQLError(exc.message, original_error=exc)]
-                        )
+                    await self._charge(context, operation, fragments)
+                except (RateLimited, ServiceUnavailable) as exc:
+                    if context.response is not None:
+                        context.response.status_code = exc.http_status
+                        context.response.headers.update(exc.headers)
+                    # A result set here skips execution and still passes through the
+                    # error mapping; an exception raised here would bypass it.
+                    self.execution_context.result = ExecutionResult(
+                        data=None, errors=[GraphQLError(exc.message, original_error=exc)]
+                    )
         yield
+
+    @staticmethod
+    async def _charge(
+        context: Any, operation: OperationDefinitionNode, fragments: dict[str, object]
+    ) -> None:
+        try:
+            try:
+                principal = await context.principal()
+            except Unauthorized:
+                return  # the fields' permissions will answer UNAUTHORIZED
+            cost = max(1, root_field_count(operation.selection_set, fragments))
+            await context.charge(principal, cost)
+        except REDIS_DOWN as exc:
+            outage = as_unavailable(exc)
+            assert outage is not None
+            raise outage from exc

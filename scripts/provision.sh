@@ -128,6 +128,11 @@ else
   OWNER_URL="postgresql://omniroute_owner@$PG_HOST:$PG_PORT/${OMNIROUTE_DB:-omniroute}"
 fi
 REDIS="$(ensure_redis)"
+# The tests run a private PgBouncer (transaction mode) in front of the server when one is
+# installed; its Debian package is installed here when root, and skipped otherwise.
+if [ -z "$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null)" ]; then
+  apt_install pgbouncer || log "no pgbouncer: the pooled test run will be skipped"
+fi
 
 {
   echo "# Written by scripts/provision.sh; the environment overrides these."

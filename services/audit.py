@@ -12,14 +12,18 @@ from core.principal import Principal
 from models import AuditLog
 
 _SECRET_MARKERS = ("password", "token", "secret", "hash")
+# Personal data is encrypted in its own columns (core.crypto): audit rows and events say
+# that it changed, never what it is.
+PERSONAL_FIELDS = frozenset({"full_name", "phone", "license_number", "contact_info"})
 REDACTED = "[redacted]"
 
 
 def redact(changes: dict[str, Any]) -> dict[str, Any]:
-    """Drop the values of anything that looks like a credential, recursively."""
+    """Drop the values of anything that looks like a credential or is personal data,
+    recursively."""
     clean: dict[str, Any] = {}
     for key, value in changes.items():
-        if any(marker in key.lower() for marker in _SECRET_MARKERS):
+        if key in PERSONAL_FIELDS or any(marker in key.lower() for marker in _SECRET_MARKERS):
             clean[key] = REDACTED
         elif isinstance(value, dict):
             clean[key] = redact(value)
@@ -34,6 +38,18 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         key: {"from": before.get(key), "to": value}
         for key, value in after.items()
         if before.get(key) != value
+    }
+
+
+def redact_personal(data: dict[str, Any]) -> dict[str, Any]:
+    """Event payloads: the values of personal fields replaced, recursively."""
+    return {
+        key: REDACTED
+        if key in PERSONAL_FIELDS
+        else redact_personal(value)
+        if isinstance(value, dict)
+        else value
+        for key, value in data.items()
     }
 
 

@@ -13,6 +13,7 @@ from core.db import queue_event
 from core.events import Event
 from core.principal import SYSTEM_USER_ID, Principal
 from models import AnalyticsEvent
+from services.audit import redact_personal
 
 
 def emit(
@@ -26,7 +27,7 @@ def emit(
 ) -> Event:
     """Record `event_type` in the caller's transaction; it is published only if that commits."""
     # Plain JSON values, UUIDs and timestamps written as the API writes them.
-    payload = orjson.loads(jsontext.dumps(data))
+    payload = orjson.loads(jsontext.dumps(redact_personal(data)))
     actor_id = None if actor.user_id == SYSTEM_USER_ID else actor.user_id
     event = Event(
         event_type=event_type, workspace_id=actor.workspace_id, actor_id=actor_id, data=payload

@@ -12,6 +12,7 @@ import tasks.broker  # noqa: F401 - installs the broker before actors are declar
 from core.metrics import JOBS
 from core.settings import get_settings
 from services.quantum.jobs import ACTOR, QUEUE, run_quantum_job
+from tasks.delivery import DEAD_LETTER_UNKNOWN, guarded_delivery
 from tasks.runtime import context
 
 # Statevector simulation of 16-20 qubits takes a core for seconds to a minute: at most this
@@ -34,7 +35,8 @@ def limiter() -> ConcurrentRateLimiter:
             from dramatiq.rate_limits.backends import RedisBackend
 
             backend = RedisBackend(url=settings.redis_url)
-        _limiter = ConcurrentRateLimiter(backend, "quantum-jobs", limit=CONCURRENCY, ttl=LEASE_MS)
+        key = f"{settings.deployment}:quantum-jobs"
+        _limiter = ConcurrentRateLimiter(backend, key, limit=CONCURRENCY, ttl=LEASE_MS)
     return _limiter
 
 
@@ -45,12 +47,13 @@ def limiter() -> ConcurrentRateLimiter:
     min_backoff=1000,
     max_backoff=30_000,
     time_limit=LEASE_MS,
+    throws=DEAD_LETTER_UNKNOWN,
 )
 async def optimize_quantum(job_id: str, workspace_id: str) -> None:
     """Run quantum job `job_id`; over the concurrency limit the message is retried later,
     and a repeated delivery finds the job already claimed."""
     ctx = await context()
-    with limiter().acquire():
+    with guarded_delivery(ACTOR), limiter().acquire():
         status = await run_quantum_job(
             db=ctx.runtime.db,
             settings=get_settings(),

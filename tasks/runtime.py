@@ -14,6 +14,7 @@ from uuid import UUID
 
 from broadcaster import Broadcast
 
+from core.broadcast import create_broadcast
 from core.cache import Cache
 from core.jobs import ProgressChannel
 from core.runtime import Runtime
@@ -65,7 +66,12 @@ async def context() -> WorkerContext:
             runtime.cache = _host.cache
             _context = WorkerContext(runtime, _ToHostLoop(_host))
         else:
-            broadcast = Broadcast(settings.redis_url)
+            broadcast = create_broadcast(settings.redis_url)
             await broadcast.connect()
             _context = WorkerContext(runtime, BroadcastProgress(broadcast))
+    return _context
+
+
+def current() -> WorkerContext | None:
+    """The context if an actor has built it in this process, else None."""
     return _context

@@ -3,6 +3,9 @@
 from core import heap
 from core.settings import get_settings
 from tasks import broker, maintenance, quantum, routing
+from tasks.handback import HandBackOnShutdown
+
+broker.broker.add_middleware(HandBackOnShutdown())
 
 # Everything a worker process keeps is imported by now.
 heap.settle(get_settings().gc_gen0_threshold)

@@ -3,6 +3,7 @@ and the app driven through httpx's ASGI transport with a real Redis."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -38,6 +39,9 @@ if _base_redis.startswith("memory"):
 TEST_REDIS_URL = urlsplit(_base_redis)._replace(path=f"/{TEST_REDIS_DB}").geturl()
 os.environ["REDIS_URL"] = TEST_REDIS_URL
 os.environ["ENVIRONMENT"] = "test"
+# Each test's worker reads its own database; one deployment name for the whole run keeps
+# their broker namespace the one this process sends to.
+os.environ.setdefault("DEPLOYMENT_NAME", f"{TEST_DB_PREFIX}_tests")
 
 from core.settings import Settings, get_settings  # noqa: E402
 
@@ -171,15 +175,22 @@ def fresh_database_name() -> str:
     return f"{TEST_DB_PREFIX}_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-async def database(migrated_template: str) -> AsyncIterator[DatabaseUnderTest]:
-    """A fresh, migrated database for one test (a clone of the template: about 0.1 s)."""
+@contextlib.asynccontextmanager
+async def cloned_database(template: str) -> AsyncIterator[DatabaseUnderTest]:
+    """A fresh, migrated database (a clone of the template: about 0.1 s), dropped after."""
     name = fresh_database_name()
-    await create_database(name, migrated_template)
+    await create_database(name, template)
     try:
         yield DatabaseUnderTest(name, _owner_url(name), settings_for(name))
     finally:
         await drop_database(name)
+
+
+@pytest.fixture
+async def database(migrated_template: str) -> AsyncIterator[DatabaseUnderTest]:
+    """A fresh, migrated database for one test."""
+    async with cloned_database(migrated_template) as db:
+        yield db
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -29,21 +29,38 @@ CUSTOMERS = [
 ]
 
 
+def start_worker(
+    database_url: str,
+    *,
+    env: dict[str, str] | None = None,
+    stderr: IO[bytes] | None = None,
+    queues: tuple[str, ...] = (),
+    new_session: bool = False,
+) -> subprocess.Popen[bytes]:
+    """`dramatiq tasks.worker` (one worker process, two threads) on a database and the test
+    Redis; `env` overrides the environment, `stderr` catches its log."""
+    command = [sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", "1"]
+    command += ["--threads", "2", *(["--queues", *queues] if queues else [])]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": TEST_REDIS_URL,
+            "ENVIRONMENT": "test",
+            "dramatiq_worker_timeout": "100",
+            **(env or {}),
+        },
+        stderr=stderr,
+        start_new_session=new_session,
+    )
+
+
 @pytest.fixture
 def worker(database: DatabaseUnderTest) -> Iterator[subprocess.Popen[bytes]]:
     """`dramatiq tasks.worker` as its own process, on this test's database and Redis."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database.owner_url,
-        "REDIS_URL": TEST_REDIS_URL,
-        "ENVIRONMENT": "test",
-        "dramatiq_worker_timeout": "100",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "tasks.worker", "--processes", "1", "--threads", "2"],
-        cwd=ROOT,
-        env=env,
-    )
+    process = start_worker(database.owner_url)
     try:
         yield process
     finally:

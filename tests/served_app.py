@@ -31,12 +31,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def until_ready(
+    http: httpx.AsyncClient, process: subprocess.Popen[bytes], *, within_s: float
+) -> None:
+    """Wait for `/health/ready` to answer 200 while `process` (serving it) runs."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            if (await http.get("/health/ready")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, f"{process.args} exited with {process.returncode}"
+        assert time.monotonic() < deadline, f"{process.args} did not start"
+        await asyncio.sleep(0.2)
+
+
 @contextlib.asynccontextmanager
 async def served_app(
-    database_url: str, redis_url: str, *, env: dict[str, str] | None = None, start_s: float = 60
+    database_url: str,
+    redis_url: str,
+    *,
+    env: dict[str, str] | None = None,
+    start_s: float = 60,
+    scheme: str = "http",
 ) -> AsyncIterator[ServedApp]:
     """The app serving until the block ends, with a client once it is ready; stopped
-    with its whole process group (API_WORKERS children included)."""
+    with its whole process group (API_WORKERS children included). `scheme="https"` needs
+    TLS_CERTFILE and TLS_KEYFILE in `env` (the client does not verify the certificate)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "app.py"],
@@ -55,17 +77,10 @@ async def served_app(
         start_new_session=True,
     )
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            deadline = time.monotonic() + start_s
-            while True:
-                try:
-                    if (await http.get("/health/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, f"python app.py exited with {server.returncode}"
-                assert time.monotonic() < deadline, "python app.py did not start"
-                await asyncio.sleep(0.2)
+        async with httpx.AsyncClient(
+            base_url=f"{scheme}://127.0.0.1:{port}", timeout=30, verify=scheme == "http"
+        ) as http:
+            await until_ready(http, server, within_s=start_s)
             yield ServedApp(server.pid, http)
     finally:
         with contextlib.suppress(ProcessLookupError):

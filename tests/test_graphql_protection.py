@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from core.crypto import DEV_INDEX_KEY, DEV_KEYS
 from tests.conftest import DatabaseUnderTest, settings_for, start_app
 from tests.helpers import error_code, gql
 
@@ -63,7 +64,13 @@ async def test_token_limit(limited: httpx.AsyncClient) -> None:
 async def test_production_turns_off_introspection_and_graphiql(
     database: DatabaseUnderTest,
 ) -> None:
-    settings = settings_for(database.name, environment="production", jwt_secret="p" * 48)
+    settings = settings_for(
+        database.name,
+        environment="production",
+        jwt_secret="p" * 48,
+        pii_keys=DEV_KEYS,
+        pii_index_key=DEV_INDEX_KEY,
+    )
     app, lifespan = await start_app(settings)
     try:
         async with httpx.AsyncClient(

@@ -59,6 +59,19 @@ async def test_a_row_lands_in_its_month(owner_conn: asyncpg.Connection) -> None:
     assert where == f"analytics_events_p{_months_ahead(0)}"
 
 
+async def partition_created_by_worker(
+    owner_conn: asyncpg.Connection, missing: str, env: dict[str, str]
+) -> None:
+    """Send `ensure_partitions` from a process of its own (with `env`'s broker) and wait for
+    a running worker to create the partition `missing`."""
+    enqueue = "from tasks.maintenance import ensure_partitions; ensure_partitions.send()"
+    subprocess.run([sys.executable, "-c", enqueue], cwd=ROOT, env=env, check=True)
+    deadline = time.monotonic() + 60
+    while missing not in await _partitions(owner_conn, "live_vehicle_positions"):
+        assert time.monotonic() < deadline, "the worker did not create the partition"
+        await asyncio.sleep(0.2)
+
+
 async def test_worker_actor_creates_missing_partitions(
     database: DatabaseUnderTest, owner_conn: asyncpg.Connection
 ) -> None:
@@ -82,12 +95,7 @@ async def test_worker_actor_creates_missing_partitions(
         env=env,
     )
     try:
-        enqueue = "from tasks.maintenance import ensure_partitions; ensure_partitions.send()"
-        subprocess.run([sys.executable, "-c", enqueue], cwd=ROOT, env=env, check=True)
-        deadline = time.monotonic() + 30
-        while missing not in await _partitions(owner_conn, "live_vehicle_positions"):
-            assert time.monotonic() < deadline, "the worker did not create the partition"
-            await asyncio.sleep(0.2)
+        await partition_created_by_worker(owner_conn, missing, env)
     finally:
         worker.terminate()
         worker.wait(timeout=15)

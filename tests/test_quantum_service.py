@@ -19,7 +19,9 @@ import pytest
 from dramatiq.brokers.redis import RedisBroker
 from starlette.applications import Starlette
 
+from core.settings import get_settings
 from services.quantum.jobs import ACTOR, QUEUE
+from tasks.broker import redis_namespace
 from tests.conftest import ROOT, TEST_REDIS_URL, DatabaseUnderTest
 from tests.helpers import Session, register
 from tests.routing_helpers import CUSTOMERS, DEPOT, make_location
@@ -27,11 +29,12 @@ from tests.routing_helpers import CUSTOMERS, DEPOT, make_location
 # The quantum worker gets a Redis database of its own, so that workers of test runs going on
 # beside this one (which share database 15) never take its messages.
 QUANTUM_REDIS_URL = urlsplit(TEST_REDIS_URL)._replace(path="/11").geturl()
+NAMESPACE = redis_namespace(get_settings())
 
 
 class _PrivateQueue:
     def __init__(self) -> None:
-        self.broker = RedisBroker(url=QUANTUM_REDIS_URL)
+        self.broker = RedisBroker(url=QUANTUM_REDIS_URL, namespace=NAMESPACE)
 
     async def enqueue_quantum(self, job_id: UUID, workspace_id: UUID) -> None:
         message: dramatiq.Message[Any] = dramatiq.Message(
@@ -76,7 +79,7 @@ def quantum_worker(app: Starlette, database: DatabaseUnderTest) -> Iterator[None
     finally:
         process.terminate()
         process.wait(timeout=20)
-        queue.broker.client.delete(f"dramatiq:{QUEUE}", f"dramatiq:{QUEUE}.msgs")
+        queue.broker.client.delete(f"{NAMESPACE}:{QUEUE}", f"{NAMESPACE}:{QUEUE}.msgs")
 
 
 async def _places(client: httpx.AsyncClient, who: Session, stops: int) -> tuple[str, list[str]]:

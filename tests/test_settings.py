@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from core.crypto import DEV_INDEX_KEY, DEV_KEYS
 from core.settings import Settings
 
 STRONG = "s" * 40
@@ -21,7 +22,8 @@ def test_production_refuses_debug() -> None:
 
 
 def test_production_accepts_a_strong_secret_and_rs256_needs_keys() -> None:
-    assert Settings(environment="production", jwt_secret=STRONG).debug is False  # type: ignore[arg-type]
+    keys = {"pii_keys": DEV_KEYS, "pii_index_key": DEV_INDEX_KEY}
+    assert Settings(environment="production", jwt_secret=STRONG, **keys).debug is False  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="RS256"):
         Settings(environment="staging", jwt_algorithm="RS256")  # type: ignore[arg-type]
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.crypto import field_cipher
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.pagination import CursorRequest, Page, PageRequest
 from core.principal import Principal
@@ -78,6 +79,7 @@ async def create_driver(*, session: AsyncSession, actor: Principal, data: Driver
         raise ValidationFailed.field("user_id", "the user's role must be driver")
     await _check_assignment(session, data.vehicle_id, data.license_expiry)
     driver = Driver(workspace_id=actor.workspace_id, **data.model_dump())
+    driver.license_number_index = license_index(driver.license_number)
     session.add(driver)
     await _flush(session)
     snapshot = _snapshot(driver)
@@ -104,6 +106,7 @@ async def update_driver(
             raise ValidationFailed.field(key, "cannot be null")
     for key, value in fields.items():
         setattr(driver, key, value)
+    driver.license_number_index = license_index(driver.license_number)
     if "vehicle_id" in fields or "license_expiry" in fields:
         await _check_assignment(session, driver.vehicle_id, driver.license_expiry)
     driver.updated_at = datetime.now(UTC)
@@ -138,14 +141,22 @@ async def delete_driver(*, session: AsyncSession, actor: Principal, driver_id: U
     )
 
 
+def license_index(license_number: str) -> str:
+    """The licence number's keyed hash: encrypted values cannot be compared in SQL."""
+    return field_cipher().blind_index(license_number, context="drivers.license_number")
+
+
 async def list_drivers(
     *,
     session: AsyncSession,
     actor: Principal,
     available: bool | None,
     request: PageRequest | CursorRequest,
+    license_number: str | None = None,
 ) -> Page[Driver]:
     conditions: list[Any] = [col(Driver.workspace_id) == actor.workspace_id]
     if available is not None:
         conditions.append(col(Driver.availability) == available)
+    if license_number is not None:
+        conditions.append(col(Driver.license_number_index) == license_index(license_number))
     return await paginate(session, Driver, conditions, request)

@@ -20,9 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import Database, set_tenant
 from core.errors import NotFound, RateLimited, Unauthorized, ValidationFailed
+from core.outages import REDIS_DOWN
 from core.passwords import hash_password, needs_rehash, verify_password
 from core.principal import Principal
-from core.ratelimit import Budget
+from core.ratelimit import Budget, Decision
 from core.runtime import Security
 from core.settings import Settings
 from core.throttle import Backoff
@@ -177,27 +178,43 @@ async def login(
 
 
 async def authenticate(
-    *, db: Database, security: Security, token: str, charge: RateCharge | None = None
+    *,
+    db: Database,
+    security: Security,
+    token: str,
+    charge: RateCharge | None = None,
+    read_only: bool = False,
 ) -> Principal:
     """The principal behind a bearer token: valid signature and claims, not logged out,
     and a user who still exists, is active, in a workspace that still exists. With
     `charge`, the request is also charged to the user's and workspace's rate limits, in the
-    same round trip as the revocation check."""
+    same round trip as the revocation check.
+
+    While Redis is unreachable a `read_only` request is admitted on its signed, unexpired
+    token and the membership check alone (revocations and rate limits live in Redis);
+    any other request fails with the outage (503)."""
     claims = security.tokens.verify_access(token)
     budgets = charge.budgets(claims.user_id, claims.workspace_id) if charge else []
+    members = active_members(db)
     # Redis (revocation, rate limits) and PostgreSQL (still a member) are asked at once: one
     # round trip of waiting instead of two. A refused request's membership check is shared
     # with every other request waiting at that moment (ActiveMembers), so a flood of
     # refused requests still costs the database one query at a time.
-    decision, member = await _both(
-        security.admission.admit(
-            claims.jti,
-            budgets,
-            cost=charge.cost if charge else 0,
-            session_id=claims.session_id,
-        ),
-        active_members(db).get(claims.user_id, claims.workspace_id),
-    )
+    try:
+        decision, member = await _both(
+            security.admission.admit(
+                claims.jti,
+                budgets,
+                cost=charge.cost if charge else 0,
+                session_id=claims.session_id,
+            ),
+            members.get(claims.user_id, claims.workspace_id),
+        )
+    except REDIS_DOWN:
+        if not read_only:
+            raise
+        decision = Decision(True, 0)
+        member = await members.get(claims.user_id, claims.workspace_id)
     if decision.revoked:
         raise Unauthorized("This access token was revoked")
     if not decision.allowed:

@@ -33,6 +33,7 @@ from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
 from services.listing import paginate
+from services.routing import leases
 from services.routing import problem as canon
 from services.routing.optimization import claim_job, job_input_for_route
 from services.routing.routes import get_route
@@ -333,10 +334,20 @@ async def run_quantum_job(
     *, db: Database, settings: Settings, job_id: UUID, workspace_id: UUID
 ) -> JobStatus | None:
     """The worker's side; a repeated delivery finds the job claimed and does nothing."""
-    claimed = await claim_job(db=db, job_id=job_id, workspace_id=workspace_id)
-    if claimed is None:
+    claim = await claim_job(
+        db=db, job_id=job_id, workspace_id=workspace_id, lease_s=settings.job_lease_s
+    )
+    if claim is None:
         return None
-    job_input, requester = claimed
+    async with leases.keep_lease(db, claim, settings.job_lease_s):
+        return await _solve_and_save(db=db, settings=settings, claim=claim)
+
+
+async def _solve_and_save(
+    *, db: Database, settings: Settings, claim: leases.Claim
+) -> JobStatus | None:
+    job_id, workspace_id = claim.job_id, claim.workspace_id
+    job_input, requester = claim.input, claim.requested_by
     options = job_input["quantum"]
     started = time.monotonic()
     error: str | None = None
@@ -356,8 +367,9 @@ async def run_quantum_job(
                 select(OptimizationJob).where(OptimizationJob.id == job_id).with_for_update()
             )
         ).first()
-        if job is None or job.status != JobStatus.RUNNING:
+        if job is None or job.status != JobStatus.RUNNING or job.attempts != claim.attempt:
             return job.status if job else None
+        job.lease_expires_at = None
         actor = Principal(requester or UUID(int=0), workspace_id, None, "system")
         job.execution_time_ms = round(elapsed * 1000)
         job.completed_at = datetime.now(UTC)

@@ -32,13 +32,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.cache import Cache
 from core.db import Database, after_commit
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.jobs import JobQueue, ProgressChannel
+from core.jobs import JobLeaseHeld, JobNotFound, JobQueue, ProgressChannel
 from core.principal import Principal
 from models import Location, OptimizationJob, Route, RouteStop, Vehicle
 from models.enums import JobStatus, RouteStatus, SolverType
 from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
+from services.routing import leases
 from services.routing import problem as canon
 from services.routing.paths import replace_path
 from services.routing.routes import (
@@ -472,31 +473,82 @@ async def _remember(cache: Cache, key: str, result: dict[str, Any], job_id: UUID
 
 
 async def claim_job(
-    *, db: Database, job_id: UUID, workspace_id: UUID
-) -> tuple[dict[str, Any], UUID | None] | None:
-    """Move a `pending` job to `running` and return its input and requester; None when it
-    is not pending any more (a repeated delivery, or a cancelled job)."""
+    *, db: Database, job_id: UUID, workspace_id: UUID, lease_s: float = leases.DEFAULT_LEASE_S
+) -> leases.Claim | None:
+    """Move a `pending` job to `running` under a lease and return the claim; None when there
+    is nothing to do (finished, cancelled, or failed here for losing too many workers).
+
+    A `running` job whose lease ran out lost its worker: the claim takes it over. One whose
+    lease still runs raises `JobLeaseHeld`; one this database does not hold, `JobNotFound`.
+    """
     async with db.session(workspace_id) as session:
         job = (
             await session.exec(
                 select(OptimizationJob).where(OptimizationJob.id == job_id).with_for_update()
             )
         ).first()
-        if job is None or job.status != JobStatus.PENDING:
+        if job is None:
+            raise JobNotFound(job_id)
+        now = datetime.now(UTC)
+        if job.status == JobStatus.RUNNING:
+            if job.lease_expires_at is not None and job.lease_expires_at > now:
+                raise JobLeaseHeld(job_id, (job.lease_expires_at - now).total_seconds())
+            if job.attempts >= leases.MAX_CLAIMS:
+                await _give_up(session, job, f"the worker solving it stopped {job.attempts} times")
+                return None
+            log.warning(
+                "taking over a job whose worker stopped",
+                extra={"job_id": str(job_id), "attempt": job.attempts + 1},
+            )
+        elif job.status != JobStatus.PENDING:
             return None
-        job.status, job.started_at = JobStatus.RUNNING, datetime.now(UTC)
+        job.status, job.attempts = JobStatus.RUNNING, job.attempts + 1
+        job.started_at = job.started_at or now
+        job.lease_expires_at = leases.lease_until(lease_s)
         session.add(job)
-        return job.input_data, job.requested_by
+        return leases.Claim(job_id, workspace_id, job.input_data, job.requested_by, job.attempts)
+
+
+async def _give_up(session: AsyncSession, job: OptimizationJob, error: str) -> None:
+    job.status, job.error_message = JobStatus.FAILED, f"OPTIMIZATION_FAILED: {error}"
+    job.completed_at, job.lease_expires_at = datetime.now(UTC), None
+    session.add(job)
+    route = await session.get(Route, job.route_id, with_for_update=True) if job.route_id else None
+    if route is not None and route.status == RouteStatus.OPTIMIZING:
+        move(route, RouteStatus.DRAFT)
+        session.add(route)
+    emit(
+        session=session,
+        actor=Principal(job.requested_by or UUID(int=0), job.workspace_id, None, "system"),
+        event_type="route.optimization_failed",
+        entity_type="route",
+        entity_id=job.route_id,
+        data={"error": job.error_message, "job_id": str(job.id)},
+    )
 
 
 async def run_job(
-    *, db: Database, cache: Cache, channel: ProgressChannel, job_id: UUID, workspace_id: UUID
+    *,
+    db: Database,
+    cache: Cache,
+    channel: ProgressChannel,
+    job_id: UUID,
+    workspace_id: UUID,
+    lease_s: float = leases.DEFAULT_LEASE_S,
 ) -> JobStatus | None:
     """The worker's side. Returns the final status, or None when there was nothing to do."""
-    claimed = await claim_job(db=db, job_id=job_id, workspace_id=workspace_id)
-    if claimed is None:
+    claim = await claim_job(db=db, job_id=job_id, workspace_id=workspace_id, lease_s=lease_s)
+    if claim is None:
         return None
-    job_input, requester = claimed
+    async with leases.keep_lease(db, claim, lease_s):
+        return await _solve_and_save(db=db, cache=cache, channel=channel, claim=claim)
+
+
+async def _solve_and_save(
+    *, db: Database, cache: Cache, channel: ProgressChannel, claim: leases.Claim
+) -> JobStatus | None:
+    job_id, workspace_id = claim.job_id, claim.workspace_id
+    job_input, requester = claim.input, claim.requested_by
     loop = asyncio.get_running_loop()
     last = [0.0]
     reports: set[asyncio.Future[None]] = set()
@@ -548,14 +600,15 @@ async def run_job(
                 select(OptimizationJob).where(OptimizationJob.id == job_id).with_for_update()
             )
         ).first()
-        if job is None or job.status != JobStatus.RUNNING:
-            return job.status if job else None  # cancelled meanwhile: the plan is discarded
+        if job is None or job.status != JobStatus.RUNNING or job.attempts != claim.attempt:
+            # Cancelled meanwhile, or taken over by another worker: this plan is discarded.
+            return job.status if job else None
         if result is not None:
             # Cached before the job can be seen complete, so that the same stops submitted
             # as soon as it is are a hit.
             await _remember(cache, cache_key(workspace_id, job.input_hash), result, job_id)
         job.execution_time_ms = round(elapsed * 1000)
-        job.completed_at = datetime.now(UTC)
+        job.completed_at, job.lease_expires_at = datetime.now(UTC), None
         job.error_message = error
         job.retry_count = 1 if error else 0
         route = (
