@@ -1,4 +1,5 @@
-"""Events reach their stream only when the change commits; audit rows carry the request."""
+"""Events reach their stream only when the change commits (through the outbox and its relay);
+audit rows carry the request."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from core.principal import Principal
 from services.audit import REDACTED, record_audit
 from services.events import emit
 from tests.conftest import DatabaseUnderTest
+from tests.events_helpers import relay_all
 
 
 @pytest.fixture
@@ -44,6 +46,9 @@ async def test_committed_event_is_published_in_the_spec_envelope(
         )
         # Nothing is on the stream while the transaction is open.
         assert await redis.xlen("events:route.created") == 0
+    # Committed, it waits in the outbox for the relay.
+    assert await redis.xlen("events:route.created") == 0
+    assert await relay_all(db) == 1
     entries = await redis.xrange("events:route.created")
     assert len(entries) == 1
     envelope = json.loads(entries[0][1][b"event"])
@@ -83,6 +88,7 @@ async def test_rolled_back_change_emits_nothing(db: Database, redis: Redis) -> N
                 data={},
             )
             raise RuntimeError("the change failed")
+    assert await relay_all(db) == 0
     assert await redis.xlen("events:route.deployed") == 0
 
 
