@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
 
 from core.db import Database
 from core.outbox import OutboxRelay
+from tests.conftest import ROOT, TEST_REDIS_URL, DatabaseUnderTest
 
 T = TypeVar("T")
 
@@ -42,3 +48,35 @@ async def eventually(
         if accept(value) or time.monotonic() > deadline:
             return value
         await asyncio.sleep(interval_s)
+
+
+@contextlib.asynccontextmanager
+async def events_process(
+    database: DatabaseUnderTest, *args: str, env: dict[str, str] | None = None
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """`python -m tasks.events` against this test's database, stopped when the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tasks.events", *args],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": database.owner_url,
+            "REDIS_URL": TEST_REDIS_URL,
+            "ENVIRONMENT": "test",
+            "CONSUMER_CLAIM_IDLE_MS": "500",
+            "CONSUMER_BLOCK_MS": "100",
+            **(env or {}),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

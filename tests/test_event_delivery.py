@@ -5,13 +5,9 @@ consumer, and set poison events aside."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import httpx
@@ -21,44 +17,12 @@ from redis.asyncio import Redis
 
 from core.events import Event, RedisStreamBus
 from core.streams import ConsumerGroup, ConsumerSettings, GroupSpec, dead_letter_key
-from tests.conftest import ROOT, TEST_REDIS_URL, DatabaseUnderTest
-from tests.events_helpers import eventually
+from tests.conftest import TEST_REDIS_URL, DatabaseUnderTest
+from tests.events_helpers import events_process, eventually
 from tests.helpers import register
 from tests.served_app import served_app
 
 pytestmark = pytest.mark.slow
-
-
-@contextlib.asynccontextmanager
-async def events_process(
-    database: DatabaseUnderTest, *args: str, env: dict[str, str] | None = None
-) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """`python -m tasks.events` against this test's database, stopped when the block ends."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tasks.events", *args],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DATABASE_URL": database.owner_url,
-            "REDIS_URL": TEST_REDIS_URL,
-            "ENVIRONMENT": "test",
-            "CONSUMER_CLAIM_IDLE_MS": "500",
-            "CONSUMER_BLOCK_MS": "100",
-            **(env or {}),
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 async def topic_counts(owner_conn: asyncpg.Connection, workspace_id: str) -> dict[str, int]:
