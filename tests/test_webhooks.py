@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.conftest import DatabaseUnderTest, settings_for, start_app
-from tests.events_helpers import eventually, events_process
+from tests.events_helpers import events_process, eventually
 from tests.helpers import gql, member, register
 from tests.routing_helpers import make_vehicle
 from tests.served_app import free_port
@@ -79,7 +79,7 @@ async def receiver() -> AsyncIterator[Receiver]:
         uvicorn.Config(app, host="127.0.0.1", port=state.port, log_level="warning", lifespan="off")
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
         await asyncio.sleep(0.02)
     try:
         yield state
