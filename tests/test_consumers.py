@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from core.events import Event, RedisStreamBus
 from tests.conftest import TEST_REDIS_URL, DatabaseUnderTest
-from tests.events_helpers import eventually, events_process
+from tests.events_helpers import events_process, eventually
 from tests.helpers import register
 from tests.routing_helpers import city, route_body
 
