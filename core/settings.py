@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     consumer_block_ms: int = Field(default=1000, ge=1)
     consumer_claim_idle_ms: int = Field(default=30_000, ge=10)
     consumer_max_deliveries: int = Field(default=5, ge=1)
+    # How long a consumer remembers an applied event: longer than any redelivery takes.
+    consumer_receipt_ttl_s: float = Field(default=7 * 24 * 3600.0, ge=60)
     # Webhooks: each attempt times out after webhook_timeout_s; failures are retried with
     # exponential back-off (base doubling up to max, with jitter) for webhook_retry_window_s.
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)

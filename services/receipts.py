@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.db import Database
 from core.events import Event
 
 _CLAIM = text(
@@ -45,3 +47,15 @@ async def first_deliveries(
     )
     fresh = {row[0] for row in result}
     return [event for event in unique if event.event_id in fresh]
+
+
+async def prune_receipts(*, db: Database, older_than_s: float, batch: int = 10_000) -> int:
+    """Forget receipts older than `older_than_s` (every workspace, in batches); how many."""
+    before = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    total = 0
+    while True:
+        rows = await db.lookup("SELECT consumer_receipts_prune($1, $2) AS n", before, batch)
+        pruned = int(rows[0]["n"]) if rows else 0
+        total += pruned
+        if pruned < batch:
+            return total

@@ -24,10 +24,13 @@ from core.runtime import Runtime
 from core.settings import Settings, get_settings
 from core.streams import ConsumerGroup, ConsumerSettings, GroupSpec
 from services.notifications.delivery import SenderSettings, WebhookSender
+from services.receipts import prune_receipts
 from tasks.consumers import ConsumerContext, analytics, notification, realtime, routing
 from tasks.routing import DramatiqJobQueue
 
 log = logging.getLogger("omniroute.events")
+
+PRUNE_INTERVAL_S = 600.0
 
 GROUPS: dict[str, Callable[[ConsumerContext], GroupSpec]] = {
     "analytics": analytics.group,
@@ -63,6 +66,9 @@ async def serve(
     ]
     if "notification" in groups:
         workers.append((sender.stop, asyncio.create_task(sender.run())))
+    if consumers:
+        pruning = asyncio.Event()
+        workers.append((pruning.set, asyncio.create_task(_prune(runtime, settings, pruning))))
     if relay:
         outbox = OutboxRelay(runtime.db.dsn, runtime.db.bus, RelaySettings.of(settings))
         workers.append((outbox.stop, asyncio.create_task(outbox.run())))
@@ -78,6 +84,22 @@ async def serve(
         await broadcast.disconnect()
         await runtime.close()
         log.info("events process stopped")
+
+
+async def _prune(runtime: Runtime, settings: Settings, stop: asyncio.Event) -> None:
+    """Every few minutes, forget consumer receipts past their time (any process may)."""
+    while not stop.is_set():
+        try:
+            pruned = await prune_receipts(
+                db=runtime.db, older_than_s=settings.consumer_receipt_ttl_s
+            )
+            if pruned:
+                log.info("consumer receipts pruned", extra={"pruned": pruned})
+        except Exception:
+            log.exception("pruning consumer receipts failed; retrying at the next round")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PRUNE_INTERVAL_S):
+                await stop.wait()
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -1,11 +1,13 @@
 """The event backbone: a transactional outbox, the consumers' receipts and read model,
 webhook endpoints and their deliveries.
 
-Every table carries `workspace_id` under the forced tenant policy. The relay and the webhook
-sender work across workspaces through four SECURITY DEFINER functions owned by the NOLOGIN
-identity role (as the login look-ups of 0004), each with a policy of its own for that role:
-take the oldest outbox rows, delete those published, measure the backlog, and lease the
-deliveries that are due. The application role may only insert into the outbox.
+Every table carries `workspace_id` under the forced tenant policy. The relay, the webhook
+sender and the events process work across workspaces through SECURITY DEFINER functions
+owned by the NOLOGIN identity role (as the login look-ups of 0004), with a policy for that
+role on the tables they touch: take the oldest outbox rows, delete those published, measure
+the backlog, lease the deliveries that are due, and forget consumer receipts older than the
+redelivery window.
+The application role may only insert into the outbox.
 
 Revision ID: 0017
 Revises: 0015
@@ -40,7 +42,11 @@ APP_GRANTS = {
     "webhook_deliveries": "SELECT, INSERT, UPDATE",
 }
 # What the functions' owner may do, and on which table.
-SYSTEM_GRANTS = {"event_outbox": "SELECT, DELETE", "webhook_deliveries": "SELECT, UPDATE"}
+SYSTEM_GRANTS = {
+    "event_outbox": "SELECT, DELETE",
+    "webhook_deliveries": "SELECT, UPDATE",
+    "consumer_receipts": "SELECT, DELETE",
+}
 
 FUNCTIONS = {
     "event_outbox_fetch(integer)": """
@@ -62,6 +68,18 @@ CREATE FUNCTION event_outbox_backlog() RETURNS TABLE (pending bigint, oldest tim
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
     SELECT (SELECT count(*) FROM (SELECT 1 FROM public.event_outbox LIMIT 1000000) s),
            (SELECT o.created_at FROM public.event_outbox o ORDER BY o.id LIMIT 1)
+$fn$;
+""",
+    "consumer_receipts_prune(timestamp with time zone, integer)": """
+CREATE FUNCTION consumer_receipts_prune(p_before timestamptz, p_limit integer) RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    WITH gone AS (
+        DELETE FROM public.consumer_receipts r
+        WHERE (r.consumer_group, r.event_id) IN (
+            SELECT x.consumer_group, x.event_id FROM public.consumer_receipts x
+            WHERE x.processed_at < p_before LIMIT p_limit)
+        RETURNING 1)
+    SELECT count(*) FROM gone
 $fn$;
 """,
     "webhook_deliveries_lease(integer, double precision)": """
