@@ -33,6 +33,7 @@ from core.context import current_user, current_workspace
 from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
 from core.fanout import Hub
 from core.logging import configure_logging
+from core.outbox import BACKLOG_QUERY, OutboxRelay, RelaySettings, record_backlog
 from core.principal import Principal
 from core.runtime import Runtime
 from core.settings import MEMORY_URL, Settings, get_settings
@@ -187,13 +188,21 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             install_worker_context(runtime.cache, broadcast, asyncio.get_running_loop())
             worker = start_in_process_worker()
         housekeeping = asyncio.create_task(_housekeeping(runtime))
+        background = [housekeeping, broadcast_link]
+        relay = None
+        if settings.event_relay_in_api:
+            relay = OutboxRelay(runtime.db.dsn, runtime.db.bus, RelaySettings.of(settings))
+            runtime.db.on_events_committed = relay.wake
+            background.append(asyncio.create_task(relay.run()))
         heap.settle(settings.gc_gen0_threshold)
         try:
             yield
         finally:
             # Acknowledged positions are stored before anything else goes away.
             await writer.stop()
-            for task in (housekeeping, broadcast_link):
+            if relay is not None:
+                relay.stop()
+            for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -211,6 +220,11 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
     )
 
     async def metrics(request: Request) -> Response:
+        try:
+            rows = await request.app.state.db.lookup(BACKLOG_QUERY)
+            record_backlog(rows[0] if rows else None)
+        except Exception as exc:  # the rest of the metrics are still worth serving
+            log.warning("cannot measure the outbox backlog", extra={"error": repr(exc)})
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     async def domain_error(request: Request, exc: Exception) -> Response:

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import jsontext
 from core.events import Event, EventBus
+from core.faults import fault_point
 from core.settings import Settings
 
 _SET_TENANT = text(
@@ -32,6 +33,8 @@ _SET_TENANT = text(
 )
 CUSTOM_PLANS, GENERIC_PLANS = "force_custom_plan", "force_generic_plan"
 _PENDING_EVENTS = "pending_events"
+_TENANT = "tenant"
+_SCOPE_WORKSPACE = text("SELECT set_config('app.current_workspace_id', :workspace_id, true)")
 SERVER_SETTINGS = {
     "application_name": "omniroute",
     # asyncpg prepares every statement; after a few runs PostgreSQL may switch a
@@ -41,6 +44,25 @@ SERVER_SETTINGS = {
 }
 LOOKUP_CONNECTIONS = 4
 _AFTER_COMMIT = "after_commit"
+# Advisory-lock class of the outbox: one lock per workspace (by the hash of its id).
+OUTBOX_LOCK_CLASS = 0x0E7B
+# The transaction's events go into the outbox last, under their workspaces' locks, which
+# are held until the commit: a workspace's outbox ids are thus in commit order, and the
+# relay, reading in id order, publishes them in that order. (A transaction spanning several
+# workspaces locks them in one order, so two such cannot deadlock.)
+_OUTBOX_INSERT = text(
+    """
+    WITH locked AS (SELECT pg_advisory_xact_lock(:lock_class, hashtext(:workspace)))
+    INSERT INTO event_outbox (workspace_id, event_id, topic, envelope)
+    SELECT u.w, u.e, u.t, u.v
+    FROM unnest(
+        CAST(:workspace_ids AS uuid[]), CAST(:event_ids AS uuid[]),
+        CAST(:topics AS text[]), CAST(:envelopes AS text[])
+    ) WITH ORDINALITY AS u(w, e, t, v, n)
+    WHERE (SELECT count(*) FROM locked) >= 0
+    ORDER BY u.n
+    """
+)
 
 
 def _unique_statement_name() -> str:
@@ -99,6 +121,7 @@ async def set_tenant(
     plan_cache_mode: str = CUSTOM_PLANS,
 ) -> None:
     """Scope the open transaction to a workspace (and organization); None scopes to nothing."""
+    session.info[_TENANT] = workspace_id
     await session.execute(
         _SET_TENANT,
         {
@@ -114,6 +137,35 @@ def queue_event(session: AsyncSession, event: Event) -> None:
     session.info.setdefault(_PENDING_EVENTS, []).append(event)
 
 
+async def write_outbox(session: AsyncSession, events: list[Event]) -> None:
+    """The events into the outbox, in the open transaction (see _OUTBOX_INSERT): one
+    insert per workspace, in workspace order, each under that workspace's tenant scope (a
+    transaction that created a workspace may have emitted events in both)."""
+    current = session.info.get(_TENANT)
+    by_workspace: dict[UUID, list[Event]] = {}
+    for queued in events:
+        by_workspace.setdefault(queued.workspace_id, []).append(queued)
+    rescoped = False
+    for workspace_id in sorted(by_workspace, key=str):
+        group = by_workspace[workspace_id]
+        if workspace_id != current:
+            await session.execute(_SCOPE_WORKSPACE, {"workspace_id": str(workspace_id)})
+            rescoped = True
+        await session.execute(
+            _OUTBOX_INSERT,
+            {
+                "lock_class": OUTBOX_LOCK_CLASS,
+                "workspace": str(workspace_id),
+                "workspace_ids": [e.workspace_id for e in group],
+                "event_ids": [e.event_id for e in group],
+                "topics": [e.event_type for e in group],
+                "envelopes": [e.envelope_text() for e in group],
+            },
+        )
+    if rescoped:
+        await session.execute(_SCOPE_WORKSPACE, {"workspace_id": str(current or "")})
+
+
 def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
     """Run `action` once the session's transaction has committed (e.g. hand a job to a
     worker, which must find the job's row); dropped on rollback."""
@@ -121,13 +173,16 @@ def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -
 
 
 class Database:
-    """The engine the app role connects with, plus the bus that committed events go to."""
+    """The engine the app role connects with, plus the bus that committed events go to
+    (through the outbox relay)."""
 
     def __init__(self, engine: AsyncEngine, bus: EventBus, *, pooled: bool = False) -> None:
         self.engine = engine
         self.bus = bus
         # Behind PgBouncer in transaction mode (settings.db_transaction_pooling).
         self.pooled = pooled
+        # Called after each commit that wrote events (a relay in this process wakes up).
+        self.on_events_committed: Callable[[], None] | None = None
         self._lookups: asyncpg.Pool | None = None
         self._lookups_ready = asyncio.Lock()
 
@@ -139,8 +194,8 @@ class Database:
         organization_id: UUID | None = None,
         generic_plans: bool = False,
     ) -> AsyncIterator[AsyncSession]:
-        """One transaction scoped to a workspace: commits on success, rolls back on error,
-        then publishes the events queued during it.
+        """One transaction scoped to a workspace: commits on success, rolls back on error.
+        The events queued during it are written to the outbox just before the commit.
 
         Statements are planned for their actual parameters on every run (see
         SERVER_SETTINGS); `generic_plans` keeps one plan per prepared statement instead,
@@ -155,10 +210,21 @@ class Database:
                     plan_cache_mode=GENERIC_PLANS if generic_plans else CUSTOM_PLANS,
                 )
                 yield session
-            for event in session.info.pop(_PENDING_EVENTS, []):
-                await self.bus.publish(event)
+                events = session.info.pop(_PENDING_EVENTS, None)
+                if events:
+                    await write_outbox(session, events)
+            if events:
+                for committed in events:
+                    fault_point(f"committed:{committed.event_type}")
+                if self.on_events_committed is not None:
+                    self.on_events_committed()
             for action in session.info.pop(_AFTER_COMMIT, []):
                 await action()
+
+    @property
+    def dsn(self) -> str:
+        """The application role's plain `postgresql://` URL, for asyncpg connections."""
+        return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     async def lookup(self, query: str, *args: object) -> list[asyncpg.Record]:
         """The rows of one statement run outside any transaction and tenant, for the
@@ -177,9 +243,8 @@ class Database:
     async def _open_lookups(self) -> asyncpg.Pool:
         async with self._lookups_ready:
             if self._lookups is None:
-                url = self.engine.url.set(drivername="postgresql")
                 self._lookups = await asyncpg.create_pool(
-                    url.render_as_string(hide_password=False),
+                    self.dsn,
                     min_size=1,
                     max_size=LOOKUP_CONNECTIONS,
                     server_settings=(

@@ -108,6 +108,28 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = Field(default=256, ge=1)
     dashboard_frame_ms: float = Field(default=50.0, gt=0, le=5000)
 
+    # Events. The outbox relay runs in every API process and in `python -m tasks.events`;
+    # one publishes at a time. Consumers reclaim entries left pending this long by a dead
+    # consumer, and move an entry delivered this many times to `events:dead:<group>`.
+    event_relay_in_api: bool = True
+    outbox_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    outbox_poll_ms: float = Field(default=50.0, gt=0, le=10_000)
+    consumer_batch_size: int = Field(default=200, ge=1, le=10_000)
+    consumer_block_ms: int = Field(default=1000, ge=1)
+    consumer_claim_idle_ms: int = Field(default=30_000, ge=10)
+    consumer_max_deliveries: int = Field(default=5, ge=1)
+    # How long a consumer remembers an applied event: longer than any redelivery takes.
+    consumer_receipt_ttl_s: float = Field(default=7 * 24 * 3600.0, ge=60)
+    # Webhooks: each attempt times out after webhook_timeout_s; failures are retried with
+    # exponential back-off (base doubling up to max, with jitter) for webhook_retry_window_s.
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_base_s: float = Field(default=30.0, gt=0)
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0)
+    webhook_retry_window_s: float = Field(default=24 * 3600.0, gt=0)
+    webhook_concurrency: int = Field(default=64, ge=1)
+    webhook_per_endpoint: int = Field(default=4, ge=1)
+    webhook_poll_ms: float = Field(default=500.0, gt=0)
+
     cors_origins: list[str] = []
     partition_months_ahead: int = Field(default=3, ge=1, le=24)
     archive_dir: str = "archive"

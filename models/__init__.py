@@ -2,7 +2,13 @@
 
 from sqlmodel import SQLModel
 
-from models.analytics import AnalyticsEvent, AuditLog
+from models.analytics import (
+    AnalyticsEvent,
+    AuditLog,
+    ConsumerReceipt,
+    EventOutbox,
+    EventTopicCount,
+)
 from models.fleet import Driver, Location, Vehicle
 from models.identity import (
     MemberInvitation,
@@ -12,6 +18,7 @@ from models.identity import (
     User,
     Workspace,
 )
+from models.notifications import Webhook, WebhookDelivery
 from models.operations import Incident, LiveVehiclePosition, RouteDeviation
 from models.quantum import QuantumJob
 from models.routing import OptimizationJob, Route, RoutePath, RouteStop
@@ -19,7 +26,10 @@ from models.routing import OptimizationJob, Route, RoutePath, RouteStop
 __all__ = [
     "AnalyticsEvent",
     "AuditLog",
+    "ConsumerReceipt",
     "Driver",
+    "EventOutbox",
+    "EventTopicCount",
     "Incident",
     "LiveVehiclePosition",
     "Location",
@@ -35,6 +45,8 @@ __all__ = [
     "RouteStop",
     "User",
     "Vehicle",
+    "Webhook",
+    "WebhookDelivery",
     "Workspace",
 ]
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlmodel import Field, SQLModel
 
-from models.columns import created_at, jsonb, uuid_pk
+from models.columns import created_at, jsonb, timestamp, uuid_pk
 
 
 class AnalyticsEvent(SQLModel, table=True):
@@ -59,3 +59,48 @@ class AuditLog(SQLModel, table=True):
     ip_address: str | None = Field(default=None, sa_column=sa.Column(INET))
     user_agent: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     created_at: datetime | None = Field(default=None, sa_column=created_at())
+
+
+class EventOutbox(SQLModel, table=True):
+    """Events committed with the change that made them and not yet on their stream.
+
+    The relay publishes rows in `id` order and deletes them; a workspace's rows get their
+    ids in commit order (`core.db` serializes the insert per workspace until commit)."""
+
+    __tablename__ = "event_outbox"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    )
+    workspace_id: UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    event_id: UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    topic: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    # The envelope exactly as it is published.
+    envelope: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime | None = Field(default=None, sa_column=created_at())
+
+
+class EventTopicCount(SQLModel, table=True):
+    """The analytics consumer's read model: events per topic per workspace."""
+
+    __tablename__ = "event_topic_counts"
+
+    workspace_id: UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    topic: str = Field(sa_column=sa.Column(sa.Text, primary_key=True))
+    event_count: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
+    last_event_at: datetime | None = Field(default=None, sa_column=timestamp())
+
+
+class ConsumerReceipt(SQLModel, table=True):
+    """One row per event a consumer group has applied: a second delivery finds it."""
+
+    __tablename__ = "consumer_receipts"
+    __table_args__ = (sa.Index("idx_consumer_receipts_processed", "processed_at"),)
+
+    consumer_group: str = Field(sa_column=sa.Column(sa.Text, primary_key=True))
+    event_id: UUID = Field(sa_column=sa.Column(sa.Uuid, primary_key=True))
+    workspace_id: UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    processed_at: datetime | None = Field(default=None, sa_column=created_at())

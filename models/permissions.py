@@ -80,6 +80,12 @@ class Operation(StrEnum):
     # Experience and analytics (spec 13, 14)
     EXPERIENCE_READ = "experience.read"
     ANALYTICS_READ = "analytics.read"
+    # Webhooks and the audit log (spec 15's Notification consumer; spec 20's audit)
+    WEBHOOK_LIST = "webhook.list"
+    WEBHOOK_CREATE = "webhook.create"
+    WEBHOOK_DELETE = "webhook.delete"
+    WEBHOOK_DELIVERIES = "webhook.deliveries"
+    AUDIT_READ = "audit.read"
 
 
 ROLE_MATRIX: dict[Operation, frozenset[UserRole]] = {
@@ -139,6 +145,11 @@ ROLE_MATRIX: dict[Operation, frozenset[UserRole]] = {
     Operation.INCIDENT_DISPATCH: OPERATOR_PLUS,
     Operation.EXPERIENCE_READ: ANY,
     Operation.ANALYTICS_READ: ANALYST_PLUS,
+    Operation.WEBHOOK_LIST: ADMIN,
+    Operation.WEBHOOK_CREATE: ADMIN,
+    Operation.WEBHOOK_DELETE: ADMIN,
+    Operation.WEBHOOK_DELIVERIES: ADMIN,
+    Operation.AUDIT_READ: ADMIN,
 }
 
 

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from rest import drivers, identity, locations, quantum, routing, tracking, vehicles
+from rest import drivers, identity, locations, quantum, routing, tracking, vehicles, webhooks
 from rest.envelope import success
 from services.health import code_head_revision
 
@@ -26,4 +26,5 @@ routes: list[BaseRoute] = [
     *locations.routes,
     *routing.routes_,
     *quantum.routes,
+    *webhooks.routes,
 ]

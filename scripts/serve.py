@@ -1,6 +1,8 @@
-"""Serve the API and one Dramatiq worker until Ctrl-C, then stop both cleanly.
+"""Serve the API, one Dramatiq worker and the events process (outbox relay, consumer
+groups, webhook sender) until Ctrl-C, then stop them cleanly.
 
-In single-process mode (no Redis) only the API runs: it drains jobs on an in-process worker.
+In single-process mode (no Redis) only the API runs: it drains jobs on an in-process worker
+and relays its events to the in-memory bus; no consumer group runs.
 
 Each child runs in a process group of its own, so a terminal's Ctrl-C (SIGINT to the whole
 foreground group) reaches this supervisor alone, and it stops every child once: SIGTERM to
@@ -87,6 +89,7 @@ def main() -> int:
             "--worker-shutdown-timeout",
             str(WORKER_SHUTDOWN_MS),
         ]
+        commands["events"] = [sys.executable, "-m", "tasks.events"]
     else:
         print("[serve] single-process mode: jobs run on the API's in-process worker")
     # An idle Dramatiq worker polls Redis with a back-off of up to a second; a job would

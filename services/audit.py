@@ -8,8 +8,11 @@ from uuid import UUID
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.context import request_info
+from core.pagination import CursorRequest, Page
 from core.principal import Principal
 from models import AuditLog
+from models.analytics_inputs import AuditLogFilter
+from services.listing import paginate
 
 _SECRET_MARKERS = ("password", "token", "secret", "hash")
 # Personal data is encrypted in its own columns (core.crypto): audit rows and events say
@@ -75,3 +78,23 @@ async def record_audit(
     )
     session.add(row)
     return row
+
+
+async def list_audit_logs(
+    *, session: AsyncSession, filters: AuditLogFilter, request: CursorRequest
+) -> Page[AuditLog]:
+    """The workspace's audit rows matching `filters`, newest first, by keyset."""
+    conditions: list[Any] = []
+    if filters.resource_type is not None:
+        conditions.append(AuditLog.resource_type == filters.resource_type)
+    if filters.resource_id is not None:
+        conditions.append(AuditLog.resource_id == filters.resource_id)
+    if filters.user_id is not None:
+        conditions.append(AuditLog.user_id == filters.user_id)
+    if filters.action is not None:
+        conditions.append(AuditLog.action == filters.action)
+    if filters.since is not None:
+        conditions.append(AuditLog.created_at >= filters.since)  # type: ignore[operator]
+    if filters.until is not None:
+        conditions.append(AuditLog.created_at < filters.until)  # type: ignore[operator]
+    return await paginate(session, AuditLog, conditions, request, newest_first=True)

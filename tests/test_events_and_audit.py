@@ -1,4 +1,5 @@
-"""Events reach their stream only when the change commits; audit rows carry the request."""
+"""Events reach their stream only when the change commits (through the outbox and its relay);
+audit rows carry the request."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import uuid
 
 import asyncpg
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -15,7 +17,8 @@ from core.events import InMemoryBus, RedisStreamBus
 from core.principal import Principal
 from services.audit import REDACTED, record_audit
 from services.events import emit
-from tests.conftest import DatabaseUnderTest
+from tests.conftest import DatabaseUnderTest, settings_for, start_app
+from tests.events_helpers import relay_all
 
 
 @pytest.fixture
@@ -44,6 +47,9 @@ async def test_committed_event_is_published_in_the_spec_envelope(
         )
         # Nothing is on the stream while the transaction is open.
         assert await redis.xlen("events:route.created") == 0
+    # Committed, it waits in the outbox for the relay.
+    assert await redis.xlen("events:route.created") == 0
+    assert await relay_all(db) == 1
     entries = await redis.xrange("events:route.created")
     assert len(entries) == 1
     envelope = json.loads(entries[0][1][b"event"])
@@ -83,6 +89,7 @@ async def test_rolled_back_change_emits_nothing(db: Database, redis: Redis) -> N
                 data={},
             )
             raise RuntimeError("the change failed")
+    assert await relay_all(db) == 0
     assert await redis.xlen("events:route.deployed") == 0
 
 
@@ -141,3 +148,42 @@ async def test_audit_log_is_append_only_for_the_app(
         await app_conn.execute("DELETE FROM audit_logs")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await app_conn.execute("UPDATE audit_logs SET action = 'x'")
+
+
+async def test_metrics_report_the_outbox_lag_until_a_relay_publishes(
+    database: DatabaseUnderTest, redis: Redis
+) -> None:
+    app, lifespan = await start_app(settings_for(database.name, event_relay_in_api=False))
+    try:
+        actor = _actor()
+        async with app.state.db.session(actor.workspace_id) as session:
+            for n in range(3):
+                emit(
+                    session=session,
+                    actor=actor,
+                    event_type="route.created",
+                    entity_type="route",
+                    entity_id=None,
+                    data={"n": n},
+                )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            waiting = _gauges((await client.get("/metrics")).text)
+            assert waiting["omniroute_outbox_backlog"] == 3
+            assert waiting["omniroute_outbox_lag_seconds"] > 0
+            assert await relay_all(app.state.db) == 3
+            drained = _gauges((await client.get("/metrics")).text)
+            assert drained["omniroute_outbox_backlog"] == 0
+            assert drained["omniroute_outbox_lag_seconds"] == 0
+        assert await redis.xlen("events:route.created") == 3
+    finally:
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+def _gauges(text: str) -> dict[str, float]:
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith("omniroute_outbox_"):
+            values[name] = float(value)
+    return values

@@ -6,6 +6,7 @@ import httpx
 
 from core.events import InMemoryBus
 from tests.conftest import DatabaseUnderTest, settings_for, start_app
+from tests.events_helpers import eventually
 from tests.helpers import login, register
 from tests.routing_helpers import city, route_body
 from tests.served_app import served_app
@@ -30,7 +31,7 @@ async def test_auth_flow_and_events_without_redis(database: DatabaseUnderTest) -
             assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 401
         bus = app.state.db.bus
         assert isinstance(bus, InMemoryBus)
-        logins = await bus.read("user.login")
+        logins = await eventually(lambda: bus.read("user.login"), bool)
         assert [str(e.actor_id) for e in logins] == [admin.user_id]
     finally:
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]

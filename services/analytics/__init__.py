@@ -1,0 +1,1 @@
+"""Analytics context: read models fed by the `analytics` consumer group."""

@@ -1,0 +1,1 @@
+"""Notification context: the live channel and webhooks, fed by consumer groups."""

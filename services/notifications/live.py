@@ -1,0 +1,40 @@
+"""The `realtime` consumer: route deployments and incident dispatches reach the workspace's
+live channel (the one `/ws/tracking` and the GraphQL subscriptions listen to)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+
+from core import jsontext
+from core.events import Event
+from services.tracking.feed import channel
+
+GROUP = "realtime"
+TOPICS = ("route.deployed", "incident.dispatched")
+# How long an event id is remembered as forwarded: far longer than any redelivery takes.
+SEEN_TTL_S = 7 * 24 * 3600
+
+Publish = Callable[[str, str], Awaitable[None]]
+
+
+def live_message(event: Event) -> dict[str, object]:
+    """`route.deployed` becomes `{"type": "route_deployed", ...}`, like the feed's messages."""
+    return {
+        "type": event.event_type.replace(".", "_"),
+        "event_id": str(event.event_id),
+        "timestamp": event.timestamp,
+        "data": event.data,
+    }
+
+
+async def forward_to_live_channel(*, redis: Redis, publish: Publish, events: list[Event]) -> None:
+    """Publish each event once on its workspace's channel; a redelivered one is skipped."""
+    pipe = redis.pipeline(transaction=False)
+    for event in events:
+        pipe.set(f"events:seen:{GROUP}:{event.event_id}", 1, nx=True, ex=SEEN_TTL_S)
+    first = await pipe.execute()
+    for event, is_first in zip(events, first, strict=True):
+        if is_first:
+            await publish(channel(event.workspace_id), jsontext.text(live_message(event)))

@@ -1,0 +1,107 @@
+"""What the realtime and routing consumer groups do, run as the events process runs them,
+and that a second delivery of the same event changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+from broadcaster import Broadcast
+from redis.asyncio import Redis
+
+from core.events import Event, RedisStreamBus
+from tests.conftest import TEST_REDIS_URL, DatabaseUnderTest
+from tests.events_helpers import events_process, eventually
+from tests.helpers import register
+from tests.routing_helpers import city, route_body
+
+pytestmark = pytest.mark.slow
+
+
+async def test_route_deployments_reach_the_live_channel_once(
+    database: DatabaseUnderTest, redis: Redis
+) -> None:
+    workspace = uuid.uuid4()
+    deployed = Event("route.deployed", workspace, None, {"route_id": "r-1"})
+    other = Event("route.created", workspace, None, {"route_id": "r-1"})
+    bus = RedisStreamBus(redis)
+    broadcast = Broadcast(TEST_REDIS_URL)
+    await broadcast.connect()
+    try:
+        async with (
+            broadcast.subscribe(f"tracking:{workspace}") as live,
+            events_process(database, "--groups", "realtime", "--no-relay"),
+        ):
+            # Published twice (a relay that died before deleting its batch): shown once.
+            for event in (deployed, other, deployed):
+                await bus.publish(event)
+            message = await asyncio.wait_for(live.get(), 20)
+            body = orjson.loads(message.message)
+            assert body["type"] == "route_deployed"
+            assert body["event_id"] == str(deployed.event_id)
+            assert body["data"] == {"route_id": "r-1"}
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(live.get(), 1.5)
+    finally:
+        await broadcast.disconnect()
+
+
+async def test_a_failed_quantum_job_gives_its_draft_route_a_classical_plan_once(
+    client: httpx.AsyncClient,
+    database: DatabaseUnderTest,
+    redis: Redis,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    admin = await register(client)
+    depot, customers = await city(client, admin)
+    created = await client.post(
+        "/api/v1/routes", json=route_body(depot, customers[:4], None), headers=admin.headers
+    )
+    route_id = created.json()["data"]["id"]
+    requested = await client.post(
+        "/api/v1/quantum/optimize", json={"route_id": route_id}, headers=admin.headers
+    )
+    assert requested.status_code in (200, 201, 202), requested.text
+    job_id = requested.json()["data"]["id"]
+
+    async def jobs_of_route() -> list[asyncpg.Record]:
+        async with owner_conn.transaction():
+            await owner_conn.execute(
+                "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+            )
+            return await owner_conn.fetch(
+                "SELECT id::text, solver_type::text, status::text FROM optimization_jobs"
+                " WHERE route_id = $1 ORDER BY created_at",
+                uuid.UUID(route_id),
+            )
+
+    # The quantum worker gave up on it, and said so.
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        await owner_conn.execute(
+            "UPDATE optimization_jobs SET status = 'failed' WHERE id = $1", uuid.UUID(job_id)
+        )
+    failed = Event(
+        "quantum.job_failed",
+        uuid.UUID(admin.workspace_id),
+        None,
+        {"job_id": job_id, "status": "failed"},
+    )
+    bus = RedisStreamBus(redis)
+    async with events_process(database, "--groups", "routing", "--no-relay"):
+        await bus.publish(failed)
+        await bus.publish(failed)
+        jobs = await eventually(jobs_of_route, lambda rows: len(rows) == 2)
+        await asyncio.sleep(1.0)
+        assert len(await jobs_of_route()) == 2
+    assert jobs[0]["id"] == job_id
+    fallback = jobs[1]
+    assert fallback["status"] in ("pending", "running", "completed")
+    route = await client.get(f"/api/v1/routes/{route_id}", headers=admin.headers)
+    assert route.json()["data"]["status"] in ("optimizing", "optimized")
