@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from core.crypto import DEV_INDEX_KEY, DEV_KEYS
 from tests.conftest import DatabaseUnderTest, settings_for, start_app
 from tests.events_helpers import events_process, eventually
 from tests.helpers import gql, member, register
@@ -229,7 +230,13 @@ async def test_only_admins_manage_webhooks_and_deletion_ends_deliveries(
 async def test_private_or_plain_http_targets_are_refused_outside_development(
     database: DatabaseUnderTest, url: str, reason: str
 ) -> None:
-    settings = settings_for(database.name, environment="staging", jwt_secret="s" * 48)
+    settings = settings_for(
+        database.name,
+        environment="staging",
+        jwt_secret="s" * 48,
+        pii_keys=DEV_KEYS,
+        pii_index_key=DEV_INDEX_KEY,
+    )
     app, lifespan = await start_app(settings)
     try:
         transport = httpx.ASGITransport(app=app)
