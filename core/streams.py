@@ -112,6 +112,8 @@ class ConsumerGroup:
                     "consumer cannot reach Redis",
                     extra={"group": self._spec.name, "error": repr(exc)},
                 )
+                # A Redis that lost its data (NOGROUP) gets its groups created again.
+                self._streams = []
                 await asyncio.sleep(1.0)
 
     async def step(self) -> int:
