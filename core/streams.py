@@ -112,6 +112,8 @@ class ConsumerGroup:
                     "consumer cannot reach Redis",
                     extra={"group": self._spec.name, "error": repr(exc)},
                 )
+                # A Redis that lost its data (NOGROUP) gets its groups created again.
+                self._streams = []
                 await asyncio.sleep(1.0)
 
     async def step(self) -> int:
@@ -164,7 +166,18 @@ class ConsumerGroup:
                     handled += await self._process(stream, fresh)
                 if cursor in (b"0-0", "0-0"):
                     break
+            await self._forget_gone_consumers(stream)
         return handled
+
+    async def _forget_gone_consumers(self, stream: str) -> None:
+        """Remove consumers that own nothing and have been silent 20 claim periods: each
+        process start names a new consumer, and the dead would otherwise pile up."""
+        silent_ms = self._settings.claim_idle_ms * 20
+        for consumer in await self._redis.xinfo_consumers(stream, self._spec.name):
+            name = consumer["name"]
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            if name != self.name and consumer["pending"] == 0 and consumer["idle"] > silent_ms:
+                await self._redis.xgroup_delconsumer(stream, self._spec.name, name)
 
     async def _deliveries(self, stream: str, entries: list[Entry]) -> dict[bytes, int]:
         ids = [entry_id for entry_id, _ in entries]

@@ -10,11 +10,13 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from broadcaster import Broadcast
+from httpx_ws import aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
 from redis.asyncio import Redis
+from starlette.applications import Starlette
 
 from core.events import Event, RedisStreamBus
-from tests.conftest import TEST_REDIS_URL, DatabaseUnderTest
+from tests.conftest import DatabaseUnderTest
 from tests.events_helpers import events_process, eventually
 from tests.helpers import register
 from tests.routing_helpers import city, route_body
@@ -22,32 +24,28 @@ from tests.routing_helpers import city, route_body
 pytestmark = pytest.mark.slow
 
 
-async def test_route_deployments_reach_the_live_channel_once(
-    database: DatabaseUnderTest, redis: Redis
+async def test_route_deployments_reach_the_dashboards_once(
+    app: Starlette, client: httpx.AsyncClient, database: DatabaseUnderTest, redis: Redis
 ) -> None:
-    workspace = uuid.uuid4()
+    admin = await register(client)
+    workspace = uuid.UUID(admin.workspace_id)
     deployed = Event("route.deployed", workspace, None, {"route_id": "r-1"})
     other = Event("route.created", workspace, None, {"route_id": "r-1"})
     bus = RedisStreamBus(redis)
-    broadcast = Broadcast(TEST_REDIS_URL)
-    await broadcast.connect()
-    try:
-        async with (
-            broadcast.subscribe(f"tracking:{workspace}") as live,
-            events_process(database, "--groups", "realtime", "--no-relay"),
-        ):
-            # Published twice (a relay that died before deleting its batch): shown once.
-            for event in (deployed, other, deployed):
-                await bus.publish(event)
-            message = await asyncio.wait_for(live.get(), 20)
-            body = orjson.loads(message.message)
-            assert body["type"] == "route_deployed"
-            assert body["event_id"] == str(deployed.event_id)
-            assert body["data"] == {"route_id": "r-1"}
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(live.get(), 1.5)
-    finally:
-        await broadcast.disconnect()
+    async with (
+        httpx.AsyncClient(transport=ASGIWebSocketTransport(app=app), base_url="http://t") as ws,
+        aconnect_ws(f"/ws/tracking?token={admin.access_token}", ws) as dashboard,
+        events_process(database, "--groups", "realtime", "--no-relay"),
+    ):
+        # Published twice (a relay that died before deleting its batch): shown once.
+        for event in (deployed, other, deployed):
+            await bus.publish(event)
+        body = orjson.loads(await dashboard.receive_text(timeout=20))
+        assert body["type"] == "route_deployed"
+        assert body["event_id"] == str(deployed.event_id)
+        assert body["data"] == {"route_id": "r-1"}
+        with pytest.raises(TimeoutError):
+            await dashboard.receive_text(timeout=1.5)
 
 
 async def test_a_failed_quantum_job_gives_its_draft_route_a_classical_plan_once(

@@ -162,3 +162,22 @@ async def test_a_poison_event_is_dead_lettered_after_the_configured_deliveries(
     assert orjson.loads(letter[b"event"])["data"] == {"n": 2}
     assert letter[b"stream"] == b"events:test.poison"
     assert (await redis.xpending("events:test.poison", "probe"))["pending"] == 0
+
+
+async def test_consumers_gone_silent_with_nothing_pending_are_forgotten(redis: Redis) -> None:
+    async def handle(events: list[Event]) -> None:
+        return None
+
+    settings = ConsumerSettings(batch_size=10, block_ms=10, claim_idle_ms=50, max_deliveries=3)
+    spec = GroupSpec("probe", ["test.gone"], handle)
+    ghost = ConsumerGroup(redis, spec, settings, name="ghost")
+    await ghost.step()
+    await publish(redis, uuid.uuid4(), "test.gone", 2)
+    assert await ghost.step() == 2
+    names = {c["name"] for c in await redis.xinfo_consumers("events:test.gone", "probe")}
+    assert names == {b"ghost"}
+    await asyncio.sleep(1.2)  # 20 claim periods of 50 ms
+    live = ConsumerGroup(redis, spec, settings, name="live")
+    await live.step()
+    names = {c["name"] for c in await redis.xinfo_consumers("events:test.gone", "probe")}
+    assert b"ghost" not in names

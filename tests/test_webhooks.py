@@ -62,6 +62,8 @@ class Receiver:
             await asyncio.sleep(30)
         if name.startswith("flaky") and self.calls[name] == 1:
             return Response(status_code=500)
+        if name.startswith("down"):
+            return Response(status_code=503)
         self.received[name].append(
             {
                 "envelope": orjson.loads(body),
@@ -146,6 +148,7 @@ async def test_deliveries_are_signed_retried_and_a_hanging_receiver_delays_no_on
             deliveries = await eventually(
                 lambda: _deliveries(client, admin.headers, ids["flaky"]),
                 lambda d: bool(d) and d[0]["status"] == "delivered",
+                interval_s=0.5,
             )
             [delivery] = deliveries
             assert [a["status_code"] for a in delivery["attempts"]] == [500, 204]
@@ -154,11 +157,36 @@ async def test_deliveries_are_signed_retried_and_a_hanging_receiver_delays_no_on
             hung = await eventually(
                 lambda: _deliveries(client, admin.headers, ids["hang"]),
                 lambda d: bool(d) and d[0]["attempt_count"] >= 1,
+                interval_s=0.5,
             )
             assert hung[0]["status"] == "pending"
             assert "Timeout" in hung[0]["attempts"][0]["error"]
         assert hooks.calls["other"] == 0
         assert len(hooks.received["ok"]) == 1
+
+
+async def test_a_receiver_failing_past_the_retry_window_ends_failed(
+    client: httpx.AsyncClient, database: DatabaseUnderTest
+) -> None:
+    admin = await register(client)
+    async with receiver() as hooks:
+        created = await add_webhook(client, admin.headers, hooks.url("down"), ["vehicle.created"])
+        webhook_id = created.json()["data"]["id"]
+        async with events_process(
+            database, env={"WEBHOOK_RETRY_BASE_S": "0.2", "WEBHOOK_RETRY_WINDOW_S": "2"}
+        ):
+            await make_vehicle(client, admin, "DOWN-1")
+            deliveries = await eventually(
+                lambda: _deliveries(client, admin.headers, webhook_id),
+                lambda d: bool(d) and d[0]["status"] == "failed",
+                interval_s=0.5,  # within the per-user rate limit
+            )
+    [delivery] = deliveries
+    codes = [a["status_code"] for a in delivery["attempts"]]
+    # Retried with growing waits, then given up once the next try would fall past the window.
+    assert len(codes) >= 3 and set(codes) == {503}
+    assert delivery["next_attempt_at"] is None and delivery["completed_at"] is not None
+    assert hooks.calls["down"] == len(codes)
 
 
 async def _calls(hooks: Receiver, name: str) -> int:
