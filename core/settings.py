@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = Field(default=256, ge=1)
     dashboard_frame_ms: float = Field(default=50.0, gt=0, le=5000)
 
+    # Dispatch: a vehicle whose last position is older than this is not a candidate.
+    dispatch_max_position_age_s: float = Field(default=600.0, gt=0)
+
     cors_origins: list[str] = []
     partition_months_ahead: int = Field(default=3, ge=1, le=24)
     archive_dir: str = "archive"

@@ -12,7 +12,7 @@ from models.identity import (
     User,
     Workspace,
 )
-from models.operations import Incident, LiveVehiclePosition, RouteDeviation
+from models.operations import Incident, IncidentUnit, LiveVehiclePosition, RouteDeviation
 from models.quantum import QuantumJob
 from models.routing import OptimizationJob, Route, RoutePath, RouteStop
 
@@ -21,6 +21,7 @@ __all__ = [
     "AuditLog",
     "Driver",
     "Incident",
+    "IncidentUnit",
     "LiveVehiclePosition",
     "Location",
     "MemberInvitation",

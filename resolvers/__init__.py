@@ -6,6 +6,7 @@ import strawberry
 
 from resolvers.fleet import FleetMutation, FleetQuery
 from resolvers.identity import IdentityMutation, IdentityQuery
+from resolvers.operations import OperationsMutation, OperationsQuery, OperationsSubscription
 from resolvers.quantum import QuantumMutation, QuantumQuery
 from resolvers.routing import RoutingMutation, RoutingQuery, RoutingSubscription
 from resolvers.system import SystemQuery
@@ -13,15 +14,30 @@ from resolvers.tracking import TrackingMutation, TrackingQuery, TrackingSubscrip
 
 
 @strawberry.type
-class Query(SystemQuery, IdentityQuery, FleetQuery, RoutingQuery, TrackingQuery, QuantumQuery):
+class Query(
+    SystemQuery,
+    IdentityQuery,
+    FleetQuery,
+    RoutingQuery,
+    TrackingQuery,
+    QuantumQuery,
+    OperationsQuery,
+):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation, FleetMutation, RoutingMutation, TrackingMutation, QuantumMutation):
+class Mutation(
+    IdentityMutation,
+    FleetMutation,
+    RoutingMutation,
+    TrackingMutation,
+    QuantumMutation,
+    OperationsMutation,
+):
     pass
 
 
 @strawberry.type
-class Subscription(RoutingSubscription, TrackingSubscription):
+class Subscription(RoutingSubscription, TrackingSubscription, OperationsSubscription):
     pass

@@ -6,7 +6,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from rest import drivers, identity, locations, quantum, routing, tracking, vehicles
+from rest import (
+    drivers,
+    experience,
+    identity,
+    incidents,
+    locations,
+    quantum,
+    routing,
+    tracking,
+    vehicles,
+)
 from rest.envelope import success
 from services.health import code_head_revision
 
@@ -26,4 +36,6 @@ routes: list[BaseRoute] = [
     *locations.routes,
     *routing.routes_,
     *quantum.routes,
+    *incidents.routes,
+    *experience.routes,
 ]

@@ -2,9 +2,9 @@
 
 from core import heap
 from core.settings import get_settings
-from tasks import broker, maintenance, quantum, routing
+from tasks import broker, maintenance, operations, quantum, routing
 
 # Everything a worker process keeps is imported by now.
 heap.settle(get_settings().gc_gen0_threshold)
 
-__all__ = ["broker", "maintenance", "quantum", "routing"]
+__all__ = ["broker", "maintenance", "operations", "quantum", "routing"]
