@@ -57,6 +57,15 @@ class Vehicle(SQLModel, table=True):
                 " AND last_location IS NOT NULL"
             ),
         ),
+        sa.Index(
+            "idx_vehicles_dispatch_types",
+            "workspace_id",
+            "vehicle_type",
+            postgresql_where=sa.text(
+                "deleted_at IS NULL AND status = 'available'::vehicle_status"
+                " AND last_location IS NOT NULL"
+            ),
+        ),
     )
 
     id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())

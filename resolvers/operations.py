@@ -134,18 +134,12 @@ class OperationsMutation:
         data = parse_model(IncidentCreate, input_dict(input))
         state = ctx.request.app.state
         async with ctx.db.session(actor.workspace_id) as session:
-            best = await dispatch.best_eta(
-                session,
-                workspace_id=actor.workspace_id,
-                scene=data.location,
-                max_position_age_s=ctx.settings.dispatch_max_position_age_s,
-            )
-            row = await incidents.create_incident(
+            row = await dispatch.report_incident(
                 session=session,
                 actor=actor,
                 data=data,
+                max_position_age_s=ctx.settings.dispatch_max_position_age_s,
                 hub=state.hub,
-                best_eta=best,
                 clock=state.sla_clock,
             )
             return Incident.of(row)

@@ -108,18 +108,12 @@ async def create_incident(request: Request) -> JSONResponse:
     data = await parse_body(request, IncidentCreate)
     state = request.app.state
     async with state.db.session(actor.workspace_id) as session:
-        best = await dispatch.best_eta(
-            session,
-            workspace_id=actor.workspace_id,
-            scene=data.location,
-            max_position_age_s=state.settings.dispatch_max_position_age_s,
-        )
-        incident = await incidents.create_incident(
+        incident = await dispatch.report_incident(
             session=session,
             actor=actor,
             data=data,
+            max_position_age_s=state.settings.dispatch_max_position_age_s,
             hub=state.hub,
-            best_eta=best,
             clock=state.sla_clock,
         )
         body = incident_json(incident, [])

@@ -205,3 +205,40 @@ async def test_graphql_incidents(client: httpx.AsyncClient) -> None:
         session=responder,
     )
     assert one["data"]["incident"]["status"] == "IN_PROGRESS"
+
+
+async def test_incident_lists_with_units_run_a_constant_number_of_queries(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    from tests.test_fleet_graphql import count_statements
+
+    admin = await register(client)
+    for n in range(12):
+        await unit(client, admin, f"AMB {n}", SCENE["lat"] + 0.001 * n, SCENE["lng"])
+    for _ in range(12):
+        iid = (await incident(client, admin, "medium"))["id"]
+        assert (await dispatch(client, admin, iid, count=1)).status_code == 200
+    query = """query($first: Int!) { incidents(first: $first) { totalCount
+        edges { node { id units { eta vehicle { plateNumber } } } } } }"""
+    counts = {}
+    for first in (3, 12):
+        with count_statements(app) as statements:
+            body = await gql(client, query, {"first": first}, session=admin)
+        edges = body["data"]["incidents"]["edges"]
+        assert len(edges) == first
+        assert all(e["node"]["units"][0]["vehicle"]["plateNumber"] for e in edges)
+        counts[first] = len(statements)
+    assert counts[3] == counts[12], counts
+
+
+async def test_null_for_a_required_field_changes_nothing(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    iid = (await incident(client, admin))["id"]
+    for field in ("severity", "status", "incident_type"):
+        response = await client.patch(
+            f"/api/v1/incidents/{iid}", json={field: None}, headers=admin.headers
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["details"]["fields"][0]["field"] == field
+    got = (await client.get(f"/api/v1/incidents/{iid}", headers=admin.headers)).json()["data"]
+    assert got["severity"] == "high" and got["incident_type"] == "fire"

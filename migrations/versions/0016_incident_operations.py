@@ -3,7 +3,9 @@ incident, and the index dispatch walks to find the closest free responders.
 
 `idx_vehicles_dispatch` holds only live, available vehicles with a position, keyed by
 workspace and type before the point (btree_gist), so the nearest-first walk for one type
-of one workspace reads that type's entries only, however large the other fleets are.
+of one workspace reads that type's entries only, however large the other fleets are;
+`idx_vehicles_dispatch_types` lists the types present (a skip scan), so that no walk is
+started for a type the workspace has no free vehicle of.
 
 Revision ID: 0016
 Revises: 0015
@@ -91,9 +93,18 @@ def upgrade() -> None:
         " USING gist (workspace_id, vehicle_type, last_location)"
         " WHERE deleted_at IS NULL AND status = 'available' AND last_location IS NOT NULL"
     )
+    op.create_index(
+        "idx_vehicles_dispatch_types",
+        "vehicles",
+        ["workspace_id", "vehicle_type"],
+        postgresql_where=sa.text(
+            "deleted_at IS NULL AND status = 'available' AND last_location IS NOT NULL"
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("idx_vehicles_dispatch_types", table_name="vehicles")
     op.execute("DROP INDEX idx_vehicles_dispatch")
     op.execute("DROP EXTENSION IF EXISTS btree_gist")
     op.drop_index("idx_incident_units_route", table_name="incident_units")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from geoalchemy2.elements import WKTElement
@@ -40,12 +40,13 @@ from models.enums import (
     VehicleType,
 )
 from models.geo import GeoPoint
-from models.operations_inputs import DispatchRequest
+from models.operations_inputs import DispatchRequest, IncidentCreate
 from models.routing_inputs import OptimizeFor, RouteConstraints
 from services.changes import record_change
 from services.operations import sla
 from services.operations.incidents import (
     IncidentDetail,
+    create_incident,
     get_incident,
     set_sla_state,
     units_of,
@@ -68,10 +69,26 @@ FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
     "no position",
 )
 
+# The types present among the workspace's free vehicles, by a skip scan of
+# `idx_vehicles_dispatch_types` (one index descent per type): a nearest-first walk for a
+# type with no vehicle would read the workspace's whole part of the GiST index.
 CANDIDATES = sa.text(
     """
+    WITH RECURSIVE present(vehicle_type) AS (
+        (SELECT v.vehicle_type FROM vehicles v
+         WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
+           AND v.status = 'available' AND v.last_location IS NOT NULL
+         ORDER BY v.vehicle_type LIMIT 1)
+        UNION ALL
+        SELECT (SELECT v.vehicle_type FROM vehicles v
+                WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
+                  AND v.status = 'available' AND v.last_location IS NOT NULL
+                  AND v.vehicle_type > p.vehicle_type
+                ORDER BY v.vehicle_type LIMIT 1)
+        FROM present p WHERE p.vehicle_type IS NOT NULL
+    )
     SELECT c.id, c.vehicle_type, c.lng, c.lat
-    FROM unnest(CAST(:types AS text[])) AS t(vehicle_type)
+    FROM present t
     CROSS JOIN LATERAL (
         SELECT v.id, v.vehicle_type,
                ST_X(v.last_location::geometry) AS lng, ST_Y(v.last_location::geometry) AS lat
@@ -85,6 +102,7 @@ CANDIDATES = sa.text(
         ORDER BY v.last_location <-> ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography
         LIMIT :per_type
     ) c
+    WHERE t.vehicle_type = ANY(CAST(:types AS text[]))
     """
 )
 # The nearest vehicles whatever their state, to say why each was not sent.
@@ -316,6 +334,29 @@ async def best_eta(
     return now + timedelta(seconds=chosen[0].travel_s) if chosen else None
 
 
+async def report_incident(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    data: IncidentCreate,
+    max_position_age_s: float,
+    hub: Publisher | None = None,
+    clock: sla.SlaClock | None = None,
+    provider: MatrixProvider = DEFAULT_PROVIDER,
+) -> Incident:
+    """Report an incident, its SLA state predicted from the closest free unit's arrival."""
+    best = await best_eta(
+        session,
+        workspace_id=actor.workspace_id,
+        scene=data.location,
+        max_position_age_s=max_position_age_s,
+        provider=provider,
+    )
+    return await create_incident(
+        session=session, actor=actor, data=data, hub=hub, best_eta=best, clock=clock
+    )
+
+
 async def _scene_location(session: AsyncSession, incident: Incident) -> UUID:
     """The place the units' routes lead to: a location of the incident's own."""
     if incident.scene_location_id is not None:
@@ -424,85 +465,101 @@ async def _deploy(
     chosen: list[Ranked],
     now: datetime,
 ) -> list[ChosenUnit]:
-    """A deployed one-stop route per unit, its vehicle `in_transit`, its assignment row."""
+    """A deployed one-stop route per unit, its vehicle `in_transit`, its assignment row.
+    Written as one multi-row insert per table: through the unit of work the three routes
+    with their stops, legs and assignments took half of a dispatch's time."""
+    ws = actor.workspace_id
     constraints = RouteConstraints(optimize_for=OptimizeFor.TIME).model_dump(mode="json")
-    planned: list[tuple[Ranked, Route]] = []
-    for r in chosen:
-        route = Route(
-            workspace_id=actor.workspace_id,
-            vehicle_id=r.candidate.vehicle_id,
-            name=f"Response: {incident.incident_type}"[:200],
-            optimization_mode=OptimizationMode.CLASSICAL,
-            status=RouteStatus.DEPLOYED,
-            distance_km=round(r.distance_m / 1000, 3),
-            estimated_duration_minutes=math.ceil(r.travel_s / 60),
-            constraints=constraints,
-            planned_start=now,
-            started_at=now,
-            created_by=actor.user_id,
+    units = [
+        ChosenUnit(
+            r.candidate.vehicle_id,
+            r.candidate.vehicle_type,
+            uuid4(),
+            r.travel_s,
+            r.distance_m,
+            now + timedelta(seconds=r.travel_s),
         )
-        session.add(route)
-        planned.append((r, route))
-    await session.flush()
-    units: list[ChosenUnit] = []
+        for r in chosen
+    ]
+    name = f"Response: {incident.incident_type}"[:200]
+    await session.execute(
+        sa.insert(Route),
+        [
+            {
+                "id": u.route_id,
+                "workspace_id": ws,
+                "vehicle_id": u.vehicle_id,
+                "name": name,
+                "optimization_mode": OptimizationMode.CLASSICAL,
+                "status": RouteStatus.DEPLOYED,
+                "distance_km": round(u.distance_m / 1000, 3),
+                "estimated_duration_minutes": math.ceil(u.travel_s / 60),
+                "constraints": constraints,
+                "planned_start": now,
+                "started_at": now,
+                "created_by": actor.user_id,
+            }
+            for u in units
+        ],
+    )
+    await session.execute(
+        sa.insert(RouteStop),
+        [
+            {
+                "workspace_id": ws,
+                "route_id": u.route_id,
+                "location_id": location_id,
+                "stop_order": 1,
+                "arrival_eta": u.eta,
+                "departure_eta": u.eta,
+                "service_time_minutes": 0,
+                "load_kg": 0.0,
+            }
+            for u in units
+        ],
+    )
+    await session.execute(
+        sa.insert(RoutePath),
+        [
+            {
+                "workspace_id": ws,
+                "route_id": u.route_id,
+                "path": _leg(r.candidate, scene),
+                "segment_index": 0,
+                "distance_km": round(u.distance_m / 1000, 3),
+            }
+            for r, u in zip(chosen, units, strict=True)
+        ],
+    )
+    await session.execute(
+        sa.insert(IncidentUnit),
+        [
+            {
+                "workspace_id": ws,
+                "incident_id": incident.id,
+                "vehicle_id": u.vehicle_id,
+                "route_id": u.route_id,
+                "dispatched_at": now,
+                "eta": u.eta,
+                "distance_m": float(u.distance_m),
+            }
+            for u in units
+        ],
+    )
     await session.execute(
         sa.update(Vehicle)
-        .where(col(Vehicle.id).in_([r.candidate.vehicle_id for r in chosen]))
+        .where(col(Vehicle.id).in_([u.vehicle_id for u in units]))
         .values(status=VehicleStatus.IN_TRANSIT, updated_at=now)
     )
-    for r, route in planned:
-        eta = now + timedelta(seconds=r.travel_s)
-        session.add(
-            RouteStop(
-                workspace_id=actor.workspace_id,
-                route_id=route.id,
-                location_id=location_id,
-                stop_order=1,
-                arrival_eta=eta,
-                departure_eta=eta,
-                service_time_minutes=0,
-                load_kg=0.0,
-            )
-        )
-        session.add(
-            RoutePath(
-                workspace_id=actor.workspace_id,
-                route_id=route.id,
-                path=_leg(r.candidate, scene),
-                segment_index=0,
-                distance_km=round(r.distance_m / 1000, 3),
-            )
-        )
-        session.add(
-            IncidentUnit(
-                workspace_id=actor.workspace_id,
-                incident_id=incident.id,
-                vehicle_id=r.candidate.vehicle_id,
-                route_id=route.id,
-                dispatched_at=now,
-                eta=eta,
-                distance_m=float(r.distance_m),
-            )
-        )
+    for u in units:
         await record_change(
             session=session,
             actor=actor,
             action="route.deployed",
             resource_type="route",
-            resource_id=route.id,
-            changes={"vehicle_id": str(r.candidate.vehicle_id), "incident_id": str(incident.id)},
+            resource_id=u.route_id,
+            changes={"vehicle_id": str(u.vehicle_id), "incident_id": str(incident.id)},
         )
-        units.append(
-            ChosenUnit(
-                r.candidate.vehicle_id,
-                r.candidate.vehicle_type,
-                route.id,
-                r.travel_s,
-                r.distance_m,
-                eta,
-            )
-        )
-    await session.flush()
     return units
 
 

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import after_commit
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.pagination import CursorRequest, Page, PageRequest
 from core.principal import Principal
 from models import Incident, IncidentUnit, Route
@@ -175,11 +175,14 @@ async def update_incident(
     """Change severity, type, description or status (one step of the machine); resolving
     or closing clears the incident's units."""
     incident = await get_incident(session=session, actor=actor, incident_id=incident_id, lock=True)
-    before = snapshot(incident)
     fields = data.model_fields_set
+    for key in ("status", "severity", "incident_type"):
+        if key in fields and getattr(data, key) is None:
+            raise ValidationFailed.field(key, "cannot be null")
+    before = snapshot(incident)
     now = datetime.now(UTC)
     for key in ("severity", "incident_type", "description"):
-        if key in fields and getattr(data, key) is not None:
+        if key in fields:
             setattr(incident, key, getattr(data, key))
     status_change = data.status is not None and data.status != incident.status
     if status_change and data.status is not None:
