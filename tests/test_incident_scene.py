@@ -17,7 +17,10 @@ from starlette.applications import Starlette
 from services.operations import scene
 from tests.helpers import error_code, gql, member, register
 from tests.operations_helpers import SCENE, dispatch, in_workspace, incident, stream, unit
+from tests.routing_helpers import worker
 from tests.test_live_map import subscription
+
+__all__ = ["worker"]
 
 UPDATED = (
     "subscription { incidentUpdated { change incidentId status slaState vehicleId"
@@ -242,3 +245,29 @@ async def test_null_for_a_required_field_changes_nothing(client: httpx.AsyncClie
         assert response.json()["error"]["details"]["fields"][0]["field"] == field
     got = (await client.get(f"/api/v1/incidents/{iid}", headers=admin.headers)).json()["data"]
     assert got["severity"] == "high" and got["incident_type"] == "fire"
+
+
+async def test_the_deadline_job_on_a_real_worker_marks_a_breach_and_tells_subscribers(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    owner_conn: asyncpg.Connection,
+    worker: object,
+) -> None:
+    from tasks.operations import check_incident_sla
+
+    admin = await register(client)
+    iid = (await incident(client, admin, "critical"))["id"]
+    await in_workspace(
+        owner_conn,
+        admin.workspace_id,
+        "UPDATE incidents SET sla_deadline = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(iid),
+    )
+    async with subscription(app, admin, UPDATED) as ws:
+        # What the API scheduled at the report, delivered now.
+        await asyncio.to_thread(check_incident_sla.send, iid, admin.workspace_id)
+        message = (await ws.receive_json(timeout=30))["payload"]["data"]["incidentUpdated"]
+    assert message["change"] == "sla_state" and message["slaState"] == "BREACHED"
+    assert message["incidentId"] == iid
+    got = (await client.get(f"/api/v1/incidents/{iid}", headers=admin.headers)).json()["data"]
+    assert got["sla_state"] == "breached"
