@@ -258,3 +258,32 @@ async def test_fifty_concurrent_dispatches_never_share_a_vehicle(
         owner_conn, admin.workspace_id, "SELECT DISTINCT status::text FROM vehicles"
     )
     assert [r["status"] for r in statuses] == ["in_transit"]
+
+
+async def test_a_manual_choice_sends_the_free_units_named_and_says_why_not_the_others(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register(client)
+    free = await unit(client, admin, "AMB FREE", SCENE["lat"] + 0.03, SCENE["lng"])
+    closer = await unit(client, admin, "AMB CLOSE", SCENE["lat"] + 0.001, SCENE["lng"])
+    busy = await unit(client, admin, "AMB BUSY", SCENE["lat"] + 0.002, SCENE["lng"])
+    await client.patch(
+        f"/api/v1/vehicles/{busy}", json={"status": "offline"}, headers=admin.headers
+    )
+    first = await incident(client, admin)
+    # The operator's choice wins over the closest.
+    response = await dispatch(client, admin, first["id"], vehicle_ids=[free, busy])
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert [u["vehicle_id"] for u in data["units"]] == [free]
+    assert data["requested"] == 2 and data["shortfall"] == 1
+    assert [(a["vehicle_id"], a["reason"]) for a in data["alternatives"]] == [(busy, "busy")]
+    # A unit already sent elsewhere cannot be named again.
+    second = await incident(client, admin)
+    again = await dispatch(client, admin, second["id"], vehicle_ids=[free])
+    assert again.json()["data"]["dispatched"] == 0
+    assert again.json()["data"]["incident"]["status"] == "reported"
+    closest = await dispatch(client, admin, second["id"])
+    assert [u["vehicle_id"] for u in closest.json()["data"]["units"]] == [closer]
+    mismatch = await dispatch(client, admin, second["id"], count=2, vehicle_ids=[free])
+    assert mismatch.status_code == 422

@@ -123,7 +123,9 @@ CLAIM = sa.text(
     """
     SELECT id FROM vehicles
     WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'available' AND deleted_at IS NULL
-    FOR UPDATE SKIP LOCKED
+      AND NOT EXISTS (SELECT 1 FROM incident_units u
+                      WHERE u.vehicle_id = vehicles.id AND u.cleared_at IS NULL)
+    FOR UPDATE OF vehicles SKIP LOCKED
     """
 )
 MANUAL = sa.text(
