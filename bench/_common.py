@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -13,8 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from core.settings import get_settings  # noqa: E402
 
+T = TypeVar("T")
 POSTGIS_TEMPLATE = "omniroute_postgis_template"
 # A benchmark drops and rebuilds its database: never one whose name says it is something else.
 DROPPABLE_PREFIX = "omniroute_bench"
@@ -88,6 +91,26 @@ async def prepare_database(database: str) -> None:
     """Drop and recreate `database` from the PostGIS template, then migrate it."""
     await recreate_from_template(database)
     await migrate(database)
+
+
+def percentile(sorted_ms: list[float], q: float) -> float:
+    return sorted_ms[max(0, math.ceil(q * len(sorted_ms)) - 1)]
+
+
+async def timed_calls(
+    call: Callable[[int], Awaitable[T]], *, warmup: int, iterations: int
+) -> tuple[list[float], list[T]]:
+    """Sequential calls: warm-up first (pool, statement caches), then `iterations` timed.
+    The timings in milliseconds, sorted, and what the timed calls returned."""
+    for i in range(warmup):
+        await call(i)
+    timings, results = [], []
+    for i in range(iterations):
+        started = time.perf_counter()
+        results.append(await call(warmup + i))
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return timings, results
 
 
 async def wait_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:

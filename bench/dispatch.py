@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import random
 import sys
 import time
@@ -33,7 +32,14 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
-from _common import owner_url, prepare_database, redis_db_url, served_api
+from _common import (
+    owner_url,
+    percentile,
+    prepare_database,
+    redis_db_url,
+    served_api,
+    timed_calls,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import set_tenant
@@ -243,10 +249,6 @@ async def insert_incidents(
 # --- timing ---------------------------------------------------------------------------------
 
 
-def percentile(sorted_ms: list[float], q: float) -> float:
-    return sorted_ms[max(0, math.ceil(q * len(sorted_ms)) - 1)]
-
-
 async def measure(
     layer: str,
     name: str,
@@ -256,14 +258,7 @@ async def measure(
     iterations: int,
     target: float,
 ) -> Stats:
-    for i in range(warmup):
-        await call(i)
-    timings = []
-    for i in range(iterations):
-        started = time.perf_counter()
-        await call(warmup + i)
-        timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
+    timings, _ = await timed_calls(call, warmup=warmup, iterations=iterations)
     stats = Stats(
         layer,
         name,

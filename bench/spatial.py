@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import random
 import sys
 import time
@@ -34,9 +33,11 @@ from _common import (
     POSTGIS_TEMPLATE,
     migrate,
     owner_url,
+    percentile,
     quote_ident,
     redis_db_url,
     served_api,
+    timed_calls,
 )
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -472,10 +473,6 @@ async def seed(database: str, size: Size) -> None:
 # --- timing ---------------------------------------------------------------------------------
 
 
-def percentile(sorted_ms: list[float], q: float) -> float:
-    return sorted_ms[max(0, math.ceil(q * len(sorted_ms)) - 1)]
-
-
 async def measure(
     layer: str,
     name: str,
@@ -485,15 +482,7 @@ async def measure(
     iterations: int,
     target_p99_ms: float | None = None,
 ) -> Stats:
-    """Sequential calls: warm-up first (pool, statement caches), then `iterations` timed."""
-    for i in range(warmup):
-        await call(i)
-    timings, rows = [], 0
-    for i in range(iterations):
-        started = time.perf_counter()
-        rows += await call(warmup + i)
-        timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
+    timings, rows = await timed_calls(call, warmup=warmup, iterations=iterations)
     stats = Stats(
         layer,
         name,
@@ -502,7 +491,7 @@ async def measure(
         percentile(timings, 0.95),
         percentile(timings, 0.99),
         timings[-1],
-        rows / iterations,
+        sum(rows) / iterations,
         target_p99_ms,
     )
     log(f"{layer:8} {name}: p50 {stats.p50_ms:.2f} ms, p99 {stats.p99_ms:.2f} ms")
