@@ -176,6 +176,12 @@ async def test_graphql_incidents(client: httpx.AsyncClient) -> None:
     assert error_code(denied) == "FORBIDDEN"
     over = await gql(client, send, {"id": made["id"], "d": {"count": 11}}, session=admin)
     assert error_code(over) == "VALIDATION_ERROR"
+    # No fire engine anywhere: nothing sent, and the answer says so.
+    engines = {"id": made["id"], "d": {"vehicleTypes": ["FIRE_ENGINE"], "count": 1}}
+    none_sent = (await gql(client, send, engines, session=admin))["data"]["dispatchIncident"]
+    assert none_sent["dispatched"] == 0 and none_sent["shortfall"] == 1
+    assert none_sent["alternatives"] == [{"vehicleId": amb, "reason": "wrong type"}]
+    assert error_code(over) == "VALIDATION_ERROR"
     result = (await gql(client, send, {"id": made["id"]}, session=admin))["data"]
     answer = result["dispatchIncident"]
     # High severity: two units asked, one exists.
