@@ -52,6 +52,7 @@ from services.tracking.writer import PositionWriter
 from tasks.broker import broker_url
 from tasks.inprocess import start_in_process_worker
 from tasks.maintenance import apply_retention
+from tasks.operations import DramatiqSlaClock
 from tasks.routing import DramatiqJobQueue
 from tasks.runtime import install as install_worker_context
 
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         app.state.security = runtime.security
         app.state.cache = runtime.cache
         app.state.jobs = DramatiqJobQueue()
+        app.state.sla_clock = DramatiqSlaClock()
         hub = Hub(
             broadcast,
             queue_size=settings.subscriber_queue_size,

@@ -15,12 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
-import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -35,12 +31,13 @@ import httpx
 from _common import (
     DROPPABLE_PREFIX,
     POSTGIS_TEMPLATE,
-    ROOT,
-    free_port,
     migrate,
     owner_url,
+    percentile,
     quote_ident,
     redis_db_url,
+    served_api,
+    timed_calls,
 )
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -476,10 +473,6 @@ async def seed(database: str, size: Size) -> None:
 # --- timing ---------------------------------------------------------------------------------
 
 
-def percentile(sorted_ms: list[float], q: float) -> float:
-    return sorted_ms[max(0, math.ceil(q * len(sorted_ms)) - 1)]
-
-
 async def measure(
     layer: str,
     name: str,
@@ -489,15 +482,7 @@ async def measure(
     iterations: int,
     target_p99_ms: float | None = None,
 ) -> Stats:
-    """Sequential calls: warm-up first (pool, statement caches), then `iterations` timed."""
-    for i in range(warmup):
-        await call(i)
-    timings, rows = [], 0
-    for i in range(iterations):
-        started = time.perf_counter()
-        rows += await call(warmup + i)
-        timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
+    timings, rows = await timed_calls(call, warmup=warmup, iterations=iterations)
     stats = Stats(
         layer,
         name,
@@ -506,7 +491,7 @@ async def measure(
         percentile(timings, 0.95),
         percentile(timings, 0.99),
         timings[-1],
-        rows / iterations,
+        sum(rows) / iterations,
         target_p99_ms,
     )
     log(f"{layer:8} {name}: p50 {stats.p50_ms:.2f} ms, p99 {stats.p99_ms:.2f} ms")
@@ -698,73 +683,12 @@ async def explain_one(
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-async def wait_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.returncode is not None:
-            raise RuntimeError(f"uvicorn exited with {server.returncode}")
-        try:
-            if (await client.get("/health/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError("the API was not ready within 60 s")
-
-
 async def bench_http(
     report: Report, database: str, redis_url: str, warmup: int, iterations: int
 ) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": owner_url(database),
-        "REDIS_URL": redis_url,
-        "ENVIRONMENT": "development",
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_USER_PER_MIN": "100000000",
-        "RATE_LIMIT_WORKSPACE_PER_MIN": "100000000",
-        "ACCESS_TOKEN_TTL_S": "3600",
-    }
-    env.pop("APP_DATABASE_URL", None)
     points = query_points(report.size.seed + 1, warmup + iterations)
-    with tempfile.TemporaryFile() as server_log:
-        server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            cwd=ROOT,
-            env=env,
-            stdout=server_log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False
-            ) as client:
-                await wait_ready(client, server)
-                await http_figures(report, client, points, warmup, iterations)
-        except Exception:
-            server_log.seek(0)
-            sys.stderr.write(server_log.read().decode(errors="replace")[-4000:])
-            raise
-        finally:
-            if server.returncode is None:
-                server.terminate()
-                try:
-                    await asyncio.wait_for(server.wait(), 15)
-                except TimeoutError:
-                    server.kill()
-                    await server.wait()
+    async with served_api(database, redis_url) as client:
+        await http_figures(report, client, points, warmup, iterations)
 
 
 async def http_figures(

@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     webhook_per_endpoint: int = Field(default=4, ge=1)
     webhook_poll_ms: float = Field(default=500.0, gt=0)
 
+    # Dispatch: a vehicle whose last position is older than this is not a candidate.
+    dispatch_max_position_age_s: float = Field(default=600.0, gt=0)
+
     cors_origins: list[str] = []
     partition_months_ahead: int = Field(default=3, ge=1, le=24)
     archive_dir: str = "archive"

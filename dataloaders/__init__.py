@@ -15,8 +15,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from core.db import Database
-from dataloaders import fleet, routing
-from models import Driver, Location, Route, RoutePath, RouteStop, User, Vehicle
+from dataloaders import fleet, operations, routing
+from models import (
+    Driver,
+    IncidentUnit,
+    Location,
+    Route,
+    RoutePath,
+    RouteStop,
+    User,
+    Vehicle,
+)
 
 R = TypeVar("R")
 
@@ -34,6 +43,7 @@ class DataLoaders:
     paths_by_route: DataLoader[UUID, list[RoutePath] | None] = field(init=False)
     location_by_id: DataLoader[UUID, Location | None] = field(init=False)
     current_route_by_vehicle: DataLoader[UUID, Route | None] = field(init=False)
+    units_by_incident: DataLoader[UUID, list[IncidentUnit] | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.driver_by_vehicle = DataLoader(self._scoped(fleet.drivers_by_vehicle))
@@ -43,6 +53,7 @@ class DataLoaders:
         self.paths_by_route = DataLoader(self._scoped(routing.paths_by_route))
         self.location_by_id = DataLoader(self._scoped(routing.locations_by_id))
         self.current_route_by_vehicle = DataLoader(self._scoped(routing.current_route_by_vehicle))
+        self.units_by_incident = DataLoader(self._scoped(operations.units_by_incident))
 
     @classmethod
     def for_request(cls, db: Database) -> DataLoaders:

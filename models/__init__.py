@@ -19,7 +19,7 @@ from models.identity import (
     Workspace,
 )
 from models.notifications import Webhook, WebhookDelivery
-from models.operations import Incident, LiveVehiclePosition, RouteDeviation
+from models.operations import Incident, IncidentUnit, LiveVehiclePosition, RouteDeviation
 from models.quantum import QuantumJob
 from models.routing import OptimizationJob, Route, RoutePath, RouteStop
 
@@ -31,6 +31,7 @@ __all__ = [
     "EventOutbox",
     "EventTopicCount",
     "Incident",
+    "IncidentUnit",
     "LiveVehiclePosition",
     "Location",
     "MemberInvitation",

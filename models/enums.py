@@ -95,6 +95,13 @@ class IncidentStatus(StrEnum):
     CLOSED = "closed"
 
 
+class SlaState(StrEnum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    MET = "met"
+
+
 class ActiveMode(StrEnum):
     LOGISTICS = "logistics"
     FOOD = "food"

@@ -46,6 +46,27 @@ class Vehicle(SQLModel, table=True):
         ),
         trigram("idx_vehicles_plate_trgm", "plate_number"),
         live("idx_vehicles_list", "workspace_id", "created_at", "id"),
+        # Dispatch's nearest-first walk per workspace and type (btree_gist, migration 0016).
+        sa.Index(
+            "idx_vehicles_dispatch",
+            "workspace_id",
+            "vehicle_type",
+            "last_location",
+            postgresql_using="gist",
+            postgresql_where=sa.text(
+                "deleted_at IS NULL AND status = 'available'::vehicle_status"
+                " AND last_location IS NOT NULL"
+            ),
+        ),
+        sa.Index(
+            "idx_vehicles_dispatch_types",
+            "workspace_id",
+            "vehicle_type",
+            postgresql_where=sa.text(
+                "deleted_at IS NULL AND status = 'available'::vehicle_status"
+                " AND last_location IS NOT NULL"
+            ),
+        ),
     )
 
     id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())

@@ -20,7 +20,7 @@ from models.columns import (
     uuid_pk,
     workspace_fk,
 )
-from models.enums import IncidentSeverity, IncidentStatus
+from models.enums import IncidentSeverity, IncidentStatus, SlaState
 
 
 class LiveVehiclePosition(SQLModel, table=True):
@@ -66,6 +66,10 @@ class Incident(SQLModel, table=True):
             postgresql_where=sa.text("status <> 'closed'::incident_status"),
         ),
         gist("idx_incidents_location", "location"),
+        sa.CheckConstraint(
+            "sla_state IN ('on_track', 'at_risk', 'breached', 'met')",
+            name="ck_incidents_sla_state",
+        ),
     )
 
     id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())
@@ -93,6 +97,62 @@ class Incident(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=timestamp())
     created_at: datetime | None = Field(default=None, sa_column=created_at())
     updated_at: datetime | None = Field(default=None, sa_column=updated_at())
+    # The timeline (reported is `created_at`) and the clock it is measured against.
+    dispatched_at: datetime | None = Field(default=None, sa_column=timestamp())
+    first_on_scene_at: datetime | None = Field(default=None, sa_column=timestamp())
+    closed_at: datetime | None = Field(default=None, sa_column=timestamp())
+    sla_deadline: datetime | None = Field(default=None, sa_column=timestamp())
+    sla_state: SlaState = Field(
+        default=SlaState.ON_TRACK,
+        sa_column=sa.Column(sa.Text, nullable=False, server_default="on_track"),
+    )
+    # Reported to first unit on scene, and that unit's dispatch to on scene (NFPA 1710).
+    response_time_s: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    travel_time_s: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    # The place the responders' one-stop routes lead to (route stops refer to locations).
+    scene_location_id: UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("locations.id"))
+    )
+
+
+class IncidentUnit(SQLModel, table=True):
+    """A vehicle sent to an incident, with its own timeline. A vehicle has at most one
+    uncleared assignment: the unique index is the last word when two dispatches race."""
+
+    __tablename__ = "incident_units"
+    __table_args__ = (
+        sa.Index(
+            "uq_incident_units_active",
+            "vehicle_id",
+            unique=True,
+            postgresql_where=sa.text("cleared_at IS NULL"),
+        ),
+        sa.Index("idx_incident_units_incident", "incident_id"),
+        sa.Index("idx_incident_units_route", "route_id"),
+    )
+
+    id: UUID = Field(default_factory=uuid4, sa_column=uuid_pk())
+    workspace_id: UUID = Field(sa_column=workspace_fk())
+    incident_id: UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    vehicle_id: UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("vehicles.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    route_id: UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("routes.id", ondelete="SET NULL")),
+    )
+    dispatched_at: datetime = Field(sa_column=timestamp(nullable=False))
+    eta: datetime | None = Field(default=None, sa_column=timestamp())
+    distance_m: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    on_scene_at: datetime | None = Field(default=None, sa_column=timestamp())
+    cleared_at: datetime | None = Field(default=None, sa_column=timestamp())
+    created_at: datetime | None = Field(default=None, sa_column=created_at())
 
 
 class RouteDeviation(SQLModel, table=True):

@@ -79,6 +79,7 @@ class Operation(StrEnum):
     INCIDENT_DISPATCH = "incident.dispatch"
     # Experience and analytics (spec 13, 14)
     EXPERIENCE_READ = "experience.read"
+    EXPERIENCE_UPDATE = "experience.update"
     ANALYTICS_READ = "analytics.read"
     # Webhooks and the audit log (spec 15's Notification consumer; spec 20's audit)
     WEBHOOK_LIST = "webhook.list"
@@ -144,6 +145,7 @@ ROLE_MATRIX: dict[Operation, frozenset[UserRole]] = {
     Operation.INCIDENT_UPDATE: RESPONDER_PLUS,
     Operation.INCIDENT_DISPATCH: OPERATOR_PLUS,
     Operation.EXPERIENCE_READ: ANY,
+    Operation.EXPERIENCE_UPDATE: ADMIN,
     Operation.ANALYTICS_READ: ANALYST_PLUS,
     Operation.WEBHOOK_LIST: ADMIN,
     Operation.WEBHOOK_CREATE: ADMIN,

@@ -7,6 +7,7 @@ import strawberry
 from resolvers.fleet import FleetMutation, FleetQuery
 from resolvers.identity import IdentityMutation, IdentityQuery
 from resolvers.notifications import NotificationMutation, NotificationQuery
+from resolvers.operations import OperationsMutation, OperationsQuery, OperationsSubscription
 from resolvers.quantum import QuantumMutation, QuantumQuery
 from resolvers.routing import RoutingMutation, RoutingQuery, RoutingSubscription
 from resolvers.system import SystemQuery
@@ -22,6 +23,7 @@ class Query(
     TrackingQuery,
     QuantumQuery,
     NotificationQuery,
+    OperationsQuery,
 ):
     pass
 
@@ -34,10 +36,11 @@ class Mutation(
     TrackingMutation,
     QuantumMutation,
     NotificationMutation,
+    OperationsMutation,
 ):
     pass
 
 
 @strawberry.type
-class Subscription(RoutingSubscription, TrackingSubscription):
+class Subscription(RoutingSubscription, TrackingSubscription, OperationsSubscription):
     pass

@@ -6,7 +6,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from rest import drivers, identity, locations, quantum, routing, tracking, vehicles, webhooks
+from rest import (
+    drivers,
+    experience,
+    identity,
+    incidents,
+    locations,
+    quantum,
+    routing,
+    tracking,
+    vehicles,
+    webhooks,
+)
 from rest.envelope import success
 from services.health import code_head_revision
 
@@ -27,4 +38,6 @@ routes: list[BaseRoute] = [
     *routing.routes_,
     *quantum.routes,
     *webhooks.routes,
+    *incidents.routes,
+    *experience.routes,
 ]

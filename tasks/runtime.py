@@ -14,18 +14,37 @@ from uuid import UUID
 
 from broadcaster import Broadcast
 
+from core import jsontext
 from core.broadcast import create_broadcast
 from core.cache import Cache
+from core.fanout import Message
 from core.jobs import ProgressChannel
 from core.runtime import Runtime
 from core.settings import get_settings
 from tasks.progress import BroadcastProgress
 
 
+class ChannelPublisher:
+    """The hub's `publish` for workers: messages on a broadcast channel, published on the
+    API's loop in single-process mode (where its in-memory broadcast lives)."""
+
+    def __init__(self, broadcast: Broadcast, loop: asyncio.AbstractEventLoop | None = None):
+        self._broadcast = broadcast
+        self._loop = loop
+
+    async def publish(self, channel: str, messages: Message | list[Message]) -> None:
+        send = self._broadcast.publish(channel, jsontext.text(messages))
+        if self._loop is None:
+            await send
+        else:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send, self._loop))
+
+
 @dataclass(slots=True)
 class WorkerContext:
     runtime: Runtime
     progress: ProgressChannel
+    channels: ChannelPublisher
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +83,15 @@ async def context() -> WorkerContext:
         runtime = Runtime.start(settings)
         if _host is not None:
             runtime.cache = _host.cache
-            _context = WorkerContext(runtime, _ToHostLoop(_host))
+            _context = WorkerContext(
+                runtime, _ToHostLoop(_host), ChannelPublisher(_host.broadcast, _host.loop)
+            )
         else:
             broadcast = create_broadcast(settings.redis_url)
             await broadcast.connect()
-            _context = WorkerContext(runtime, BroadcastProgress(broadcast))
+            _context = WorkerContext(
+                runtime, BroadcastProgress(broadcast), ChannelPublisher(broadcast)
+            )
     return _context
 
 

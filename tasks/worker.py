@@ -2,7 +2,7 @@
 
 from core import heap
 from core.settings import get_settings
-from tasks import broker, maintenance, quantum, routing
+from tasks import broker, maintenance, operations, quantum, routing
 from tasks.handback import HandBackOnShutdown
 
 broker.broker.add_middleware(HandBackOnShutdown())
@@ -10,4 +10,4 @@ broker.broker.add_middleware(HandBackOnShutdown())
 # Everything a worker process keeps is imported by now.
 heap.settle(get_settings().gc_gen0_threshold)
 
-__all__ = ["broker", "maintenance", "quantum", "routing"]
+__all__ = ["broker", "maintenance", "operations", "quantum", "routing"]

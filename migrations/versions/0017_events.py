@@ -10,7 +10,7 @@ redelivery window.
 The application role may only insert into the outbox.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 from collections.abc import Sequence
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 from core.settings import get_settings
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

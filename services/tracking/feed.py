@@ -21,6 +21,7 @@ from core.principal import Principal
 from models import Location, Route, RouteDeviation, RouteStop, Workspace
 from models.enums import RouteStatus
 from services.events import emit
+from services.operations import scene
 from services.tracking.writer import Position, Stored
 
 HOT_TTL_S = 24 * 3600
@@ -102,6 +103,16 @@ class TrackingFeed:
                 if on_route:
                     await self._deviations(
                         session, stored.workspace_id, {v: latest[v] for v in on_route}
+                    )
+                    # Responders on their way to an incident: new ETAs, the SLA prediction.
+                    await scene.units_moved(
+                        session=session,
+                        workspace_id=stored.workspace_id,
+                        fixes={
+                            v: scene.Fix(latest[v].lng, latest[v].lat, latest[v].recorded_at)
+                            for v in on_route
+                        },
+                        hub=self._hub,
                     )
                 self._sample_events(session, stored.workspace_id, latest)
 
@@ -323,3 +334,11 @@ class TrackingFeed:
             data=message,
         )
         self._publish_after_commit(session, workspace_id, message)
+        # The stop of a responder's one-stop route is the scene of its incident.
+        await scene.unit_arrived(
+            session=session,
+            workspace_id=workspace_id,
+            route_id=route.id,
+            at=p.recorded_at,
+            hub=self._hub,
+        )

@@ -1,0 +1,679 @@
+"""Dispatch of the closest responders.
+
+Candidates are the workspace's available vehicles with a fresh position and no open
+assignment. For each vehicle type, a nearest-first walk of `idx_vehicles_dispatch` reads
+only the closest few; they are then ranked by travel time to the incident through the
+routing matrix provider (the solver's, with its speeds per type), so a road-network
+provider changes dispatch without touching this module. Within one type a farther
+vehicle is never faster under a provider whose travel time grows with distance, so the
+walk can stop early and the choice still equals a ranking of the whole fleet.
+
+Units are claimed with `FOR UPDATE SKIP LOCKED` in rank order: two dispatches at the same
+moment never take the same vehicle (and the unique index on open assignments would refuse
+it), and each takes the best units the other left.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from geoalchemy2.elements import WKTElement
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.principal import Principal
+from models import Incident, IncidentUnit, Location, Route, RoutePath, RouteStop, Vehicle
+from models.enums import (
+    IncidentStatus,
+    LocationType,
+    OptimizationMode,
+    RouteStatus,
+    SlaState,
+    VehicleStatus,
+    VehicleType,
+)
+from models.geo import GeoPoint
+from models.operations_inputs import DispatchRequest, IncidentCreate
+from models.routing_inputs import OptimizeFor, RouteConstraints
+from services.changes import record_change
+from services.operations import sla
+from services.operations.incidents import (
+    IncidentDetail,
+    create_incident,
+    get_incident,
+    set_sla_state,
+    units_of,
+)
+from services.operations.notify import Publisher, announce
+from solvers.matrix import HaversineProvider, MatrixProvider
+from solvers.problem import Point
+
+DISPATCHABLE = (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStatus.IN_PROGRESS)
+# Candidates read per type beyond the units asked for: room for a few claimed by others.
+SPARE = 3
+ALTERNATIVES = 5
+DEFAULT_PROVIDER = HaversineProvider()
+
+FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
+    "farther",
+    "busy",
+    "stale position",
+    "wrong type",
+    "no position",
+)
+
+# The types present among the workspace's free vehicles, by a skip scan of
+# `idx_vehicles_dispatch_types` (one index descent per type): a nearest-first walk for a
+# type with no vehicle would read the workspace's whole part of the GiST index.
+CANDIDATES = sa.text(
+    """
+    WITH RECURSIVE present(vehicle_type) AS (
+        (SELECT v.vehicle_type FROM vehicles v
+         WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
+           AND v.status = 'available' AND v.last_location IS NOT NULL
+         ORDER BY v.vehicle_type LIMIT 1)
+        UNION ALL
+        SELECT (SELECT v.vehicle_type FROM vehicles v
+                WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
+                  AND v.status = 'available' AND v.last_location IS NOT NULL
+                  AND v.vehicle_type > p.vehicle_type
+                ORDER BY v.vehicle_type LIMIT 1)
+        FROM present p WHERE p.vehicle_type IS NOT NULL
+    )
+    SELECT c.id, c.vehicle_type, c.lng, c.lat
+    FROM present t
+    CROSS JOIN LATERAL (
+        SELECT v.id, v.vehicle_type,
+               ST_X(v.last_location::geometry) AS lng, ST_Y(v.last_location::geometry) AS lat
+        FROM vehicles v
+        WHERE v.workspace_id = :workspace_id AND v.vehicle_type = t.vehicle_type
+          AND v.deleted_at IS NULL AND v.status = 'available' AND v.last_location IS NOT NULL
+          AND v.last_location_at >= :fresh_since
+          AND v.id <> ALL(CAST(:exclude AS uuid[]))
+          AND NOT EXISTS (SELECT 1 FROM incident_units u
+                          WHERE u.vehicle_id = v.id AND u.cleared_at IS NULL)
+        ORDER BY v.last_location <-> ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography
+        LIMIT :per_type
+    ) c
+    WHERE t.vehicle_type = ANY(CAST(:types AS text[]))
+    """
+)
+# The nearest vehicles whatever their state, to say why each was not sent.
+NEIGHBOURS = sa.text(
+    """
+    SELECT v.id, v.vehicle_type, v.status::text, v.last_location_at,
+           ST_X(v.last_location::geometry) AS lng, ST_Y(v.last_location::geometry) AS lat,
+           EXISTS (SELECT 1 FROM incident_units u
+                   WHERE u.vehicle_id = v.id AND u.cleared_at IS NULL) AS assigned
+    FROM vehicles v
+    WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
+      AND v.last_location IS NOT NULL
+    ORDER BY v.last_location <-> ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography
+    LIMIT :limit
+    """
+)
+CLAIM = sa.text(
+    """
+    SELECT id FROM vehicles
+    WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'available' AND deleted_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM incident_units u
+                      WHERE u.vehicle_id = vehicles.id AND u.cleared_at IS NULL)
+    FOR UPDATE OF vehicles SKIP LOCKED
+    """
+)
+MANUAL = sa.text(
+    """
+    SELECT v.id, v.vehicle_type, v.status::text, v.last_location_at,
+           ST_X(v.last_location::geometry) AS lng, ST_Y(v.last_location::geometry) AS lat,
+           EXISTS (SELECT 1 FROM incident_units u
+                   WHERE u.vehicle_id = v.id AND u.cleared_at IS NULL) AS assigned
+    FROM vehicles v
+    WHERE v.id = ANY(CAST(:ids AS uuid[])) AND v.deleted_at IS NULL
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    vehicle_id: UUID
+    vehicle_type: str
+    lng: float
+    lat: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    candidate: Candidate
+    travel_s: int
+    distance_m: int
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        return (self.travel_s, self.distance_m, str(self.candidate.vehicle_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenUnit:
+    vehicle_id: UUID
+    vehicle_type: str
+    route_id: UUID
+    travel_s: int
+    distance_m: int
+    eta: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    vehicle_id: UUID
+    vehicle_type: str
+    reason: str
+    travel_s: int | None
+    distance_m: int | None
+
+
+@dataclass(slots=True)
+class DispatchResult:
+    detail: IncidentDetail
+    requested: int
+    chosen: list[ChosenUnit]
+    alternatives: list[Alternative] = field(default_factory=list)
+    sla_state: SlaState = SlaState.ON_TRACK
+
+    @property
+    def shortfall(self) -> int:
+        return self.requested - len(self.chosen)
+
+    @property
+    def message(self) -> str:
+        if self.shortfall <= 0:
+            return f"{len(self.chosen)} unit(s) dispatched"
+        return (
+            f"{len(self.chosen)} of {self.requested} unit(s) dispatched:"
+            f" no other free unit with a fresh position"
+        )
+
+
+def rank(
+    provider: MatrixProvider, scene: GeoPoint, candidates: Sequence[Candidate]
+) -> list[Ranked]:
+    """Candidates by travel time to the scene (then matrix distance, then id)."""
+    if not candidates:
+        return []
+    points = [Point(scene.lat, scene.lng)] + [Point(c.lat, c.lng) for c in candidates]
+    matrix = provider.matrix(points, {c.vehicle_type for c in candidates})
+    ranked = [
+        Ranked(
+            c,
+            int(matrix.durations[c.vehicle_type][i, 0]),
+            int(matrix.distance[i, 0]),
+        )
+        for i, c in enumerate(candidates, start=1)
+    ]
+    ranked.sort(key=lambda r: r.key)
+    return ranked
+
+
+async def candidates(
+    session: AsyncSession,
+    *,
+    workspace_id: UUID,
+    scene: GeoPoint,
+    types: Sequence[str],
+    fresh_since: datetime,
+    per_type: int,
+    exclude: Sequence[UUID] = (),
+) -> list[Candidate]:
+    rows = await session.execute(
+        CANDIDATES,
+        {
+            "types": list(types),
+            "workspace_id": workspace_id,
+            "fresh_since": fresh_since,
+            "exclude": list(exclude),
+            "lng": scene.lng,
+            "lat": scene.lat,
+            "per_type": per_type,
+        },
+    )
+    return [Candidate(r[0], r[1], float(r[2]), float(r[3])) for r in rows]
+
+
+def _frontier(found: list[Candidate], ranked: list[Ranked], per_type: int) -> tuple[int, int]:
+    """The key below which no unread candidate can rank: for each type whose walk was cut
+    off at `per_type`, its last vehicle read (the unread are farther)."""
+    by_type: dict[str, list[Ranked]] = {}
+    for r in ranked:
+        by_type.setdefault(r.candidate.vehicle_type, []).append(r)
+    counts: dict[str, int] = {}
+    for c in found:
+        counts[c.vehicle_type] = counts.get(c.vehicle_type, 0) + 1
+    bound = (math.inf, math.inf)
+    for vtype, items in by_type.items():
+        if counts[vtype] >= per_type:
+            last = max(items, key=lambda r: (r.travel_s, r.distance_m))
+            bound = min(bound, (last.travel_s, last.distance_m))
+    return bound  # type: ignore[return-value]
+
+
+async def closest(
+    session: AsyncSession,
+    *,
+    workspace_id: UUID,
+    scene: GeoPoint,
+    count: int,
+    types: Sequence[str],
+    fresh_since: datetime,
+    provider: MatrixProvider,
+    claim: bool,
+) -> tuple[list[Ranked], list[Ranked]]:
+    """The `count` best candidates (claimed for this transaction when `claim`), and the
+    ranked candidates read but not chosen."""
+    chosen: list[Ranked] = []
+    passed: list[Ranked] = []
+    tried: list[UUID] = []
+    per_type = count + SPARE
+    while len(chosen) < count:
+        found = await candidates(
+            session,
+            workspace_id=workspace_id,
+            scene=scene,
+            types=types,
+            fresh_since=fresh_since,
+            per_type=per_type,
+            exclude=tried,
+        )
+        if not found:
+            break
+        ranked = rank(provider, scene, found)
+        bound = _frontier(found, ranked, per_type)
+        ready = [r for r in ranked if (r.travel_s, r.distance_m) <= bound]
+        rest = ranked[len(ready) :]
+        while ready and len(chosen) < count:
+            batch, ready = ready[: count - len(chosen)], ready[count - len(chosen) :]
+            tried.extend(r.candidate.vehicle_id for r in batch)
+            if not claim:
+                chosen.extend(batch)
+                continue
+            got = set(
+                (
+                    await session.execute(CLAIM, {"ids": [r.candidate.vehicle_id for r in batch]})
+                ).scalars()
+            )
+            chosen.extend(r for r in batch if r.candidate.vehicle_id in got)
+        if len(chosen) >= count:
+            passed = ready + rest
+            break
+    return chosen, passed
+
+
+async def best_eta(
+    session: AsyncSession,
+    *,
+    workspace_id: UUID,
+    scene: GeoPoint,
+    max_position_age_s: float,
+    provider: MatrixProvider = DEFAULT_PROVIDER,
+) -> datetime | None:
+    """When the closest free unit could be there, were it sent now (None: no unit)."""
+    now = datetime.now(UTC)
+    chosen, _ = await closest(
+        session,
+        workspace_id=workspace_id,
+        scene=scene,
+        count=1,
+        types=[t.value for t in VehicleType],
+        fresh_since=now - timedelta(seconds=max_position_age_s),
+        provider=provider,
+        claim=False,
+    )
+    return now + timedelta(seconds=chosen[0].travel_s) if chosen else None
+
+
+async def report_incident(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    data: IncidentCreate,
+    max_position_age_s: float,
+    hub: Publisher | None = None,
+    clock: sla.SlaClock | None = None,
+    provider: MatrixProvider = DEFAULT_PROVIDER,
+) -> Incident:
+    """Report an incident, its SLA state predicted from the closest free unit's arrival."""
+    best = await best_eta(
+        session,
+        workspace_id=actor.workspace_id,
+        scene=data.location,
+        max_position_age_s=max_position_age_s,
+        provider=provider,
+    )
+    return await create_incident(
+        session=session, actor=actor, data=data, hub=hub, best_eta=best, clock=clock
+    )
+
+
+async def _scene_location(session: AsyncSession, incident: Incident) -> UUID:
+    """The place the units' routes lead to: a location of the incident's own."""
+    if incident.scene_location_id is not None:
+        return incident.scene_location_id
+    location = Location(
+        workspace_id=incident.workspace_id,
+        name=f"Incident: {incident.incident_type}"[:200],
+        geo=incident.location,
+        location_type=LocationType.CUSTOM,
+        metadata_={"incident_id": str(incident.id)},
+    )
+    session.add(location)
+    await session.flush()
+    incident.scene_location_id = location.id
+    return location.id
+
+
+async def _manual(
+    session: AsyncSession,
+    *,
+    scene: GeoPoint,
+    vehicle_ids: list[UUID],
+    provider: MatrixProvider,
+) -> tuple[list[Ranked], list[Alternative]]:
+    """The vehicles named, those free claimed; another workspace's is 404 like a missing one."""
+    rows = {r[0]: r for r in await session.execute(MANUAL, {"ids": vehicle_ids})}
+    missing = [v for v in vehicle_ids if v not in rows]
+    if missing:
+        raise NotFound.resource("Vehicle", missing[0])
+    usable = [
+        Candidate(r[0], r[1], float(r[4]), float(r[5]))
+        for r in rows.values()
+        if r[4] is not None and r[2] == VehicleStatus.AVAILABLE.value and not r[6]
+    ]
+    got = set(
+        (await session.execute(CLAIM, {"ids": [c.vehicle_id for c in usable]})).scalars()
+        if usable
+        else []
+    )
+    chosen = rank(provider, scene, [c for c in usable if c.vehicle_id in got])
+    refused = [
+        Alternative(v, rows[v][1], NO_POSITION if rows[v][4] is None else BUSY, None, None)
+        for v in dict.fromkeys(vehicle_ids)
+        if v not in got
+    ]
+    return chosen, refused
+
+
+async def _explain(
+    session: AsyncSession,
+    *,
+    workspace_id: UUID,
+    scene: GeoPoint,
+    chosen: set[UUID],
+    passed: list[Ranked],
+    types: set[str] | None,
+    fresh_since: datetime,
+    provider: MatrixProvider,
+) -> list[Alternative]:
+    """The next best candidates and the nearest vehicles not sent, each with its reason."""
+    rows = await session.execute(
+        NEIGHBOURS,
+        {"workspace_id": workspace_id, "lng": scene.lng, "lat": scene.lat, "limit": 10},
+    )
+    reasons: dict[UUID, tuple[Candidate, str]] = {
+        r.candidate.vehicle_id: (r.candidate, FARTHER) for r in passed[:ALTERNATIVES]
+    }
+    for vid, vtype, status, at, lng, lat, assigned in rows:
+        if vid in chosen or vid in reasons:
+            continue
+        if status != VehicleStatus.AVAILABLE.value or assigned:
+            reason = BUSY
+        elif at is None or at < fresh_since:
+            reason = STALE
+        elif types is not None and vtype not in types:
+            reason = WRONG_TYPE
+        else:
+            reason = BUSY  # free and fresh, yet claimed by a dispatch running alongside
+        reasons[vid] = (Candidate(vid, vtype, float(lng), float(lat)), reason)
+    ranked = rank(provider, scene, [c for c, _ in reasons.values()])
+    return [
+        Alternative(
+            r.candidate.vehicle_id,
+            r.candidate.vehicle_type,
+            reasons[r.candidate.vehicle_id][1],
+            r.travel_s,
+            r.distance_m,
+        )
+        for r in ranked[:ALTERNATIVES]
+    ]
+
+
+def _leg(candidate: Candidate, scene: GeoPoint) -> WKTElement:
+    return WKTElement(
+        f"LINESTRING({candidate.lng!r} {candidate.lat!r}, {scene.lng!r} {scene.lat!r})",
+        srid=4326,
+    )
+
+
+async def _deploy(
+    session: AsyncSession,
+    actor: Principal,
+    incident: Incident,
+    scene: GeoPoint,
+    location_id: UUID,
+    chosen: list[Ranked],
+    now: datetime,
+) -> list[ChosenUnit]:
+    """A deployed one-stop route per unit, its vehicle `in_transit`, its assignment row.
+    Written as one multi-row insert per table: through the unit of work the three routes
+    with their stops, legs and assignments took half of a dispatch's time."""
+    ws = actor.workspace_id
+    constraints = RouteConstraints(optimize_for=OptimizeFor.TIME).model_dump(mode="json")
+    units = [
+        ChosenUnit(
+            r.candidate.vehicle_id,
+            r.candidate.vehicle_type,
+            uuid4(),
+            r.travel_s,
+            r.distance_m,
+            now + timedelta(seconds=r.travel_s),
+        )
+        for r in chosen
+    ]
+    name = f"Response: {incident.incident_type}"[:200]
+    await session.execute(
+        sa.insert(Route),
+        [
+            {
+                "id": u.route_id,
+                "workspace_id": ws,
+                "vehicle_id": u.vehicle_id,
+                "name": name,
+                "optimization_mode": OptimizationMode.CLASSICAL,
+                "status": RouteStatus.DEPLOYED,
+                "distance_km": round(u.distance_m / 1000, 3),
+                "estimated_duration_minutes": math.ceil(u.travel_s / 60),
+                "constraints": constraints,
+                "planned_start": now,
+                "started_at": now,
+                "created_by": actor.user_id,
+            }
+            for u in units
+        ],
+    )
+    await session.execute(
+        sa.insert(RouteStop),
+        [
+            {
+                "workspace_id": ws,
+                "route_id": u.route_id,
+                "location_id": location_id,
+                "stop_order": 1,
+                "arrival_eta": u.eta,
+                "departure_eta": u.eta,
+                "service_time_minutes": 0,
+                "load_kg": 0.0,
+            }
+            for u in units
+        ],
+    )
+    await session.execute(
+        sa.insert(RoutePath),
+        [
+            {
+                "workspace_id": ws,
+                "route_id": u.route_id,
+                "path": _leg(r.candidate, scene),
+                "segment_index": 0,
+                "distance_km": round(u.distance_m / 1000, 3),
+            }
+            for r, u in zip(chosen, units, strict=True)
+        ],
+    )
+    await session.execute(
+        sa.insert(IncidentUnit),
+        [
+            {
+                "workspace_id": ws,
+                "incident_id": incident.id,
+                "vehicle_id": u.vehicle_id,
+                "route_id": u.route_id,
+                "dispatched_at": now,
+                "eta": u.eta,
+                "distance_m": float(u.distance_m),
+            }
+            for u in units
+        ],
+    )
+    await session.execute(
+        sa.update(Vehicle)
+        .where(col(Vehicle.id).in_([u.vehicle_id for u in units]))
+        .values(status=VehicleStatus.IN_TRANSIT, updated_at=now)
+    )
+    for u in units:
+        await record_change(
+            session=session,
+            actor=actor,
+            action="route.deployed",
+            resource_type="route",
+            resource_id=u.route_id,
+            changes={"vehicle_id": str(u.vehicle_id), "incident_id": str(incident.id)},
+        )
+    return units
+
+
+async def dispatch_incident(
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    incident_id: UUID,
+    data: DispatchRequest,
+    max_position_age_s: float,
+    hub: Publisher | None = None,
+    provider: MatrixProvider = DEFAULT_PROVIDER,
+) -> DispatchResult:
+    """Send the closest free units (or the ones named) to the incident, each on a deployed
+    one-stop route; answer which went, with ETAs, the predicted SLA state, and why the next
+    best did not. Fewer free units than asked: those there are go, and the answer says so."""
+    incident = await get_incident(session=session, actor=actor, incident_id=incident_id, lock=True)
+    if incident.status not in DISPATCHABLE:
+        raise Conflict(
+            f"A {incident.status.value} incident cannot be dispatched",
+            details={"status": incident.status.value},
+        )
+    if data.vehicle_ids and data.count is not None and data.count != len(data.vehicle_ids):
+        raise ValidationFailed.field("count", "must match the number of vehicle_ids when given")
+    scene = GeoPoint.of(incident.location)
+    assert scene is not None
+    now = datetime.now(UTC)
+    fresh_since = now - timedelta(seconds=max_position_age_s)
+    types = sorted({t.value for t in data.vehicle_types} if data.vehicle_types else VehicleType)
+    if data.vehicle_ids:
+        requested = len(set(data.vehicle_ids))
+        chosen, refused = await _manual(
+            session, scene=scene, vehicle_ids=list(data.vehicle_ids), provider=provider
+        )
+        alternatives = refused
+    else:
+        requested = data.count or sla.DEFAULT_UNITS[incident.severity.value]
+        chosen, passed = await closest(
+            session,
+            workspace_id=actor.workspace_id,
+            scene=scene,
+            count=requested,
+            types=types,
+            fresh_since=fresh_since,
+            provider=provider,
+            claim=True,
+        )
+        alternatives = await _explain(
+            session,
+            workspace_id=actor.workspace_id,
+            scene=scene,
+            chosen={r.candidate.vehicle_id for r in chosen},
+            passed=passed,
+            types=set(types) if data.vehicle_types else None,
+            fresh_since=fresh_since,
+            provider=provider,
+        )
+    units: list[ChosenUnit] = []
+    if chosen:
+        location_id = await _scene_location(session, incident)
+        units = await _deploy(session, actor, incident, scene, location_id, chosen, now)
+        incident.assigned_vehicles = [
+            *(incident.assigned_vehicles or []),
+            *(u.vehicle_id for u in units),
+        ]
+        if incident.status == IncidentStatus.REPORTED:
+            incident.status = IncidentStatus.DISPATCHED
+        incident.dispatched_at = incident.dispatched_at or now
+        incident.updated_at = now
+        session.add(incident)
+        await session.flush()
+        await record_change(
+            session=session,
+            actor=actor,
+            action="incident.dispatched",
+            resource_type="incident",
+            resource_id=incident.id,
+            changes={"vehicles": [str(u.vehicle_id) for u in units]},
+            event={
+                "units": [
+                    {
+                        "vehicle_id": u.vehicle_id,
+                        "route_id": u.route_id,
+                        "eta": u.eta,
+                        "travel_s": u.travel_s,
+                        "distance_m": u.distance_m,
+                    }
+                    for u in units
+                ],
+                "requested": requested,
+                "status": str(incident.status),
+            },
+        )
+        announce(session, hub, incident, "dispatched")
+    all_units = await units_of(session, incident.id)
+    state = sla.state_of(incident, all_units, now)
+    await set_sla_state(session=session, actor=actor, incident=incident, state=state, hub=hub)
+    await session.refresh(incident)
+    return DispatchResult(
+        IncidentDetail(incident, all_units), requested, units, alternatives, incident.sla_state
+    )
+
+
+def result_units(result: DispatchResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "vehicle_id": u.vehicle_id,
+            "vehicle_type": u.vehicle_type,
+            "route_id": u.route_id,
+            "eta": u.eta,
+            "travel_s": u.travel_s,
+            "distance_m": u.distance_m,
+        }
+        for u in result.chosen
+    ]
