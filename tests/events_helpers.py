@@ -38,7 +38,7 @@ async def eventually(
     probe: Callable[[], Awaitable[T]],
     accept: Callable[[T], bool],
     *,
-    timeout_s: float = 20.0,
+    timeout_s: float = 60.0,
     interval_s: float = 0.05,
 ) -> T:
     """Poll `probe` until `accept` holds for its value; its last value either way."""

@@ -53,7 +53,7 @@ async def served_app(
     redis_url: str,
     *,
     env: dict[str, str] | None = None,
-    start_s: float = 60,
+    start_s: float = 120,
     scheme: str = "http",
 ) -> AsyncIterator[ServedApp]:
     """The app serving until the block ends, with a client once it is ready; stopped
