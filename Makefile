@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # .omniroute/env records where provisioning found PostgreSQL and Redis; the environment wins.
 LOAD_ENV := set -a; [ -f .omniroute/env ] && . .omniroute/env; set +a;
 
-.PHONY: help install services db migrate seed run worker api test test-fast lint fmt typecheck schema clean
+.PHONY: help install services db migrate roads seed run worker api test test-fast lint fmt typecheck schema clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,11 @@ db: install services ## Roles, database and migrations up to head
 
 migrate: install ## alembic upgrade head
 	@$(LOAD_ENV) $(VENV)/bin/alembic upgrade head
+
+# The sample network (central Helsinki) unless PBF names another extract.
+PBF ?= data/roads/helsinki.osm.pbf
+roads: db ## Import a road network: make roads PBF=region.osm.pbf (default: the sample)
+	@$(LOAD_ENV) $(PY) scripts/roads.py import $(PBF)
 
 seed: db ## Seed the demo workspace and print its admin login
 	@$(LOAD_ENV) $(PY) scripts/seed.py

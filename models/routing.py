@@ -79,6 +79,8 @@ class Route(SQLModel, table=True):
     )
     started_at: datetime | None = Field(default=None, sa_column=timestamp())
     completed_at: datetime | None = Field(default=None, sa_column=timestamp())
+
+
     created_at: datetime | None = Field(default=None, sa_column=created_at())
     updated_at: datetime | None = Field(default=None, sa_column=updated_at())
     deleted_at: datetime | None = Field(default=None, sa_column=timestamp())
@@ -179,3 +181,10 @@ class OptimizationJob(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=created_at())
     started_at: datetime | None = Field(default=None, sa_column=timestamp())
     completed_at: datetime | None = Field(default=None, sa_column=timestamp())
+
+    def travel(self) -> dict[str, Any]:
+        """How the plan is priced (`source`: road or great_circle, `network_version`,
+        `off_network` location ids), from the problem; older jobs used great-circle."""
+        problem = (self.input_data or {}).get("problem") or {}
+        travel = problem.get("travel") or {"source": "great_circle"}
+        return {"off_network": [], **travel}

@@ -96,6 +96,7 @@ def route_json(detail: RouteDetail) -> dict[str, Any]:
 
 def job_json(job: OptimizationJob) -> dict[str, Any]:
     result = job.result_data or {}
+    travel = job.travel()
     return {
         "id": str(job.id),
         "route_id": to_json(job.route_id),
@@ -108,6 +109,8 @@ def job_json(job: OptimizationJob) -> dict[str, Any]:
         "error_message": job.error_message,
         "retry_count": job.retry_count,
         "progress": job.progress,
+        "travel_source": travel["source"],
+        "travel": travel,
         "result": {
             key: result.get(key)
             for key in (
@@ -122,6 +125,7 @@ def job_json(job: OptimizationJob) -> dict[str, Any]:
                 "fallback_reason",
                 "unassigned",
                 "submitted_distance_m",
+                "travel",
             )
         }
         if result

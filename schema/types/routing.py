@@ -140,6 +140,16 @@ class Route:
         return Location.of(row) if row else None
 
 
+@strawberry.type(description="How a plan is priced: along a road network, or great-circle.")
+class Travel:
+    source: str = strawberry.field(description="`road` or `great_circle`.")
+    network_version: int | None
+    reason: str | None = strawberry.field(description="Why great-circle travel was used.")
+    off_network_location_ids: list[str] = strawberry.field(
+        description="Locations beyond the snap distance of the road network."
+    )
+
+
 @strawberry.type
 class OptimizationJob:
     id: UUID
@@ -153,6 +163,7 @@ class OptimizationJob:
     result: JSON | None = strawberry.field(
         description="Solver, engine, distance, duration, gap, unassigned stops with reasons."
     )
+    travel: Travel
     created_at: datetime | None
     started_at: datetime | None
     completed_at: datetime | None
@@ -160,6 +171,7 @@ class OptimizationJob:
     @classmethod
     def of(cls, row: JobRow) -> OptimizationJob:
         result: dict[str, Any] | None = row.result_data
+        travel = row.travel()
         return cls(
             id=row.id,
             route_id=row.route_id,
@@ -170,6 +182,12 @@ class OptimizationJob:
             error_message=row.error_message,
             retry_count=row.retry_count,
             result=JSON({k: v for k, v in result.items() if k != "routes"}) if result else None,
+            travel=Travel(
+                source=travel["source"],
+                network_version=travel.get("network_version"),
+                reason=travel.get("reason"),
+                off_network_location_ids=travel["off_network"],
+            ),
             created_at=row.created_at,
             started_at=row.started_at,
             completed_at=row.completed_at,

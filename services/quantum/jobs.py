@@ -33,10 +33,12 @@ from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
 from services.listing import paginate
+from services.roads.travel import provider_for
 from services.routing import problem as canon
 from services.routing.optimization import claim_job, job_input_for_route
 from services.routing.routes import get_route
 from solvers.hybrid import HybridParams, HybridReport, HybridSolver, QuantumCapError, quantum_fits
+from solvers.matrix import MatrixProvider
 from solvers.quantum.qaoa import QaoaParams
 
 log = logging.getLogger(__name__)
@@ -249,11 +251,13 @@ def make_sampler(options: dict[str, Any], settings: Settings) -> Any:
     )
 
 
-def _solve(job_input: dict[str, Any], settings: Settings) -> tuple[dict[str, Any], HybridReport]:
+def _solve(
+    job_input: dict[str, Any], settings: Settings, provider: MatrixProvider
+) -> tuple[dict[str, Any], HybridReport]:
     from solvers.selector import SelectorParams, solve_problem
 
     options = job_input["quantum"]
-    problem = canon.to_solver_problem(job_input["problem"])
+    problem, unreachable = canon.priced_problem(job_input["problem"], provider)
     reports: list[HybridReport] = []
     solver = HybridSolver(
         _hybrid_params(options), sampler=make_sampler(options, settings), on_report=reports.append
@@ -265,7 +269,8 @@ def _solve(job_input: dict[str, Any], settings: Settings) -> tuple[dict[str, Any
         mode=options["mode"],
         params=SelectorParams(quantum=solver),
     )
-    result = canon.canonical_result(problem, solution)
+    result = canon.canonical_result(problem, solution, unreachable)
+    result["travel"] = job_input["problem"].get("travel")
     if not reports:  # the improver failed before reporting: the selector kept the classical plan
         reports.append(
             HybridReport(
@@ -342,8 +347,10 @@ async def run_quantum_job(
     error: str | None = None
     result: dict[str, Any] | None = None
     report: HybridReport | None = None
+    async with db.session(workspace_id) as session:
+        provider = await provider_for(session, job_input["problem"].get("travel"))
     try:
-        result, report = await asyncio.to_thread(_solve, job_input, settings)
+        result, report = await asyncio.to_thread(_solve, job_input, settings, provider)
     except QuantumCapError as exc:
         error = f"VALIDATION_ERROR: {exc}"
     except Exception as exc:

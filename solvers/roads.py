@@ -1,0 +1,430 @@
+"""Travel along a road network: matrices and leg geometry between arbitrary points.
+
+A point is snapped to the nearest edge its vehicles may use (not only the nearest
+junction), within a maximum distance; the straight piece from the point to its snap is
+part of the cost, driven at that edge's speed. Shortest paths run over a directed graph
+with one arc per open direction of each edge, plus, for each query, a virtual source and
+a virtual target node per point that join it to the two ends of its edge at the right
+fraction of the edge's cost.
+
+The distance matrix is the shortest distance over the roads that every requested vehicle
+type may use; each duration matrix is the fastest time for its vehicle type, at the
+road's speed capped by the vehicle's. A pair that no road joins is `UNREACHABLE`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+import shapely.ops
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import dijkstra
+
+from solvers.problem import IntMatrix, Point, TravelMatrix
+
+UNREACHABLE = 10**9
+"""Matrix entry of a pair that no road joins (metres or seconds): far beyond any route."""
+
+VEHICLE_BITS: Mapping[str, int] = {"bike": 1, "car": 2, "van": 4, "truck": 8}
+# The most any vehicle type drives, whatever the road allows.
+DEFAULT_VEHICLE_SPEEDS_KMH: Mapping[str, float] = {
+    "bike": 18.0,
+    "car": 110.0,
+    "van": 90.0,
+    "truck": 80.0,
+}
+_METRES_PER_DEGREE = math.pi / 180 * 6_371_008.8
+_MIN_COST = 1e-9  # scipy drops arcs of weight 0
+FloatArray = npt.NDArray[np.float64]
+Lnglat = tuple[float, float]
+
+
+class OffNetwork(ValueError):
+    """Points farther from any usable road than the snap distance."""
+
+    def __init__(self, indexes: list[int]) -> None:
+        super().__init__(f"points {indexes} are off the road network")
+        self.indexes = indexes
+
+
+@dataclass(frozen=True, slots=True)
+class Snap:
+    """Where a point joins the network: an edge, the fraction along it from its source, the
+    snapped position and the point's distance to it in metres."""
+
+    edge: int
+    fraction: float
+    lng: float
+    lat: float
+    offset_m: float
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """One version of a road network as arrays (edge `i` runs from `source[i]` to
+    `target[i]`; its geometry is `coords[offsets[i]:offsets[i + 1]]`, as (lng, lat))."""
+
+    version: int
+    num_nodes: int
+    source: npt.NDArray[np.int64]
+    target: npt.NDArray[np.int64]
+    length_m: FloatArray
+    speed_kmh: FloatArray
+    forward_mask: npt.NDArray[np.int64]
+    backward_mask: npt.NDArray[np.int64]
+    coords: FloatArray
+    offsets: npt.NDArray[np.int64]
+    _graphs: dict[tuple[str, int, float], _Graph] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def num_edges(self) -> int:
+        return len(self.source)
+
+    @cached_property
+    def origin(self) -> tuple[float, float, float]:
+        """(lng0, lat0, cos lat0) of the local plane that snapping measures in."""
+        lng0, lat0 = self.coords.mean(axis=0)
+        return float(lng0), float(lat0), math.cos(math.radians(lat0))
+
+    def to_plane(self, lnglat: FloatArray) -> FloatArray:
+        lng0, lat0, cos0 = self.origin
+        return np.column_stack(
+            (
+                (lnglat[:, 0] - lng0) * cos0 * _METRES_PER_DEGREE,
+                (lnglat[:, 1] - lat0) * _METRES_PER_DEGREE,
+            )
+        )
+
+    def to_lnglat(self, xy: FloatArray) -> FloatArray:
+        lng0, lat0, cos0 = self.origin
+        return np.column_stack(
+            (xy[:, 0] / (cos0 * _METRES_PER_DEGREE) + lng0, xy[:, 1] / _METRES_PER_DEGREE + lat0)
+        )
+
+    @cached_property
+    def _segments(self) -> tuple[shapely.STRtree, npt.NDArray[np.int64], FloatArray, FloatArray]:
+        """Every straight piece of every edge in the plane: a search tree over them, the
+        edge each belongs to, its start's distance along the edge, and each edge's length in
+        the plane (the fraction along an edge is measured there)."""
+        xy = self.to_plane(self.coords)
+        counts = np.diff(self.offsets)
+        starts = np.arange(len(xy) - 1)
+        # Pieces that would join the last vertex of one edge to the first of the next.
+        starts = starts[np.isin(starts, self.offsets[1:] - 1, invert=True)]
+        edge_of = np.repeat(np.arange(self.num_edges, dtype=np.int64), counts - 1)
+        pieces = np.linalg.norm(xy[starts + 1] - xy[starts], axis=1)
+        along = np.cumsum(pieces) - pieces
+        first = np.concatenate(([0], np.cumsum(counts - 1)[:-1]))
+        along -= along[first][edge_of]
+        plane_length = np.bincount(edge_of, weights=pieces, minlength=self.num_edges)
+        lines = shapely.linestrings(np.stack((xy[starts], xy[starts + 1]), axis=1))
+        return shapely.STRtree(lines), edge_of, along.astype(float), plane_length.astype(float)
+
+    def snap(
+        self, points: Sequence[Point], vehicle_types: Collection[str], max_snap_m: float
+    ) -> list[Snap | None]:
+        """Each point's snap onto the nearest edge open (in some direction) to every one of
+        `vehicle_types`, or None beyond `max_snap_m`."""
+        need = _mask(vehicle_types)
+        tree, edge_of, along, plane_length = self._segments
+        xy = self.to_plane(np.array([(p.lon, p.lat) for p in points], dtype=float).reshape(-1, 2))
+        geoms = shapely.points(xy)
+        found, pieces = tree.query(geoms, predicate="dwithin", distance=max_snap_m)
+        usable = ((self.forward_mask | self.backward_mask) & need) == need
+        keep = usable[edge_of[pieces]]
+        found, pieces = found[keep], pieces[keep]
+        distance = shapely.distance(geoms[found], tree.geometries[pieces])
+        snaps: list[Snap | None] = [None] * len(points)
+        order = np.lexsort((pieces, distance, found))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = found[order][1:] != found[order][:-1]
+        for k in order[first]:
+            i, piece = int(found[k]), int(pieces[k])
+            a, b = shapely.get_coordinates(tree.geometries[piece])
+            ab = b - a
+            span = float(np.dot(ab, ab))
+            t = float(np.clip(np.dot(xy[i] - a, ab) / span, 0, 1)) if span else 0.0
+            edge = int(edge_of[piece])
+            length = float(plane_length[edge])
+            fraction = (along[piece] + t * math.sqrt(span)) / length if length else 0.0
+            lng, lat = self.to_lnglat((a + t * ab).reshape(1, 2))[0]
+            snaps[i] = Snap(
+                edge, min(1.0, max(0.0, fraction)), float(lng), float(lat), float(distance[k])
+            )
+        return snaps
+
+    def graph(self, kind: str, vehicle_types: Collection[str], cap_kmh: float = 0.0) -> _Graph:
+        """The directed graph of a cost: `distance` over the roads every type may use, or
+        `time` for one vehicle type capped at `cap_kmh`. Built once per network."""
+        need = _mask(vehicle_types)
+        key = (kind, need, cap_kmh)
+        with self._lock:
+            graph = self._graphs.get(key)
+            if graph is None:
+                if kind == "distance":
+                    cost = self.length_m
+                else:
+                    speed = np.minimum(self.speed_kmh, cap_kmh) / 3.6
+                    cost = self.length_m / speed
+                graph = _Graph.build(self, cost, need)
+                self._graphs[key] = graph
+            return graph
+
+
+def _firsts(tail: npt.NDArray[np.int64], head: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Of arcs sorted by (tail, head, cost), the first of each (tail, head) pair."""
+    first = np.ones(len(tail), dtype=bool)
+    first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
+    return first
+
+
+def _mask(vehicle_types: Collection[str]) -> int:
+    mask = 0
+    for vtype in vehicle_types:
+        mask |= VEHICLE_BITS.get(vtype, VEHICLE_BITS["van"])
+    return mask
+
+
+@dataclass(frozen=True, eq=False)
+class _Graph:
+    """Arcs of one cost: the cheapest arc per ordered node pair, and the edge behind it."""
+
+    network: RoadNetwork
+    cost: FloatArray  # per edge
+    forward: npt.NDArray[np.bool_]  # per edge: open from source to target
+    backward: npt.NDArray[np.bool_]
+    tail: npt.NDArray[np.int64]
+    head: npt.NDArray[np.int64]
+    weight: FloatArray
+    arc_edge: npt.NDArray[np.int64]
+    arc_forward: npt.NDArray[np.bool_]
+
+    @classmethod
+    def build(cls, network: RoadNetwork, cost: FloatArray, need: int) -> _Graph:
+        forward = (network.forward_mask & need) == need
+        backward = (network.backward_mask & need) == need
+        edges = np.arange(network.num_edges)
+        tail = np.concatenate((network.source[forward], network.target[backward]))
+        head = np.concatenate((network.target[forward], network.source[backward]))
+        weight = np.maximum(np.concatenate((cost[forward], cost[backward])), _MIN_COST)
+        arc_edge = np.concatenate((edges[forward], edges[backward]))
+        arc_forward = np.concatenate((np.ones(forward.sum(), bool), np.zeros(backward.sum(), bool)))
+        # Parallel arcs (two ways between the same junctions): the cheapest one stays.
+        order = np.lexsort((weight, head, tail))
+        first = _firsts(tail[order], head[order])
+        keep = order[first]
+        return cls(
+            network,
+            cost,
+            forward,
+            backward,
+            tail[keep],
+            head[keep],
+            weight[keep],
+            arc_edge[keep],
+            arc_forward[keep],
+        )
+
+    def _ends(
+        self, snaps: Sequence[Snap]
+    ) -> tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]:
+        """Arcs from each point's virtual source to its edge's ends, and from the ends to its
+        virtual target, as (point, node, cost)."""
+        net = self.network
+        leave: list[tuple[int, int, float]] = []
+        enter: list[tuple[int, int, float]] = []
+        for i, snap in enumerate(snaps):
+            e, f = snap.edge, snap.fraction
+            c = float(self.cost[e])
+            u, v = int(net.source[e]), int(net.target[e])
+            if self.forward[e]:
+                leave.append((i, v, (1 - f) * c))
+                enter.append((i, u, f * c))
+            if self.backward[e]:
+                leave.append((i, u, f * c))
+                enter.append((i, v, (1 - f) * c))
+        return leave, enter
+
+    def _query_graph(self, snaps: Sequence[Snap]) -> csr_array:
+        n, nodes = len(snaps), self.network.num_nodes
+        leave, enter = self._ends(snaps)
+        tail = np.concatenate(
+            (self.tail, [nodes + i for i, _, _ in leave], [v for _, v, _ in enter])
+        )
+        head = np.concatenate(
+            (self.head, [v for _, v, _ in leave], [nodes + n + i for i, _, _ in enter])
+        )
+        weight = np.concatenate(
+            (
+                self.weight,
+                [max(c, _MIN_COST) for *_, c in leave],
+                [max(c, _MIN_COST) for *_, c in enter],
+            )
+        )
+        size = nodes + 2 * n
+        # Two arcs between one point's node and a junction (a loop edge): keep the cheaper.
+        order = np.lexsort((weight, head, tail))
+        keep = order[_firsts(tail[order], head[order])]
+        return csr_array((weight[keep], (tail[keep], head[keep])), shape=(size, size))
+
+    def _direct(self, a: Snap, b: Snap) -> float:
+        """Cost along the shared edge from a to b without leaving it (inf if none)."""
+        if a.edge != b.edge:
+            return math.inf
+        c = float(self.cost[a.edge])
+        if b.fraction >= a.fraction and self.forward[a.edge]:
+            return (b.fraction - a.fraction) * c
+        if b.fraction <= a.fraction and self.backward[a.edge]:
+            return (a.fraction - b.fraction) * c
+        return math.inf
+
+    def costs(self, snaps: Sequence[Snap], sources: Sequence[int] | None = None) -> FloatArray:
+        """Float costs between snapped points along the roads (without the snap pieces):
+        rows `sources` (all by default), every point as a column; inf where no road."""
+        n, nodes = len(snaps), self.network.num_nodes
+        rows = list(range(n)) if sources is None else list(sources)
+        graph = self._query_graph(snaps)
+        dist = dijkstra(graph, directed=True, indices=[nodes + i for i in rows])
+        result = np.asarray(dist, dtype=float).reshape(len(rows), -1)[:, nodes + n :]
+        on_edge: dict[int, list[int]] = {}
+        for j, snap in enumerate(snaps):
+            on_edge.setdefault(snap.edge, []).append(j)
+        for r, i in enumerate(rows):
+            for j in on_edge[snaps[i].edge]:
+                result[r, j] = min(result[r, j], self._direct(snaps[i], snaps[j]))
+            result[r, i] = 0.0
+        return result
+
+    def paths(self, snaps: Sequence[Snap], legs: Sequence[tuple[int, int]]) -> list[list[Lnglat]]:
+        """The cheapest way for each leg (i, j), as (lng, lat) from i's snap to j's snap."""
+        n, nodes = len(snaps), self.network.num_nodes
+        graph = self._query_graph(snaps)
+        origins = sorted({i for i, _ in legs})
+        dist, pred = dijkstra(
+            graph, directed=True, indices=[nodes + i for i in origins], return_predecessors=True
+        )
+        row_of = {i: r for r, i in enumerate(origins)}
+        result: list[list[Lnglat]] = []
+        for i, j in legs:
+            a, b = snaps[i], snaps[j]
+            r = row_of[i]
+            via = float(dist[r, nodes + n + j])
+            direct = self._direct(a, b)
+            if i == j or (direct <= via and direct < math.inf):
+                result.append(self._part(a.edge, a.fraction, b.fraction))
+                continue
+            if via == math.inf:
+                result.append([(a.lng, a.lat), (b.lng, b.lat)])
+                continue
+            chain = [nodes + n + j]
+            while chain[-1] != nodes + i:
+                chain.append(int(pred[r, chain[-1]]))
+            chain.reverse()  # point i, junctions..., point j
+            junctions = chain[1:-1]
+            first, last = junctions[0], junctions[-1]
+            net = self.network
+            line = self._part(a.edge, a.fraction, 0.0 if first == net.source[a.edge] else 1.0)
+            for u, v in itertools.pairwise(junctions):
+                line.extend(self._arc_line(u, v)[1:])
+            end = self._part(b.edge, 0.0 if last == net.source[b.edge] else 1.0, b.fraction)
+            line.extend(end[1:])
+            result.append(line)
+        return result
+
+    def _arc_line(self, u: int, v: int) -> list[Lnglat]:
+        lo = np.searchsorted(self.tail, u, side="left")
+        hi = np.searchsorted(self.tail, u, side="right")
+        k = lo + int(np.flatnonzero(self.head[lo:hi] == v)[0])
+        e = int(self.arc_edge[k])
+        net = self.network
+        coords = net.coords[net.offsets[e] : net.offsets[e + 1]]
+        if not self.arc_forward[k]:
+            coords = coords[::-1]
+        return [(float(x), float(y)) for x, y in coords]
+
+    def _part(self, edge: int, start: float, end: float) -> list[Lnglat]:
+        """The edge's geometry between two fractions (reversed when end < start)."""
+        net = self.network
+        xy = net.to_plane(net.coords[net.offsets[edge] : net.offsets[edge + 1]])
+        line = shapely.LineString(xy)
+        lo, hi = sorted((start, end))
+        piece = shapely.ops.substring(line, lo, hi, normalized=True)
+        coords = shapely.get_coordinates(piece)
+        if len(coords) == 1:
+            coords = np.vstack((coords, coords))
+        if end < start:
+            coords = coords[::-1]
+        return [(float(x), float(y)) for x, y in net.to_lnglat(coords)]
+
+
+@dataclass(frozen=True)
+class RoadMatrixProvider:
+    """A `MatrixProvider` over a `RoadNetwork`; also draws each leg along the streets."""
+
+    network: RoadNetwork
+    max_snap_m: float = 200.0
+    vehicle_speeds_kmh: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_VEHICLE_SPEEDS_KMH)
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_snap_m <= 5000:
+            raise ValueError("max_snap_m must be within (0, 5000] metres")
+        if any(not 0 < s <= 300 for s in self.vehicle_speeds_kmh.values()):
+            raise ValueError("vehicle speeds must be within (0, 300] km/h")
+
+    @property
+    def source(self) -> str:
+        return "road"
+
+    def speed_kmh(self, vehicle_type: str) -> float:
+        return self.vehicle_speeds_kmh.get(vehicle_type, self.vehicle_speeds_kmh.get("van", 90.0))
+
+    def snaps(self, points: Sequence[Point], vehicle_types: Collection[str]) -> list[Snap]:
+        """Every point's snap; raises `OffNetwork` naming those beyond the snap distance."""
+        snaps = self.network.snap(points, vehicle_types or ("van",), self.max_snap_m)
+        missing = [i for i, s in enumerate(snaps) if s is None]
+        if missing:
+            raise OffNetwork(missing)
+        return [s for s in snaps if s is not None]
+
+    def matrix(self, points: Sequence[Point], vehicle_types: Collection[str]) -> TravelMatrix:
+        """Distances in whole metres and durations in whole seconds per vehicle type, the
+        snap pieces included; `UNREACHABLE` where no road joins a pair."""
+        types = sorted(set(vehicle_types)) or ["van"]
+        snaps = self.snaps(points, types)
+        offsets = np.array([s.offset_m for s in snaps])
+        network = self.network
+        length = network.graph("distance", types).costs(snaps)
+        distance = _whole(length + offsets[:, None] + offsets[None, :])
+        durations: dict[str, IntMatrix] = {}
+        for vtype in vehicle_types:
+            cap = self.speed_kmh(vtype)
+            graph = network.graph("time", [vtype], cap)
+            speeds = np.minimum(network.speed_kmh[[s.edge for s in snaps]], cap) / 3.6
+            approach = offsets / speeds
+            durations[vtype] = _whole(graph.costs(snaps) + approach[:, None] + approach[None, :])
+        return TravelMatrix(distance=distance, durations=durations)
+
+    def legs(self, points: Sequence[Point], vehicle_types: Collection[str]) -> list[list[Lnglat]]:
+        """One line per pair of consecutive points, along the roads the distance matrix
+        measures, from the first point's snap to the second's."""
+        types = sorted(set(vehicle_types)) or ["van"]
+        snaps = self.snaps(points, types)
+        graph = self.network.graph("distance", types)
+        return graph.paths(snaps, [(i, i + 1) for i in range(len(points) - 1)])
+
+
+def _whole(costs: FloatArray) -> IntMatrix:
+    out = np.where(np.isfinite(costs), np.rint(np.minimum(costs, UNREACHABLE)), UNREACHABLE)
+    np.fill_diagonal(out, 0)
+    return out.astype(np.int64)
