@@ -80,7 +80,6 @@ class Route(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_column=timestamp())
     completed_at: datetime | None = Field(default=None, sa_column=timestamp())
 
-
     created_at: datetime | None = Field(default=None, sa_column=created_at())
     updated_at: datetime | None = Field(default=None, sa_column=updated_at())
     deleted_at: datetime | None = Field(default=None, sa_column=timestamp())

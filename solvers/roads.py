@@ -26,7 +26,7 @@ import numpy.typing as npt
 import shapely
 import shapely.ops
 from scipy.sparse import csr_array
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from solvers.problem import IntMatrix, Point, TravelMatrix
 
@@ -143,8 +143,12 @@ class RoadNetwork:
         keep = usable[edge_of[pieces]]
         found, pieces = found[keep], pieces[keep]
         distance = shapely.distance(geoms[found], tree.geometries[pieces])
+        # An edge of the main network wins over a nearer one in a fragment (a one-way trap
+        # where the extract was cut, a private yard): from there every other point of the
+        # main network can be reached. A point near only a fragment snaps to it.
+        outside = ~self.graph("distance", vehicle_types).main_edges[edge_of[pieces]]
         snaps: list[Snap | None] = [None] * len(points)
-        order = np.lexsort((pieces, distance, found))
+        order = np.lexsort((pieces, distance, outside, found))
         first = np.ones(len(order), dtype=bool)
         first[1:] = found[order][1:] != found[order][:-1]
         for k in order[first]:
@@ -233,6 +237,15 @@ class _Graph:
             arc_edge[keep],
             arc_forward[keep],
         )
+
+    @cached_property
+    def main_edges(self) -> npt.NDArray[np.bool_]:
+        """Edges inside the largest strongly connected part of this graph."""
+        nodes = self.network.num_nodes
+        arcs = csr_array((self.weight, (self.tail, self.head)), shape=(nodes, nodes))
+        _, labels = connected_components(arcs, directed=True, connection="strong")
+        main = labels == np.argmax(np.bincount(labels))
+        return np.asarray(main[self.network.source] & main[self.network.target])
 
     def _ends(
         self, snaps: Sequence[Snap]

@@ -34,13 +34,12 @@ _FILL = """
            backward_mask, ST_GeomFromText(wkt, 4326)
     FROM road_edges_stage
 """
+_RETIRE = "UPDATE roads.networks SET status = 'retired' WHERE status = 'active'"
 _SWITCH = """
     WITH counted AS (
         SELECT count(*) AS edges,
                ST_ConvexHull(ST_Collect(geom)) AS hull
         FROM roads.edges WHERE version = $1
-    ), retired AS (
-        UPDATE roads.networks SET status = 'retired' WHERE status = 'active' AND version <> $1
     )
     UPDATE roads.networks n
     SET status = 'active', activated_at = now(), edge_count = c.edges, node_count = $2,
@@ -102,6 +101,7 @@ async def import_network(dsn: str, path: Path, *, name: str | None = None) -> Im
                 ),
             )
             await conn.execute(_FILL, version)
+            await conn.execute(_RETIRE)
             await conn.execute(_SWITCH, version, edges.node_count)
             await conn.execute(_PRUNE, KEEP_VERSIONS)
     finally:

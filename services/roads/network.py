@@ -1,8 +1,8 @@
 """The road network in memory: loaded once per process and shared by every request and
 job; a newly imported version is picked up on the next plan, without a restart.
 
-Each plan asks which version is active (one indexed row) and gets that version's arrays
-from memory; only a version not yet seen is read from the database. Two versions are
+Each plan asks which version is active (one row) and gets that version's arrays from
+memory; only a version not yet seen is read from the database. Two versions are
 kept, so jobs queued before an import finish on the network they were priced with.
 """
 
@@ -27,11 +27,13 @@ _EDGES = text(
     FROM roads.edges WHERE version = :version ORDER BY id
     """
 )
-_EXISTS = text("SELECT 1 FROM roads.networks WHERE version = :version")
+_IMPORTED = text("SELECT imported_at FROM roads.networks WHERE version = :version")
 
 # Per process; two loads of one version at once (the API and an in-process worker) both
 # read it and one wins: harmless, and simpler than a lock shared across event loops.
-_loaded: OrderedDict[int, RoadNetwork] = OrderedDict()
+# Keyed by version and import time: two databases served by one process (tests) may both
+# have a version 1.
+_loaded: OrderedDict[tuple[int, str], RoadNetwork] = OrderedDict()
 
 
 async def active_version(session: AsyncSession) -> int | None:
@@ -41,14 +43,16 @@ async def active_version(session: AsyncSession) -> int | None:
 
 async def load_network(session: AsyncSession, version: int) -> RoadNetwork | None:
     """A version's network, from memory or read once; None if it no longer exists."""
-    network = _loaded.get(version)
+    imported = (await session.execute(_IMPORTED, {"version": version})).scalar_one_or_none()
+    if imported is None:
+        return None
+    key = (version, imported.isoformat())
+    network = _loaded.get(key)
     if network is not None:
         return network
-    if (await session.execute(_EXISTS, {"version": version})).first() is None:
-        return None
     rows = (await session.execute(_EDGES, {"version": version})).all()
     network = await asyncio.to_thread(_arrays, version, list(rows))
-    _loaded[version] = network
+    _loaded[key] = network
     while len(_loaded) > KEPT_IN_MEMORY:
         _loaded.popitem(last=False)
     return network
