@@ -37,7 +37,8 @@ PBF ?= data/roads/helsinki.osm.pbf
 roads: db ## Import a road network: make roads PBF=region.osm.pbf (default: the sample)
 	@$(LOAD_ENV) $(PY) scripts/roads.py import $(PBF)
 
-seed: db ## Seed the demo workspace and print its admin login
+seed: db ## Import the sample road network if none, seed the demo workspace, print its login
+	@$(LOAD_ENV) $(PY) scripts/roads.py import --if-empty data/roads/helsinki.osm.pbf
 	@$(LOAD_ENV) $(PY) scripts/seed.py
 
 run: seed ## Set everything up, then serve the API and a worker until Ctrl-C

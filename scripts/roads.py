@@ -1,4 +1,5 @@
-"""Road-network commands: `python scripts/roads.py import FILE.osm.pbf [--name NAME]`.
+"""Road-network commands: `python scripts/roads.py import FILE.osm.pbf [--name NAME]
+[--if-empty]`.
 
 Connects as the schema owner (DATABASE_URL). Prints the new version on success; on a bad
 file prints why and exits 2, leaving the active network serving.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.getcwd())
 from core.settings import get_settings
-from services.roads.imports import OsmImportError, import_network
+from services.roads.imports import OsmImportError, active_network, import_network
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,9 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     load = commands.add_parser("import", help="import an OpenStreetMap extract as a new version")
     load.add_argument("file", type=Path)
     load.add_argument("--name", help="a label for the network (default: the file's name)")
+    load.add_argument(
+        "--if-empty", action="store_true", help="do nothing when a network is already active"
+    )
     args = parser.parse_args(argv)
+    dsn = get_settings().owner_dsn
+    if args.if_empty and asyncio.run(active_network(dsn)):
+        print("a road network is already active: nothing imported")
+        return 0
     try:
-        done = asyncio.run(import_network(get_settings().owner_dsn, args.file, name=args.name))
+        done = asyncio.run(import_network(dsn, args.file, name=args.name))
     except OsmImportError as exc:
         print(f"import failed: {exc}; the current network is unchanged", file=sys.stderr)
         return 2

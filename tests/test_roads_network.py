@@ -199,3 +199,15 @@ async def test_a_lorry_keeps_off_a_road_closed_to_it_and_islands_are_unreachable
     # A point beyond the snap distance of every road is off the network.
     far = Point(lat=60.3100, lon=25.3000)
     assert network.snap([far], ["van"], 200.0) == [None]
+
+
+async def test_the_demo_workspace_lies_inside_the_sample_network(
+    database: DatabaseUnderTest,
+) -> None:
+    from services.demo import CUSTOMERS, DEPOT
+
+    imported = await import_sample(database)
+    network = await _network(database, imported.version)
+    points = [Point(lat=lat, lon=lng) for _, lng, lat in (DEPOT, *CUSTOMERS)]
+    matrix = RoadMatrixProvider(network).matrix(points, ["van", "truck"])
+    assert (matrix.distance < UNREACHABLE).all()

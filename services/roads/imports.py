@@ -67,6 +67,22 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _plain(dsn: str) -> str:
+    return dsn.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def active_network(dsn: str) -> int | None:
+    """The active version, or None when no network was imported."""
+    conn = await asyncpg.connect(_plain(dsn))
+    try:
+        version: int | None = await conn.fetchval(
+            "SELECT version FROM roads.networks WHERE status = 'active'"
+        )
+        return version
+    finally:
+        await conn.close()
+
+
 async def import_network(dsn: str, path: Path, *, name: str | None = None) -> ImportedNetwork:
     """Read `path` (`.osm.pbf` or `.osm`), write it as a new version and make it active.
 
@@ -74,7 +90,7 @@ async def import_network(dsn: str, path: Path, *, name: str | None = None) -> Im
     corrupt or has no routable road."""
     edges = await asyncio.to_thread(read_edges, path)
     digest = await asyncio.to_thread(_sha256, path)
-    conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://", 1))
+    conn = await asyncpg.connect(_plain(dsn))
     try:
         async with conn.transaction():
             version = await conn.fetchval(
