@@ -110,12 +110,13 @@ def _split_graph(
     return graph
 
 
+@pytest.mark.parametrize("hierarchy_from_arcs", [0, 10**9], ids=["hierarchy", "dijkstra"])
 async def test_every_matrix_entry_is_the_independent_shortest_path(
-    database: DatabaseUnderTest, owner_conn: asyncpg.Connection
+    database: DatabaseUnderTest, owner_conn: asyncpg.Connection, hierarchy_from_arcs: int
 ) -> None:
     imported = await import_sample(database)
     network = await _network(database, imported.version)
-    provider = RoadMatrixProvider(network)
+    provider = RoadMatrixProvider(network, hierarchy_from_arcs=hierarchy_from_arcs)
     rng = np.random.default_rng(7)
     points = [
         Point(lat=float(rng.uniform(60.1660, 60.1770)), lon=float(rng.uniform(24.9370, 24.9520)))
