@@ -126,10 +126,10 @@ async def pgr_matrix(
 ) -> tuple[float, dict]:
     # pgRouting takes the edges as a query text; only integers are put in it.
     edges = (
-        "SELECT id, source, target,"
+        "SELECT id, source, target,"  # noqa: S608
         f" CASE WHEN forward_mask & {VAN} = {VAN} THEN length_m ELSE -1 END AS cost,"
         f" CASE WHEN backward_mask & {VAN} = {VAN} THEN length_m ELSE -1 END AS reverse_cost"
-        f" FROM roads.edges WHERE version = {int(version)}"  # noqa: S608
+        f" FROM roads.edges WHERE version = {int(version)}"
     )
     started = time.perf_counter()
     rows = await conn.fetch(

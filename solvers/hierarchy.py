@@ -162,29 +162,13 @@ def _unlink(head, nxt, to, a, b):
 
 
 @njit(cache=True, nogil=True)
-def _shortcuts(
-    v,
-    o_head,
-    o_next,
-    o_to,
-    o_w,
-    i_head,
-    i_next,
-    i_to,
-    i_w,
-    contracted,
-    mark,
-    stamp,
-    dist,
-    touched,
-    hd,
-    hv,
-    sc_u,
-    sc_x,
-    sc_w,
-):
-    """The shortcuts that contracting v needs, written to sc_*: returns (how many, v's
-    degree among the remaining nodes)."""
+def _shortcuts(v, g, scratch, found):
+    """The shortcuts that contracting v needs, written to `found` (three arrays: from, to,
+    weight): returns (how many, v's degree among the remaining nodes, `found`, grown if
+    it had to be). `g` is the working graph's out and in lists, `scratch` the searches'."""
+    o_head, o_next, o_to, o_w, i_head, i_next, i_to, i_w = g
+    contracted, mark, stamp, dist, touched, hd, hv = scratch
+    sc_u, sc_x, sc_w = found
     added = 0
     degree = 0
     k = o_head[v]
@@ -210,27 +194,13 @@ def _shortcuts(
                 if mark[x] != stamp[0]:
                     mark[x] = stamp[0]
                     targets += 1
-                if w1 + o_w[j] > limit:
-                    limit = w1 + o_w[j]
+                limit = max(limit, w1 + o_w[j])
             j = o_next[j]
         if targets > 0:
             nt = _witness(
-                o_head,
-                o_next,
-                o_to,
-                o_w,
-                contracted,
-                u,
-                v,
-                limit,
-                targets,
-                mark,
-                stamp[0],
-                dist,
-                touched,
-                hd,
-                hv,
-            )
+                o_head, o_next, o_to, o_w, contracted, u, v, limit, targets, mark, stamp[0],
+                dist, touched, hd, hv,
+            )  # fmt: skip
             j = o_head[v]
             while j >= 0:
                 x = o_to[j]
@@ -248,7 +218,29 @@ def _shortcuts(
             for t in range(nt):
                 dist[touched[t]] = np.inf
         k = i_next[k]
-    return added, degree, sc_u, sc_x, sc_w
+    return added, degree, (sc_u, sc_x, sc_w)
+
+
+@njit(cache=True, nogil=True)
+def _keep(kept, count, a, b, weight):
+    """Append the arc a->b to the hierarchy's arcs `kept` (three arrays, grown as needed)."""
+    tails, heads, weights = kept
+    if count + 1 >= len(tails):
+        tails = _grow(tails, count + 1)
+        heads = _grow(heads, count + 1)
+        weights = _grow(weights, count + 1)
+    tails[count] = a
+    heads[count] = b
+    weights[count] = weight
+    return (tails, heads, weights), count + 1
+
+
+@njit(cache=True, nogil=True)
+def _queue(qd, qv, qsize, priority, v):
+    if qsize + 1 >= len(qd):
+        qd = _grow(qd, qsize + 1)
+        qv = _grow(qv, qsize + 1)
+    return qd, qv, _push(qd, qv, qsize, priority, v)
 
 
 @njit(cache=True, nogil=True)
@@ -263,6 +255,7 @@ def _build(n, tail, head, weight, capacity):
     i_to = np.empty(capacity, np.int64)
     o_w = np.empty(capacity)
     i_w = np.empty(capacity)
+    g = (o_head, o_next, o_to, o_w, i_head, i_next, i_to, i_w)
     no = 0
     ni = 0
     for e in range(len(tail)):
@@ -270,84 +263,46 @@ def _build(n, tail, head, weight, capacity):
         ni = _add_arc(i_head, i_next, i_to, i_w, ni, head[e], tail[e], weight[e])
     contracted = np.zeros(n, np.bool_)
     deleted = np.zeros(n, np.int64)
-    mark = np.zeros(n, np.int64)
-    stamp = np.zeros(1, np.int64)
-    dist = np.full(n, np.inf)
-    touched = np.empty(n, np.int64)
-    hd = np.empty(capacity + 1)
-    hv = np.empty(capacity + 1, np.int64)
-    sc_u = np.empty(64, np.int64)
-    sc_x = np.empty(64, np.int64)
-    sc_w = np.empty(64)
+    scratch = (
+        contracted,
+        np.zeros(n, np.int64),  # marks of a witness search's targets
+        np.zeros(1, np.int64),  # the current mark
+        np.full(n, np.inf),
+        np.empty(n, np.int64),
+        np.empty(capacity + 1),
+        np.empty(capacity + 1, np.int64),
+    )
+    found = (np.empty(64, np.int64), np.empty(64, np.int64), np.empty(64))
     priority = np.empty(n)
-    qd = np.empty(8 * n + 16)
-    qv = np.empty(8 * n + 16, np.int64)
+    qd = np.empty(2 * n + 16)
+    qv = np.empty(2 * n + 16, np.int64)
     qsize = 0
     for v in range(n):
-        s, deg, sc_u, sc_x, sc_w = _shortcuts(
-            v,
-            o_head,
-            o_next,
-            o_to,
-            o_w,
-            i_head,
-            i_next,
-            i_to,
-            i_w,
-            contracted,
-            mark,
-            stamp,
-            dist,
-            touched,
-            hd,
-            hv,
-            sc_u,
-            sc_x,
-            sc_w,
-        )
+        s, deg, found = _shortcuts(v, g, scratch, found)
         priority[v] = s - deg
-        qsize = _push(qd, qv, qsize, priority[v], v)
+        qd, qv, qsize = _queue(qd, qv, qsize, priority[v], v)
     rank = np.empty(n, np.int64)
     level = 0
-    h_tail = np.empty(len(tail) + 16, np.int64)
-    h_head = np.empty(len(tail) + 16, np.int64)
-    h_w = np.empty(len(tail) + 16)
-    nh = 0
+    kept = (
+        np.empty(len(tail) + 16, np.int64),
+        np.empty(len(tail) + 16, np.int64),
+        np.empty(len(tail) + 16),
+    )
+    nk = 0
     while qsize > 0:
         p, v, qsize = _pop(qd, qv, qsize)
         if contracted[v] or p != priority[v]:
             continue
-        s, deg, sc_u, sc_x, sc_w = _shortcuts(
-            v,
-            o_head,
-            o_next,
-            o_to,
-            o_w,
-            i_head,
-            i_next,
-            i_to,
-            i_w,
-            contracted,
-            mark,
-            stamp,
-            dist,
-            touched,
-            hd,
-            hv,
-            sc_u,
-            sc_x,
-            sc_w,
-        )
+        s, deg, found = _shortcuts(v, g, scratch, found)
         fresh = s - deg + deleted[v]
         if qsize > 0 and fresh > qd[0]:
+            # Lazy update: no longer the least important; back in the queue.
             priority[v] = fresh
-            if qsize + 1 >= len(qd):
-                qd = _grow(qd, qsize + 1)
-                qv = _grow(qv, qsize + 1)
-            qsize = _push(qd, qv, qsize, fresh, v)
+            qd, qv, qsize = _queue(qd, qv, qsize, fresh, v)
             continue
         if no + s >= capacity or ni + s >= capacity:
             return np.empty(0, np.int64), tail, head, weight
+        sc_u, sc_x, sc_w = found
         for i in range(s):
             no = _add_arc(o_head, o_next, o_to, o_w, no, sc_u[i], sc_x[i], sc_w[i])
             ni = _add_arc(i_head, i_next, i_to, i_w, ni, sc_x[i], sc_u[i], sc_w[i])
@@ -360,14 +315,7 @@ def _build(n, tail, head, weight, capacity):
         while k >= 0:
             x = o_to[k]
             if x != v:
-                if nh + 1 >= len(h_tail):
-                    h_tail = _grow(h_tail, nh + 1)
-                    h_head = _grow(h_head, nh + 1)
-                    h_w = _grow(h_w, nh + 1)
-                h_tail[nh] = v
-                h_head[nh] = x
-                h_w[nh] = o_w[k]
-                nh += 1
+                kept, nk = _keep(kept, nk, v, x, o_w[k])
                 deleted[x] += 1
                 _unlink(i_head, i_next, i_to, x, v)
             k = o_next[k]
@@ -375,18 +323,11 @@ def _build(n, tail, head, weight, capacity):
         while k >= 0:
             u = i_to[k]
             if u != v:
-                if nh + 1 >= len(h_tail):
-                    h_tail = _grow(h_tail, nh + 1)
-                    h_head = _grow(h_head, nh + 1)
-                    h_w = _grow(h_w, nh + 1)
-                h_tail[nh] = u
-                h_head[nh] = v
-                h_w[nh] = i_w[k]
-                nh += 1
+                kept, nk = _keep(kept, nk, u, v, i_w[k])
                 deleted[u] += 1
                 _unlink(o_head, o_next, o_to, u, v)
             k = i_next[k]
-    return rank, h_tail[:nh].copy(), h_head[:nh].copy(), h_w[:nh].copy()
+    return rank, kept[0][:nk].copy(), kept[1][:nk].copy(), kept[2][:nk].copy()
 
 
 @njit(cache=True, nogil=True)

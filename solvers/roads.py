@@ -215,6 +215,8 @@ class _Graph:
     weight: FloatArray
     arc_edge: npt.NDArray[np.int64]
     arc_forward: npt.NDArray[np.bool_]
+    _hierarchy: list[Hierarchy] = field(default_factory=list, repr=False)
+    _building: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def build(cls, network: RoadNetwork, cost: FloatArray, need: int) -> _Graph:
@@ -304,13 +306,18 @@ class _Graph:
             return (a.fraction - b.fraction) * c
         return math.inf
 
-    @cached_property
+    @property
     def hierarchy(self) -> Hierarchy:
-        """This graph's contraction hierarchy, built on first use (numba is imported here,
-        not by the web processes that never price a large network)."""
-        from solvers.hierarchy import Hierarchy
+        """This graph's contraction hierarchy, built once on first use by one thread (numba
+        is imported here, not by the web processes that never price a large network)."""
+        with self._building:
+            if self._hierarchy:
+                return self._hierarchy[0]
+            from solvers.hierarchy import Hierarchy
 
-        return Hierarchy.build(self.network.num_nodes, self.tail, self.head, self.weight)
+            built = Hierarchy.build(self.network.num_nodes, self.tail, self.head, self.weight)
+            self._hierarchy.append(built)
+            return built
 
     def costs(
         self, snaps: Sequence[Snap], sources: Sequence[int] | None = None, hierarchy: bool = False

@@ -167,7 +167,15 @@ async def test_stops_off_the_network_make_a_great_circle_plan_that_says_so(
     features = data["route"]["path"]["features"]
     assert all(len(f["geometry"]["coordinates"]) == 2 for f in features)
 
-    # A workspace set to road travel refuses the same request, naming the location.
+    # An unknown travel source is refused; one set to road travel refuses the same
+    # request, naming the location.
+    wrong = await client.patch(
+        f"/api/v1/workspaces/{admin.workspace_id}",
+        json={"settings": {"travel_source": "teleport"}},
+        headers=admin.headers,
+    )
+    assert wrong.status_code == 422
+    assert "travel_source" in wrong.text
     patched = await client.patch(
         f"/api/v1/workspaces/{admin.workspace_id}",
         json={"settings": {"travel_source": "road"}},

@@ -22,12 +22,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import ValidationFailed
 from core.settings import get_settings
+from models.identity_inputs import TRAVEL_SOURCES
 from services.roads.network import active_version, load_network
 from solvers.matrix import HaversineProvider, MatrixProvider
 from solvers.problem import Point
 from solvers.roads import RoadMatrixProvider, RoadNetwork
 
-TRAVEL_SOURCES = ("auto", "road", "great_circle")
 GREAT_CIRCLE: dict[str, Any] = {"source": "great_circle"}
 _SETTING = text("SELECT settings->>'travel_source' FROM workspaces WHERE id = :id")
 
