@@ -14,7 +14,6 @@ road's speed capped by the vehicle's. A pair that no road joins is `UNREACHABLE`
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from collections.abc import Collection, Mapping, Sequence
@@ -142,31 +141,46 @@ class RoadNetwork:
         tree, edge_of, along, plane_length = self._segments
         xy = self.to_plane(np.array([(p.lon, p.lat) for p in points], dtype=float).reshape(-1, 2))
         geoms = shapely.points(xy)
-        found, pieces = tree.query(geoms, predicate="dwithin", distance=max_snap_m)
         usable = ((self.forward_mask | self.backward_mask) & need) == need
-        keep = usable[edge_of[pieces]]
-        found, pieces = found[keep], pieces[keep]
-        distance = shapely.distance(geoms[found], tree.geometries[pieces])
         # An edge of the main network wins over a nearer one in a fragment (a one-way trap
         # where the extract was cut, a private yard): from there every other point of the
         # main network can be reached. A point near only a fragment snaps to it.
-        outside = ~self.graph("distance", vehicle_types).main_edges[edge_of[pieces]]
-        snaps: list[Snap | None] = [None] * len(points)
+        main = self.graph("distance", vehicle_types).main_edges
+        # Most points' nearest piece of road is usable and in the main network: that is
+        # their snap. The others look at every piece within the snap distance.
+        found, pieces = tree.query_nearest(geoms, max_distance=max_snap_m, all_matches=False)
+        good = usable[edge_of[pieces]] & main[edge_of[pieces]]
+        rest = np.setdiff1d(np.arange(len(points)), found[good])
+        if len(rest):
+            more, near = tree.query(geoms[rest], predicate="dwithin", distance=max_snap_m)
+            found = np.concatenate((found[good], rest[more]))
+            pieces = np.concatenate((pieces[good], near))
+        keep = usable[edge_of[pieces]]
+        found, pieces = found[keep], pieces[keep]
+        distance = shapely.distance(geoms[found], tree.geometries[pieces])
+        outside = ~main[edge_of[pieces]]
         order = np.lexsort((pieces, distance, outside, found))
         first = np.ones(len(order), dtype=bool)
         first[1:] = found[order][1:] != found[order][:-1]
-        for k in order[first]:
-            i, piece = int(found[k]), int(pieces[k])
-            a, b = shapely.get_coordinates(tree.geometries[piece])
-            ab = b - a
-            span = float(np.dot(ab, ab))
-            t = float(np.clip(np.dot(xy[i] - a, ab) / span, 0, 1)) if span else 0.0
-            edge = int(edge_of[piece])
-            length = float(plane_length[edge])
-            fraction = (along[piece] + t * math.sqrt(span)) / length if length else 0.0
-            lng, lat = self.to_lnglat((a + t * ab).reshape(1, 2))[0]
+        best = order[first]
+        who, piece = found[best], pieces[best]
+        ends = shapely.get_coordinates(tree.geometries[piece]).reshape(-1, 2, 2)
+        a, ab = ends[:, 0], ends[:, 1] - ends[:, 0]
+        span = np.einsum("ij,ij->i", ab, ab)
+        t = np.clip(np.einsum("ij,ij->i", xy[who] - a, ab) / np.where(span > 0, span, 1), 0, 1)
+        edge = edge_of[piece]
+        length = plane_length[edge]
+        safe = np.where(length > 0, length, 1)
+        fraction = np.clip(np.where(length > 0, (along[piece] + t * np.sqrt(span)) / safe, 0), 0, 1)
+        at = self.to_lnglat(a + t[:, None] * ab)
+        snaps: list[Snap | None] = [None] * len(points)
+        for k, i in enumerate(who.tolist()):
             snaps[i] = Snap(
-                edge, min(1.0, max(0.0, fraction)), float(lng), float(lat), float(distance[k])
+                int(edge[k]),
+                float(fraction[k]),
+                float(at[k, 0]),
+                float(at[k, 1]),
+                float(distance[best[k]]),
             )
         return snaps
 
@@ -365,7 +379,8 @@ class _Graph:
             via = float(dist[r, nodes + n + j])
             direct = self._direct(a, b)
             if i == j or (direct <= via and direct < math.inf):
-                result.append(self._part(a.edge, a.fraction, b.fraction))
+                part = self._part(a.edge, a.fraction, b.fraction)
+                result.append([(float(x), float(y)) for x, y in part])
                 continue
             if via == math.inf:
                 result.append([(a.lng, a.lat), (b.lng, b.lat)])
@@ -374,41 +389,59 @@ class _Graph:
             while chain[-1] != nodes + i:
                 chain.append(int(pred[r, chain[-1]]))
             chain.reverse()  # point i, junctions..., point j
-            junctions = chain[1:-1]
-            first, last = junctions[0], junctions[-1]
+            junctions = np.array(chain[1:-1], dtype=np.int64)
             net = self.network
-            line = self._part(a.edge, a.fraction, 0.0 if first == net.source[a.edge] else 1.0)
-            for u, v in itertools.pairwise(junctions):
-                line.extend(self._arc_line(u, v)[1:])
-            end = self._part(b.edge, 0.0 if last == net.source[b.edge] else 1.0, b.fraction)
-            line.extend(end[1:])
-            result.append(line)
+            start = self._part(
+                a.edge, a.fraction, 0.0 if junctions[0] == net.source[a.edge] else 1.0
+            )
+            end = self._part(
+                b.edge, 0.0 if junctions[-1] == net.source[b.edge] else 1.0, b.fraction
+            )
+            middle = self._arcs_line(junctions)
+            line = (
+                np.vstack((start, middle[1:], end[1:]))
+                if len(middle)
+                else np.vstack((start, end[1:]))
+            )
+            result.append([(float(x), float(y)) for x, y in line])
         return result
 
-    def _arc_line(self, u: int, v: int) -> list[Lnglat]:
-        lo = np.searchsorted(self.tail, u, side="left")
-        hi = np.searchsorted(self.tail, u, side="right")
-        k = lo + int(np.flatnonzero(self.head[lo:hi] == v)[0])
-        e = int(self.arc_edge[k])
-        net = self.network
-        coords = net.coords[net.offsets[e] : net.offsets[e + 1]]
-        if not self.arc_forward[k]:
-            coords = coords[::-1]
-        return [(float(x), float(y)) for x, y in coords]
+    @cached_property
+    def _arc_keys(self) -> npt.NDArray[np.int64]:
+        """tail * nodes + head per arc: sorted, since the arcs are sorted by (tail, head)."""
+        return self.tail * self.network.num_nodes + self.head
 
-    def _part(self, edge: int, start: float, end: float) -> list[Lnglat]:
-        """The edge's geometry between two fractions (reversed when end < start)."""
+    def _arcs_line(self, junctions: npt.NDArray[np.int64]) -> FloatArray:
+        """(lng, lat) along the arcs joining consecutive junctions (empty for one)."""
+        if len(junctions) < 2:
+            return np.empty((0, 2))
+        keys = junctions[:-1] * self.network.num_nodes + junctions[1:]
+        arcs = np.searchsorted(self._arc_keys, keys)
         net = self.network
-        xy = net.to_plane(net.coords[net.offsets[edge] : net.offsets[edge + 1]])
-        line = shapely.LineString(xy)
+        pieces = []
+        for k, arc in enumerate(arcs.tolist()):
+            e = int(self.arc_edge[arc])
+            coords = net.coords[net.offsets[e] : net.offsets[e + 1]]
+            coords = coords if self.arc_forward[arc] else coords[::-1]
+            pieces.append(coords if k == 0 else coords[1:])
+        return np.vstack(pieces)
+
+    def _part(self, edge: int, start: float, end: float) -> FloatArray:
+        """(lng, lat) of the edge between two fractions (reversed when end < start); the
+        fractions are of its length in the plane, as snapping measures them."""
+        net = self.network
+        lnglat = net.coords[net.offsets[edge] : net.offsets[edge + 1]]
+        xy = net.to_plane(lnglat)
+        along = np.concatenate(([0.0], np.cumsum(np.linalg.norm(np.diff(xy, axis=0), axis=1))))
+        total = along[-1]
         lo, hi = sorted((start, end))
-        piece = shapely.ops.substring(line, lo, hi, normalized=True)
-        coords = shapely.get_coordinates(piece)
-        if len(coords) == 1:
-            coords = np.vstack((coords, coords))
-        if end < start:
-            coords = coords[::-1]
-        return [(float(x), float(y)) for x, y in net.to_lnglat(coords)]
+        cut = np.array([lo, hi]) * total
+        inner = (along > cut[0]) & (along < cut[1])
+        ends = np.column_stack(
+            (np.interp(cut, along, lnglat[:, 0]), np.interp(cut, along, lnglat[:, 1]))
+        )
+        coords = np.vstack((ends[:1], lnglat[inner], ends[1:]))
+        return coords[::-1] if end < start else coords
 
 
 @dataclass(frozen=True)
