@@ -363,6 +363,20 @@ class _Graph:
             result[r, i] = 0.0
         return result
 
+    def costs_to(self, snaps: Sequence[Snap], target: int) -> FloatArray:
+        """Float costs from every snapped point to point `target` (without the snap pieces):
+        one search backwards from the target."""
+        n, nodes = len(snaps), self.network.num_nodes
+        reverse = self._query_graph(snaps).T.tocsr()
+        dist = dijkstra(reverse, directed=True, indices=nodes + n + target)
+        result = np.asarray(dist, dtype=float)[nodes : nodes + n].copy()
+        goal = snaps[target]
+        for j, snap in enumerate(snaps):
+            if snap.edge == goal.edge:
+                result[j] = min(result[j], self._direct(snap, goal))
+        result[target] = 0.0
+        return result
+
     def paths(self, snaps: Sequence[Snap], legs: Sequence[tuple[int, int]]) -> list[list[Lnglat]]:
         """The cheapest way for each leg (i, j), as (lng, lat) from i's snap to j's snap."""
         n, nodes = len(snaps), self.network.num_nodes
@@ -498,6 +512,21 @@ class RoadMatrixProvider:
             costs = graph.costs(snaps, hierarchy=big)
             durations[vtype] = _whole(costs + approach[:, None] + approach[None, :])
         return TravelMatrix(distance=distance, durations=durations)
+
+    def durations_to(
+        self, points: Sequence[Point], target: Point, vehicle_type: str
+    ) -> npt.NDArray[np.int64]:
+        """Whole seconds from each point to `target` for one vehicle type (`UNREACHABLE`
+        where no road leads there): one search backwards from the target, so that ranking
+        thousands of candidates (dispatch) costs one search, not a matrix."""
+        snaps = self.snaps([target, *points], [vehicle_type])
+        cap = self.speed_kmh(vehicle_type)
+        graph = self.network.graph("time", [vehicle_type], cap)
+        speeds = np.minimum(self.network.speed_kmh[[s.edge for s in snaps]], cap) / 3.6
+        approach = np.array([s.offset_m for s in snaps]) / speeds
+        costs = graph.costs_to(snaps, 0)[1:] + approach[1:] + approach[0]
+        whole = np.where(np.isfinite(costs), np.rint(np.minimum(costs, UNREACHABLE)), UNREACHABLE)
+        return whole.astype(np.int64)
 
     def legs(self, points: Sequence[Point], vehicle_types: Collection[str]) -> list[list[Lnglat]]:
         """One line per pair of consecutive points, along the roads the distance matrix

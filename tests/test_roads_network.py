@@ -212,3 +212,22 @@ async def test_the_demo_workspace_lies_inside_the_sample_network(
     points = [Point(lat=lat, lon=lng) for _, lng, lat in (DEPOT, *CUSTOMERS)]
     matrix = RoadMatrixProvider(network).matrix(points, ["van", "truck"])
     assert (matrix.distance < UNREACHABLE).all()
+
+
+async def test_durations_to_one_incident_are_the_matrix_column(
+    database: DatabaseUnderTest,
+) -> None:
+    from solvers.matrix import durations_to
+
+    imported = await import_sample(database)
+    provider = RoadMatrixProvider(await _network(database, imported.version))
+    rng = np.random.default_rng(11)
+    points = [
+        Point(lat=float(rng.uniform(60.1660, 60.1770)), lon=float(rng.uniform(24.9370, 24.9520)))
+        for _ in range(30)
+    ]
+    target = Point(lat=60.1705, lon=24.9440)
+    column = provider.matrix([target, *points], ["van"]).durations["van"][1:, 0]
+    got = durations_to(provider, points, target, "van")
+    assert np.abs(got - column).max() <= 1
+    assert (got > 0).all()
