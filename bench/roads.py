@@ -19,6 +19,10 @@ streets, a tenth of the residential segments one-way (random direction) and a tw
 missing; each street segment one OSM way. Grids have no hierarchy of their own, the hard
 case for contraction hierarchies.
 
+Dispatch: road seconds from --vehicles random positions (those on the network) to each of
+up to 60 random incidents with `durations_to` (one backward search), p50 and p99, with the
+vehicles snapped in each call and with their snaps kept between calls.
+
 What road travel is worth: on the sample, --plans random instances (a depot and 15 stops)
 are planned once with great-circle travel and once with road travel (1 s each), and both
 plans are priced by road travel: the extra driven distance and time of the great-circle
@@ -193,6 +197,32 @@ async def matrices(
     return figures
 
 
+def dispatch(network: RoadNetwork, box: tuple[float, ...], args: argparse.Namespace) -> dict:
+    """Road seconds from --vehicles positions to one incident, as dispatch ranks them: with
+    the vehicles snapped in each call, and with their snaps kept between calls."""
+    provider = RoadMatrixProvider(network)
+    rng = np.random.default_rng(args.seed + 2)
+    vehicles = random_points(rng, box, args.vehicles)
+    usable = [p for p, s in zip(vehicles, network.snap(vehicles, ["van"], 200.0), strict=True) if s]
+    kept = provider.snaps(usable, ["van"])
+    incidents = [
+        p for p in random_points(rng, box, 61) if network.snap([p], ["van"], 200.0)[0] is not None
+    ]
+    figures: dict[str, Any] = {"vehicles": len(usable), "incidents": len(incidents) - 1}
+    for name, snaps in (("snapping", None), ("snaps_kept", kept)):
+        times = []
+        for incident in incidents:
+            started = time.perf_counter()
+            provider.durations_to(usable, incident, "van", snaps=snaps)
+            times.append(time.perf_counter() - started)
+        times = times[1:]  # the first builds the graph
+        figures[name] = {
+            "p50_ms": round(1000 * float(np.percentile(times, 50)), 2),
+            "p99_ms": round(1000 * float(np.percentile(times, 99)), 2),
+        }
+    return figures
+
+
 def vertex_costs(graph: Any, vertices: list[int], big: bool) -> np.ndarray:
     """Our costs between junctions: through the hierarchy on a large network, else Dijkstra."""
     if big:
@@ -273,6 +303,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         ):
             network = await load(args.database, version)
             report[name] = await matrices(conn, network, area, args)
+            report[name]["dispatch"] = dispatch(network, area, args)
     finally:
         await conn.close()
     report["worth"] = worth(await load(args.database, sample.version), args)
@@ -286,6 +317,7 @@ if __name__ == "__main__":
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--pgr-repetitions", type=int, default=3)
     parser.add_argument("--plans", type=int, default=20)
+    parser.add_argument("--vehicles", type=int, default=10_000, help="dispatch candidates")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()

@@ -70,6 +70,24 @@ class Snap:
     offset_m: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Pieces:
+    """A search tree over some of a network's pieces of road, and their piece numbers."""
+
+    tree: shapely.STRtree
+    ids: npt.NDArray[np.int64]
+
+    def nearest(
+        self, geoms: npt.NDArray[np.object_], max_m: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray]:
+        """For the points with a piece within `max_m`: their indexes, the nearest piece's
+        number and the distance to it."""
+        (who, found), gap = self.tree.query_nearest(
+            geoms, max_distance=max_m, return_distance=True, all_matches=False
+        )
+        return who, self.ids[found], gap
+
+
 @dataclass(frozen=True, eq=False)
 class RoadNetwork:
     """One version of a road network as arrays (edge `i` runs from `source[i]` to
@@ -86,6 +104,7 @@ class RoadNetwork:
     coords: FloatArray
     offsets: npt.NDArray[np.int64]
     _graphs: dict[tuple[str, int, float], _Graph] = field(default_factory=dict, repr=False)
+    _snap_trees: dict[int, tuple[_Pieces, _Pieces]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -132,56 +151,67 @@ class RoadNetwork:
         lines = shapely.linestrings(np.stack((xy[starts], xy[starts + 1]), axis=1))
         return shapely.STRtree(lines), edge_of, along.astype(float), plane_length.astype(float)
 
+    def _trees(self, vehicle_types: Collection[str]) -> tuple[_Pieces, _Pieces]:
+        """Search trees over the pieces of road every one of `vehicle_types` may use: those
+        of the main strongly connected network, and all of them. Built once per mask."""
+        need = _mask(vehicle_types)
+        with self._lock:
+            trees = self._snap_trees.get(need)
+        if trees is not None:
+            return trees
+        tree, edge_of, _, _ = self._segments
+        usable = ((self.forward_mask | self.backward_mask) & need) == need
+        main = self.graph("distance", vehicle_types).main_edges
+        lines = tree.geometries
+        picked = []
+        for keep in (usable & main, usable):
+            ids = np.flatnonzero(keep[edge_of])
+            picked.append(_Pieces(shapely.STRtree(lines[ids]), ids))
+        trees = (picked[0], picked[1])
+        with self._lock:
+            self._snap_trees[need] = trees
+        return trees
+
     def snap(
         self, points: Sequence[Point], vehicle_types: Collection[str], max_snap_m: float
     ) -> list[Snap | None]:
         """Each point's snap onto the nearest edge open (in some direction) to every one of
-        `vehicle_types`, or None beyond `max_snap_m`."""
-        need = _mask(vehicle_types)
+        `vehicle_types`, or None beyond `max_snap_m`.
+
+        An edge of the main network wins over a nearer one in a fragment (a one-way trap
+        where the extract was cut, a private yard): from there every other point of the
+        main network can be reached. A point near only a fragment snaps to it."""
         tree, edge_of, along, plane_length = self._segments
         xy = self.to_plane(np.array([(p.lon, p.lat) for p in points], dtype=float).reshape(-1, 2))
         geoms = shapely.points(xy)
-        usable = ((self.forward_mask | self.backward_mask) & need) == need
-        # An edge of the main network wins over a nearer one in a fragment (a one-way trap
-        # where the extract was cut, a private yard): from there every other point of the
-        # main network can be reached. A point near only a fragment snaps to it.
-        main = self.graph("distance", vehicle_types).main_edges
-        # Most points' nearest piece of road is usable and in the main network: that is
-        # their snap. The others look at every piece within the snap distance.
-        found, pieces = tree.query_nearest(geoms, max_distance=max_snap_m, all_matches=False)
-        good = usable[edge_of[pieces]] & main[edge_of[pieces]]
-        rest = np.setdiff1d(np.arange(len(points)), found[good])
+        main, usable = self._trees(vehicle_types)
+        who, near, gap = main.nearest(geoms, max_snap_m)
+        rest = np.setdiff1d(np.arange(len(points)), who)
         if len(rest):
-            more, near = tree.query(geoms[rest], predicate="dwithin", distance=max_snap_m)
-            found = np.concatenate((found[good], rest[more]))
-            pieces = np.concatenate((pieces[good], near))
-        keep = usable[edge_of[pieces]]
-        found, pieces = found[keep], pieces[keep]
-        distance = shapely.distance(geoms[found], tree.geometries[pieces])
-        outside = ~main[edge_of[pieces]]
-        order = np.lexsort((pieces, distance, outside, found))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = found[order][1:] != found[order][:-1]
-        best = order[first]
-        who, piece = found[best], pieces[best]
-        ends = shapely.get_coordinates(tree.geometries[piece]).reshape(-1, 2, 2)
+            more, far, apart = usable.nearest(geoms[rest], max_snap_m)
+            who = np.concatenate((who, rest[more]))
+            near = np.concatenate((near, far))
+            gap = np.concatenate((gap, apart))
+        ends = shapely.get_coordinates(tree.geometries[near]).reshape(-1, 2, 2)
         a, ab = ends[:, 0], ends[:, 1] - ends[:, 0]
         span = np.einsum("ij,ij->i", ab, ab)
         t = np.clip(np.einsum("ij,ij->i", xy[who] - a, ab) / np.where(span > 0, span, 1), 0, 1)
-        edge = edge_of[piece]
+        edge = edge_of[near]
         length = plane_length[edge]
         safe = np.where(length > 0, length, 1)
-        fraction = np.clip(np.where(length > 0, (along[piece] + t * np.sqrt(span)) / safe, 0), 0, 1)
+        fraction = np.clip(np.where(length > 0, (along[near] + t * np.sqrt(span)) / safe, 0), 0, 1)
         at = self.to_lnglat(a + t[:, None] * ab)
         snaps: list[Snap | None] = [None] * len(points)
-        for k, i in enumerate(who.tolist()):
-            snaps[i] = Snap(
-                int(edge[k]),
-                float(fraction[k]),
-                float(at[k, 0]),
-                float(at[k, 1]),
-                float(distance[best[k]]),
-            )
+        for i, e, f, lng, lat, off in zip(
+            who.tolist(),
+            edge.tolist(),
+            fraction.tolist(),
+            at[:, 0].tolist(),
+            at[:, 1].tolist(),
+            gap.tolist(),
+            strict=True,
+        ):
+            snaps[i] = Snap(e, f, lng, lat, off)
         return snaps
 
     def graph(self, kind: str, vehicle_types: Collection[str], cap_kmh: float = 0.0) -> _Graph:
@@ -363,18 +393,36 @@ class _Graph:
             result[r, i] = 0.0
         return result
 
-    def costs_to(self, snaps: Sequence[Snap], target: int) -> FloatArray:
-        """Float costs from every snapped point to point `target` (without the snap pieces):
-        one search backwards from the target."""
-        n, nodes = len(snaps), self.network.num_nodes
-        reverse = self._query_graph(snaps).T.tocsr()
-        dist = dijkstra(reverse, directed=True, indices=nodes + n + target)
-        result = np.asarray(dist, dtype=float)[nodes : nodes + n].copy()
-        goal = snaps[target]
-        for j, snap in enumerate(snaps):
-            if snap.edge == goal.edge:
-                result[j] = min(result[j], self._direct(snap, goal))
-        result[target] = 0.0
+    @cached_property
+    def _reverse(self) -> csr_array:
+        nodes = self.network.num_nodes
+        return csr_array((self.weight, (self.head, self.tail)), shape=(nodes, nodes))
+
+    def costs_to(self, snaps: Sequence[Snap], goal: Snap) -> FloatArray:
+        """Float costs from every snapped point to `goal` (without the snap pieces): a
+        search backwards from each end of the goal's edge that leads onto it."""
+        net = self.network
+        e, f = goal.edge, goal.fraction
+        c = float(self.cost[e])
+        into = [(int(net.source[e]), f * c)] if self.forward[e] else []
+        if self.backward[e]:
+            into.append((int(net.target[e]), (1 - f) * c))
+        to_goal = np.full(net.num_nodes, np.inf)
+        if into:
+            back = dijkstra(self._reverse, directed=True, indices=[v for v, _ in into])
+            for row, (_, extra) in zip(np.atleast_2d(back), into, strict=True):
+                to_goal = np.minimum(to_goal, row + extra)
+        edges = np.array([s.edge for s in snaps], dtype=np.int64)
+        fraction = np.array([s.fraction for s in snaps])
+        cost = self.cost[edges]
+        result = np.minimum(
+            np.where(
+                self.forward[edges], (1 - fraction) * cost + to_goal[net.target[edges]], np.inf
+            ),
+            np.where(self.backward[edges], fraction * cost + to_goal[net.source[edges]], np.inf),
+        )
+        for j in np.flatnonzero(edges == e).tolist():
+            result[j] = min(result[j], self._direct(snaps[j], goal))
         return result
 
     def paths(self, snaps: Sequence[Snap], legs: Sequence[tuple[int, int]]) -> list[list[Lnglat]]:
@@ -514,17 +562,27 @@ class RoadMatrixProvider:
         return TravelMatrix(distance=distance, durations=durations)
 
     def durations_to(
-        self, points: Sequence[Point], target: Point, vehicle_type: str
+        self,
+        points: Sequence[Point],
+        target: Point,
+        vehicle_type: str,
+        snaps: Sequence[Snap] | None = None,
     ) -> npt.NDArray[np.int64]:
         """Whole seconds from each point to `target` for one vehicle type (`UNREACHABLE`
         where no road leads there): one search backwards from the target, so that ranking
-        thousands of candidates (dispatch) costs one search, not a matrix."""
-        snaps = self.snaps([target, *points], [vehicle_type])
+        thousands of candidates (dispatch) costs one search, not a matrix. `snaps`: the
+        points' snaps for this vehicle type (`snaps(points, [vehicle_type])`), when the
+        caller keeps them, as for vehicles that have not moved."""
+        (goal,) = self.snaps([target], [vehicle_type])
+        if snaps is None:
+            snaps = self.snaps(points, [vehicle_type])
         cap = self.speed_kmh(vehicle_type)
         graph = self.network.graph("time", [vehicle_type], cap)
-        speeds = np.minimum(self.network.speed_kmh[[s.edge for s in snaps]], cap) / 3.6
+        edges = np.array([s.edge for s in snaps], dtype=np.int64)
+        speeds = np.minimum(self.network.speed_kmh[edges], cap) / 3.6
         approach = np.array([s.offset_m for s in snaps]) / speeds
-        costs = graph.costs_to(snaps, 0)[1:] + approach[1:] + approach[0]
+        arrive = goal.offset_m / (min(float(self.network.speed_kmh[goal.edge]), cap) / 3.6)
+        costs = graph.costs_to(snaps, goal) + approach + arrive
         whole = np.where(np.isfinite(costs), np.rint(np.minimum(costs, UNREACHABLE)), UNREACHABLE)
         return whole.astype(np.int64)
 
