@@ -182,8 +182,12 @@ class OptimizationJob(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_column=timestamp())
 
     def travel(self) -> dict[str, Any]:
-        """How the plan is priced (`source`: road or great_circle, `network_version`,
-        `off_network` location ids), from the problem; older jobs used great-circle."""
-        problem = (self.input_data or {}).get("problem") or {}
-        travel = problem.get("travel") or {"source": "great_circle"}
-        return {"off_network": [], **travel}
+        """How the plan is priced, from its problem (see `plan_travel`)."""
+        return plan_travel(((self.input_data or {}).get("problem") or {}).get("travel"))
+
+
+def plan_travel(travel: dict[str, Any] | None) -> dict[str, Any]:
+    """A plan's travel as reported: `source` (road or great_circle), `network_version`,
+    `reason` and the `off_network` location ids; plans made before road networks, or
+    without one, used great-circle travel."""
+    return {"off_network": [], **(travel or {"source": "great_circle"})}

@@ -223,3 +223,81 @@ async def test_an_unreachable_stop_is_reported_not_priced(
     planned = [s for s in data["route"]["stops"] if s["arrival_eta"] is not None]
     assert sorted(s["location_id"] for s in planned) == sorted(customers)
     assert data["route"]["distance_km"] < 2
+
+
+async def test_a_fleet_plan_on_the_network_draws_each_route_for_its_vehicle(
+    client: httpx.AsyncClient, database: DatabaseUnderTest
+) -> None:
+    network = await import_sample(database)
+    admin = await register(client)
+    depot, customers = await _places(client, admin, HELSINKI_DEPOT, HELSINKI_CUSTOMERS)
+    van = await make_vehicle(client, admin, "HKI-3", capacity_kg=150)
+    bike = await make_vehicle(client, admin, "HKI-4", vehicle_type="bike", capacity_kg=150)
+    planned = await client.post(
+        "/api/v1/routes/plan",
+        json={
+            "depot_location_id": depot,
+            "vehicle_ids": [van, bike],
+            "stops": [{"location_id": c, "load_kg": 50} for c in customers],
+            "planned_start": "2030-03-01T08:00:00Z",
+        },
+        headers=admin.headers,
+    )
+    assert planned.status_code == 201, planned.text
+    body = planned.json()["data"]
+    assert body["travel_source"] == "road"
+    assert body["travel"]["network_version"] == network.version
+    assert len(body["routes"]) == 2
+    for route in body["routes"]:
+        legs = route["path"]["features"]
+        assert len(legs) == len(route["stops"]) + 1
+        assert any(len(leg["geometry"]["coordinates"]) > 2 for leg in legs)
+
+    # GraphQL reports the same travel for a fleet plan.
+    body = await gql(
+        client,
+        """
+        mutation ($input: FleetPlanInput!) { planFleet(input: $input) {
+          travel { source networkVersion } routes { id } } }
+        """,
+        {
+            "input": {
+                "depotLocationId": depot,
+                "vehicleIds": [van],
+                "stops": [{"locationId": customers[0], "loadKg": 10}],
+            }
+        },
+        session=admin,
+    )
+    assert body["data"]["planFleet"]["travel"] == {
+        "source": "road",
+        "networkVersion": network.version,
+    }
+
+
+async def test_a_new_network_version_is_used_without_a_restart(
+    database: DatabaseUnderTest, tmp_path: Path
+) -> None:
+    from uuid import uuid4
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from services.roads.travel import choose_travel
+
+    helsinki = [("depot", *HELSINKI_DEPOT), ("c", *HELSINKI_CUSTOMERS[0])]
+    village = [("depot", 25.3005, 60.3001), ("c", 25.3035, 60.3001)]
+    first = await import_sample(database)
+    engine = create_async_engine(database.settings.app_dsn)
+    try:
+        async with AsyncSession(engine) as session:
+            before = await choose_travel(session, uuid4(), helsinki, ["van"])
+        second = await import_network(database.owner_dsn, write_village(tmp_path))
+        async with AsyncSession(engine) as session:
+            after = await choose_travel(session, uuid4(), helsinki, ["van"])
+            there = await choose_travel(session, uuid4(), village, ["van"])
+    finally:
+        await engine.dispose()
+    assert before == {"source": "road", "network_version": first.version}
+    assert after["source"] == "great_circle" and after["off_network"] == ["depot", "c"]
+    assert there == {"source": "road", "network_version": second.version}

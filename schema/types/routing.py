@@ -15,6 +15,7 @@ from models import OptimizationJob as JobRow
 from models import Route as RouteRow
 from models import RouteStop as StopRow
 from models.enums import JobStatus, OptimizationMode, RouteStatus
+from models.routing import plan_travel
 from models.routing_inputs import OptimizeFor
 from schema.context import Context
 from schema.types.fleet import Location, Vehicle
@@ -149,6 +150,16 @@ class Travel:
         description="Locations beyond the snap distance of the road network."
     )
 
+    @classmethod
+    def of(cls, travel: dict[str, Any] | None) -> Travel:
+        shown = plan_travel(travel)
+        return cls(
+            source=shown["source"],
+            network_version=shown.get("network_version"),
+            reason=shown.get("reason"),
+            off_network_location_ids=shown["off_network"],
+        )
+
 
 @strawberry.type
 class OptimizationJob:
@@ -171,7 +182,6 @@ class OptimizationJob:
     @classmethod
     def of(cls, row: JobRow) -> OptimizationJob:
         result: dict[str, Any] | None = row.result_data
-        travel = row.travel()
         return cls(
             id=row.id,
             route_id=row.route_id,
@@ -182,12 +192,7 @@ class OptimizationJob:
             error_message=row.error_message,
             retry_count=row.retry_count,
             result=JSON({k: v for k, v in result.items() if k != "routes"}) if result else None,
-            travel=Travel(
-                source=travel["source"],
-                network_version=travel.get("network_version"),
-                reason=travel.get("reason"),
-                off_network_location_ids=travel["off_network"],
-            ),
+            travel=Travel.of(row.travel()),
             created_at=row.created_at,
             started_at=row.started_at,
             completed_at=row.completed_at,
@@ -222,6 +227,7 @@ class StopChange:
 class ReplanPayload:
     route: Route
     changes: list[StopChange]
+    travel: Travel
 
 
 @strawberry.type
@@ -235,6 +241,7 @@ class UnassignedStop:
 class FleetPlanPayload:
     routes: list[Route]
     unassigned: list[UnassignedStop]
+    travel: Travel
 
 
 @strawberry.input
