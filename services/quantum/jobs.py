@@ -33,7 +33,7 @@ from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
 from services.listing import paginate
-from services.roads.travel import provider_for
+from services.roads.travel import choose_travel, provider_for
 from services.routing import problem as canon
 from services.routing.optimization import claim_job, job_input_for_route
 from services.routing.routes import get_route
@@ -104,7 +104,7 @@ def _cap_error(field: str, num_stops: int) -> ValidationFailed:
 
 
 async def _problem_from_locations(
-    session: AsyncSession, data: QuantumOptimizeRequest
+    session: AsyncSession, actor: Principal, data: QuantumOptimizeRequest
 ) -> dict[str, Any]:
     assert data.location_ids is not None
     assert data.depot_location_id is not None
@@ -142,13 +142,21 @@ async def _problem_from_locations(
         max_range_km=None,
         shift=(0, canon.MAX_TIME),
     )
+    depot_spec = (str(data.depot_location_id), depot.lng, depot.lat)
+    travel = await choose_travel(
+        session,
+        actor.workspace_id,
+        [depot_spec, *((s.location_id, s.lng, s.lat) for s in stops)],
+        [vehicle.vehicle_type],
+    )
     problem = canon.canonical_problem(
         mode=data.mode.value,
         optimize_for="distance",
         planned_start=origin,
-        depot=(str(data.depot_location_id), depot.lng, depot.lat),
+        depot=depot_spec,
         vehicles=[vehicle],
         stops=stops,
+        travel=travel,
     )
     return {
         "problem": problem,
@@ -175,7 +183,7 @@ async def request_quantum_job(
         field = "route_id"
     else:
         route = None
-        job_input = await _problem_from_locations(session, data)
+        job_input = await _problem_from_locations(session, actor, data)
         field = "location_ids"
     num_stops = len(job_input["problem"]["stops"])
     if data.mode is QuantumMode.QUANTUM and not data.allow_hybrid and not quantum_fits(num_stops):
