@@ -48,7 +48,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
 from services.roads.imports import import_network
-from services.roads.network import load_network
+from services.roads.network import read_network
 from solvers.matrix import HaversineProvider
 from solvers.problem import Depot, Point, Problem, Stop, Vehicle
 from solvers.roads import UNREACHABLE, RoadMatrixProvider, RoadNetwork
@@ -99,17 +99,8 @@ def city_osm(side: int, seed: int) -> tuple[str, tuple[float, float, float, floa
 
 
 async def load(database: str, version: int) -> RoadNetwork:
-    from sqlalchemy.ext.asyncio import create_async_engine
-    from sqlmodel.ext.asyncio.session import AsyncSession
-
-    engine = create_async_engine(
-        owner_url(database).replace("postgresql://", "postgresql+asyncpg://")
-    )
-    try:
-        async with AsyncSession(engine) as session:
-            network = await load_network(session, version)
-    finally:
-        await engine.dispose()
+    url = owner_url(database).replace("postgresql://", "postgresql+asyncpg://")
+    network = await read_network(url, version)
     assert network is not None
     return network
 

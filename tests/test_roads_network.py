@@ -10,12 +10,10 @@ import networkx as nx
 import numpy as np
 import pytest
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.settings import Settings
 from services.roads.imports import OsmImportError, import_network
-from services.roads.network import load_network
+from services.roads.network import read_network
 from solvers.problem import Point
 from solvers.roads import UNREACHABLE, RoadMatrixProvider, RoadNetwork, Snap
 from tests.conftest import DatabaseUnderTest
@@ -25,12 +23,7 @@ VAN = 4
 
 
 async def _network(database: DatabaseUnderTest, version: int) -> RoadNetwork:
-    engine = create_async_engine(database.settings.app_dsn)
-    try:
-        async with AsyncSession(engine) as session:
-            network = await load_network(session, version)
-    finally:
-        await engine.dispose()
+    network = await read_network(database.settings.app_dsn, version)
     assert network is not None
     return network
 

@@ -288,6 +288,7 @@ async def test_a_new_network_version_is_used_without_a_restart(
     helsinki = [("depot", *HELSINKI_DEPOT), ("c", *HELSINKI_CUSTOMERS[0])]
     village = [("depot", 25.3005, 60.3001), ("c", 25.3035, 60.3001)]
     first = await import_sample(database)
+    # One engine across both imports, as a running API holds it.
     engine = create_async_engine(database.settings.app_dsn)
     try:
         async with AsyncSession(engine) as session:

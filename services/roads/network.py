@@ -58,6 +58,19 @@ async def load_network(session: AsyncSession, version: int) -> RoadNetwork | Non
     return network
 
 
+async def read_network(url: str, version: int) -> RoadNetwork | None:
+    """A version's network read over its own connection (`postgresql+asyncpg://` URL), for
+    tools and benchmarks that have no session."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with AsyncSession(engine) as session:
+            return await load_network(session, version)
+    finally:
+        await engine.dispose()
+
+
 def _arrays(version: int, rows: list[object]) -> RoadNetwork:
     columns = list(zip(*rows, strict=True))
     lines = shapely.from_wkb(np.array(columns[6], dtype=object))
