@@ -24,13 +24,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import shapely
-import shapely.ops
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import connected_components, dijkstra
 
 from solvers.problem import IntMatrix, Point, TravelMatrix
 
 if TYPE_CHECKING:
+    from scipy.sparse import csr_array
+
     from solvers.hierarchy import Hierarchy
 
 UNREACHABLE = 10**9
@@ -291,6 +290,9 @@ class _Graph:
     @cached_property
     def main_edges(self) -> npt.NDArray[np.bool_]:
         """Edges inside the largest strongly connected part of this graph."""
+        from scipy.sparse import csr_array
+        from scipy.sparse.csgraph import connected_components
+
         nodes = self.network.num_nodes
         arcs = csr_array((self.weight, (self.tail, self.head)), shape=(nodes, nodes))
         _, labels = connected_components(arcs, directed=True, connection="strong")
@@ -318,6 +320,8 @@ class _Graph:
         return leave, enter
 
     def _query_graph(self, snaps: Sequence[Snap]) -> csr_array:
+        from scipy.sparse import csr_array
+
         n, nodes = len(snaps), self.network.num_nodes
         leave, enter = self._ends(snaps)
         tail = np.concatenate(
@@ -369,6 +373,8 @@ class _Graph:
         """Float costs between snapped points along the roads (without the snap pieces):
         rows `sources` (all by default), every point as a column; inf where no road. With
         `hierarchy`, through the contraction hierarchy instead of one Dijkstra per row."""
+        from scipy.sparse.csgraph import dijkstra  # loaded by the solver path only
+
         n, nodes = len(snaps), self.network.num_nodes
         rows = list(range(n)) if sources is None else list(sources)
         if hierarchy:
@@ -395,12 +401,16 @@ class _Graph:
 
     @cached_property
     def _reverse(self) -> csr_array:
+        from scipy.sparse import csr_array
+
         nodes = self.network.num_nodes
         return csr_array((self.weight, (self.head, self.tail)), shape=(nodes, nodes))
 
     def costs_to(self, snaps: Sequence[Snap], goal: Snap) -> FloatArray:
         """Float costs from every snapped point to `goal` (without the snap pieces): a
         search backwards from each end of the goal's edge that leads onto it."""
+        from scipy.sparse.csgraph import dijkstra  # loaded by the solver path only
+
         net = self.network
         e, f = goal.edge, goal.fraction
         c = float(self.cost[e])
@@ -427,6 +437,8 @@ class _Graph:
 
     def paths(self, snaps: Sequence[Snap], legs: Sequence[tuple[int, int]]) -> list[list[Lnglat]]:
         """The cheapest way for each leg (i, j), as (lng, lat) from i's snap to j's snap."""
+        from scipy.sparse.csgraph import dijkstra  # loaded by the solver path only
+
         n, nodes = len(snaps), self.network.num_nodes
         graph = self._query_graph(snaps)
         origins = sorted({i for i, _ in legs})
