@@ -16,6 +16,7 @@ COPY rest rest
 COPY tasks tasks
 COPY migrations migrations
 COPY scripts scripts
+COPY data data
 RUN pip install .
 
 RUN useradd --system --uid 10001 omniroute

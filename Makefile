@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # .omniroute/env records where provisioning found PostgreSQL and Redis; the environment wins.
 LOAD_ENV := set -a; [ -f .omniroute/env ] && . .omniroute/env; set +a;
 
-.PHONY: help install services db migrate seed run worker api test test-pgbouncer test-fast lint fmt typecheck schema clean
+.PHONY: help install services db migrate roads seed run worker api test test-pgbouncer test-fast lint fmt typecheck schema clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,7 +32,13 @@ db: install services ## Roles, database and migrations up to head
 migrate: install ## alembic upgrade head
 	@$(LOAD_ENV) $(VENV)/bin/alembic upgrade head
 
-seed: db ## Seed the demo workspace and print its admin login
+# The sample network (central Helsinki) unless PBF names another extract.
+PBF ?= data/roads/helsinki.osm.pbf
+roads: db ## Import a road network: make roads PBF=region.osm.pbf (default: the sample)
+	@$(LOAD_ENV) $(PY) scripts/roads.py import $(PBF)
+
+seed: db ## Import the sample road network if none, seed the demo workspace, print its login
+	@$(LOAD_ENV) $(PY) scripts/roads.py import --if-empty data/roads/helsinki.osm.pbf
 	@$(LOAD_ENV) $(PY) scripts/seed.py
 
 run: seed ## Set everything up, then serve the API and a worker until Ctrl-C

@@ -4,6 +4,7 @@
     .venv/bin/python bench/optimize_api.py --sizes 50 --repetitions 3 --json
     .venv/bin/python bench/optimize_api.py --worker-timeout-ms 20    # faster idle broker polls
     .venv/bin/python bench/optimize_api.py --profile-hits            # + SQL and cProfile of hits
+    .venv/bin/python bench/optimize_api.py --roads --sizes 50        # on the sample road network
 
 Works in its own database (default omniroute_bench_optimize, recreated from the PostGIS
 template and migrated on every run) and its own Redis database (default 14, flushed at
@@ -76,9 +77,12 @@ READY_TIMEOUT_S = 90.0
 JOB_TIMEOUT_S = 120.0
 STOP_GRACE_S = 15.0
 
-# Bengaluru, stops uniform within +-0.15 deg (~33 x 33 km) of the centre.
+# Bengaluru, stops uniform within +-0.15 deg (~33 x 33 km) of the centre (great-circle
+# travel); with --roads, central Helsinki within the shipped sample road network.
 CENTRE = (77.5946, 12.9716)
 SPREAD_DEG = 0.15
+HELSINKI_CENTRE = (24.9440, 60.1715)
+HELSINKI_SPREAD_DEG = 0.0050
 
 
 # --- subprocesses ---------------------------------------------------------------------------
@@ -368,13 +372,17 @@ def route_body(depot: str, vehicle: str, stops: list[str]) -> dict[str, Any]:
 
 
 def city_points(rng: random.Random, n: int) -> list[tuple[float, float]]:
+    centre, spread = (HELSINKI_CENTRE, HELSINKI_SPREAD_DEG) if ROADS else (CENTRE, SPREAD_DEG)
     return [
         (
-            round(CENTRE[0] + rng.uniform(-SPREAD_DEG, SPREAD_DEG), 6),
-            round(CENTRE[1] + rng.uniform(-SPREAD_DEG, SPREAD_DEG), 6),
+            round(centre[0] + rng.uniform(-spread, spread), 6),
+            round(centre[1] + rng.uniform(-spread * 0.7, spread * 0.7), 6),
         )
         for _ in range(n)
     ]
+
+
+ROADS = False
 
 
 def unix(timestamp: str | None) -> float:
@@ -539,6 +547,10 @@ def run(args: argparse.Namespace, children: Children) -> Report:
     )
     log(f"recreating {args.database} from {POSTGIS_TEMPLATE} and migrating")
     prepare_database(args.database)
+    if args.roads:
+        from services.roads.imports import import_network
+
+        asyncio.run(import_network(owner_url(args.database), ROOT / "data/roads/helsinki.osm.pbf"))
     redis = Redis.from_url(redis_url)
     redis.flushdb()
 
@@ -801,6 +813,9 @@ def main() -> None:
         "--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10, 50, 200]
     )
     parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument(
+        "--roads", action="store_true", help="stops in the sample road network (road travel)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the random stops")
     parser.add_argument(
         "--time-limit", type=float, default=None, help="solver budget in s (default: the API's)"
@@ -832,6 +847,8 @@ def main() -> None:
     if get_settings().redis_url.startswith("memory"):
         parser.error("needs Redis: set REDIS_URL (or run scripts/provision.sh)")
 
+    global ROADS
+    ROADS = args.roads
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with tempfile.TemporaryFile() as api_log, tempfile.TemporaryFile() as worker_log:
         children = Children({"api": api_log, "worker": worker_log})

@@ -133,6 +133,13 @@ class Settings(BaseSettings):
     # Dispatch: a vehicle whose last position is older than this is not a candidate.
     dispatch_max_position_age_s: float = Field(default=600.0, gt=0)
 
+    # Road networks: how far a point may lie from the nearest usable road (beyond it the
+    # whole plan uses great-circle travel), and the most each vehicle type drives (km/h).
+    road_max_snap_m: float = Field(default=200.0, gt=0, le=5000)
+    road_vehicle_speeds_kmh: dict[str, float] = Field(
+        default_factory=lambda: {"bike": 18.0, "car": 110.0, "van": 90.0, "truck": 80.0}
+    )
+
     cors_origins: list[str] = []
     partition_months_ahead: int = Field(default=3, ge=1, le=24)
     archive_dir: str = "archive"
@@ -148,6 +155,15 @@ class Settings(BaseSettings):
     qiskit_ibm_token: SecretStr | None = None
     qiskit_ibm_instance: str | None = None
     qiskit_ibm_channel: str = "ibm_quantum_platform"
+
+    @model_validator(mode="after")
+    def _refuse_impossible_road_speeds(self) -> Self:
+        for vtype, speed in self.road_vehicle_speeds_kmh.items():
+            if not 0 < speed <= 300:
+                raise ValueError(
+                    f"ROAD_VEHICLE_SPEEDS_KMH: {vtype} at {speed} km/h is outside (0, 300]"
+                )
+        return self
 
     @model_validator(mode="after")
     def _refuse_workers_without_redis(self) -> Self:

@@ -81,11 +81,24 @@ class ProfileUpdate(Body):
         return self
 
 
+# How a workspace's plans are priced (services.roads.travel): road network where every
+# point lies on it, always road (else refused), or always great-circle.
+TRAVEL_SOURCES = ("auto", "road", "great_circle")
+
+
+def _known_travel_source(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    if settings and settings.get("travel_source", "auto") not in TRAVEL_SOURCES:
+        raise ValueError(f"travel_source must be one of {', '.join(TRAVEL_SOURCES)}")
+    return settings
+
+
 class WorkspaceCreate(Body):
     name: str = Field(min_length=1, max_length=200)
     region: Region
     active_mode: ActiveMode = ActiveMode.LOGISTICS
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    _travel_source = field_validator("settings")(_known_travel_source)
 
 
 class WorkspaceUpdate(Body):
@@ -93,6 +106,8 @@ class WorkspaceUpdate(Body):
     region: Region | None = None
     active_mode: ActiveMode | None = None
     settings: dict[str, Any] | None = None
+
+    _travel_source = field_validator("settings")(_known_travel_source)
 
 
 class MemberInvite(_EmailBody):

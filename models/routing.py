@@ -79,6 +79,7 @@ class Route(SQLModel, table=True):
     )
     started_at: datetime | None = Field(default=None, sa_column=timestamp())
     completed_at: datetime | None = Field(default=None, sa_column=timestamp())
+
     created_at: datetime | None = Field(default=None, sa_column=created_at())
     updated_at: datetime | None = Field(default=None, sa_column=updated_at())
     deleted_at: datetime | None = Field(default=None, sa_column=timestamp())
@@ -185,3 +186,14 @@ class OptimizationJob(SQLModel, table=True):
     )
     # A running job's worker renews this; past it, the worker is presumed gone.
     lease_expires_at: datetime | None = Field(default=None, sa_column=timestamp())
+
+    def travel(self) -> dict[str, Any]:
+        """How the plan is priced, from its problem (see `plan_travel`)."""
+        return plan_travel(((self.input_data or {}).get("problem") or {}).get("travel"))
+
+
+def plan_travel(travel: dict[str, Any] | None) -> dict[str, Any]:
+    """A plan's travel as reported: `source` (road or great_circle), `network_version`,
+    `reason` and the `off_network` location ids; plans made before road networks, or
+    without one, used great-circle travel."""
+    return {"off_network": [], **(travel or {"source": "great_circle"})}

@@ -33,6 +33,7 @@ from schema.types.routing import (
     RouteInput,
     RoutePatch,
     StopChange,
+    Travel,
     UnassignedStop,
 )
 from services.routing import optimization, planning, routes
@@ -156,6 +157,7 @@ class RoutingMutation:
                     )
                     for c in replan.changes
                 ],
+                travel=Travel.of(replan.result.get("travel")),
             )
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_CREATE))
@@ -172,6 +174,7 @@ class RoutingMutation:
                     )
                     for u in plan.unassigned
                 ],
+                travel=Travel.of(plan.result.get("travel")),
             )
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_DEPLOY))

@@ -18,6 +18,7 @@ from core.validation import Body
 from models import OptimizationJob
 from models.enums import JobStatus, RouteStatus
 from models.permissions import Operation
+from models.routing import plan_travel
 from models.routing_inputs import FleetPlanRequest, OptimizeRequest, RouteCreate, RouteUpdate
 from rest.auth import authorize, path_uuid
 from rest.envelope import pagination, success
@@ -94,8 +95,15 @@ def route_json(detail: RouteDetail) -> dict[str, Any]:
     }
 
 
+def _travel(result: dict[str, Any]) -> dict[str, Any]:
+    """How a plan was priced: `travel_source` and the `travel` it was chosen with."""
+    travel = plan_travel(result.get("travel"))
+    return {"travel_source": travel["source"], "travel": travel}
+
+
 def job_json(job: OptimizationJob) -> dict[str, Any]:
     result = job.result_data or {}
+    travel = job.travel()
     return {
         "id": str(job.id),
         "route_id": to_json(job.route_id),
@@ -109,6 +117,8 @@ def job_json(job: OptimizationJob) -> dict[str, Any]:
         "retry_count": job.retry_count,
         "attempts": job.attempts,
         "progress": job.progress,
+        "travel_source": travel["source"],
+        "travel": travel,
         "result": {
             key: result.get(key)
             for key in (
@@ -123,6 +133,7 @@ def job_json(job: OptimizationJob) -> dict[str, Any]:
                 "fallback_reason",
                 "unassigned",
                 "submitted_distance_m",
+                "travel",
             )
         }
         if result
@@ -276,6 +287,7 @@ async def plan_fleet(request: Request) -> JSONResponse:
             "unassigned": plan.unassigned,
             "distance_km": round(plan.result["distance_m"] / 1000, 3),
             "solver": plan.result["solver"],
+            **_travel(plan.result),
         },
         status_code=201,
     )
@@ -289,7 +301,7 @@ async def reoptimize(request: Request) -> JSONResponse:
         body = route_json(
             await routes.route_detail(session=session, actor=actor, route_id=route_id)
         )
-    return success({"route": body, "changes": to_json(replan.changes)})
+    return success({"route": body, "changes": to_json(replan.changes), **_travel(replan.result)})
 
 
 def _transition(operation: Operation, action: Any) -> Any:

@@ -58,9 +58,15 @@ async def ensure_database(conn: asyncpg.Connection, name: str, owner: str, templ
 
 
 async def ensure_postgis(dsn: str) -> None:
+    """PostGIS, and pgRouting where the server has it (the road tests and benchmark compare
+    the road matrices with it; the application itself does not need it)."""
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        if await conn.fetchval(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting'"
+        ) and await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
     finally:
         await conn.close()
 
@@ -96,9 +102,14 @@ async def main() -> None:
             await conn.execute(
                 f"GRANT {quote_ident(settings.db_auth_role)} TO {quote_ident(owner)}"
             )
-            if not await conn.fetchval(
+            template_dsn = maintenance.set(database=POSTGIS_TEMPLATE).render_as_string(
+                hide_password=False
+            )
+            if await conn.fetchval(
                 "SELECT 1 FROM pg_database WHERE datname = $1", POSTGIS_TEMPLATE
             ):
+                await ensure_postgis(template_dsn)  # a template made before pgRouting
+            else:
                 await conn.execute(f"CREATE DATABASE {quote_ident(POSTGIS_TEMPLATE)}")
                 await ensure_postgis(
                     maintenance.set(database=POSTGIS_TEMPLATE).render_as_string(hide_password=False)

@@ -84,6 +84,14 @@ ensure_postgis() { # superuser URL
     apt_install "postgresql-$version-postgis-3" || {
       log "PostGIS is missing: install postgresql-$version-postgis-3"; exit 1; }
   fi
+  # pgRouting: the road-network tests and bench/roads.py check the matrices against it.
+  have="$(psql "$1" -Atqc "SELECT count(*) FROM pg_available_extensions WHERE name = 'pgrouting'")"
+  if [ "$have" = 0 ]; then
+    local version
+    version="$(psql "$1" -Atqc "SHOW server_version_num" | cut -c1-2)"
+    apt_install "postgresql-$version-pgrouting" || \
+      log "pgRouting is missing: install postgresql-$version-pgrouting for the road tests"
+  fi
 }
 
 redis_answers() { # host port
@@ -121,6 +129,7 @@ if [ -n "${DATABASE_URL:-}" ]; then
   log "using DATABASE_URL from the environment"
   OWNER_URL="$DATABASE_URL"
   SUPER_URL="${POSTGRES_SUPERUSER_URL:-$DATABASE_URL}"
+  if [ -n "${POSTGRES_SUPERUSER_URL:-}" ]; then ensure_postgis "$SUPER_URL"; fi
 else
   ensure_postgres
   SUPER_URL="postgresql://postgres@$PG_HOST:$PG_PORT/postgres"

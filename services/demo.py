@@ -1,5 +1,5 @@
 """A demo workspace for trying the product: a depot, a small fleet and customers in
-Bengaluru, and an admin who can log in. Seeding twice changes nothing."""
+central Helsinki, and an admin who can log in. Seeding twice changes nothing."""
 
 from __future__ import annotations
 
@@ -19,28 +19,30 @@ from services.audit import record_audit
 
 DEMO_SLUG = "omniroute-demo"
 
-DEPOT = ("Peenya Distribution Centre", 77.5187, 13.0285)
+# Inside the shipped central-Helsinki road network, so the first optimized route follows
+# the streets (data/roads: © OpenStreetMap contributors, ODbL).
+DEPOT = ("Kamppi Distribution Centre", 24.9372, 60.1683)
 CUSTOMERS = (
-    ("MG Road Metro Pharmacy", 77.6101, 12.9756),
-    ("Indiranagar 100ft Grocers", 77.6408, 12.9719),
-    ("Koramangala Bakery", 77.6245, 12.9352),
-    ("HSR Layout Fresh Mart", 77.6387, 12.9116),
-    ("Jayanagar 4th Block Stores", 77.5838, 12.9250),
-    ("Basavanagudi Book House", 77.5737, 12.9422),
-    ("Malleshwaram Flower Market", 77.5710, 13.0031),
-    ("Rajajinagar Hardware", 77.5550, 12.9915),
-    ("Hebbal Lake Cafe", 77.5970, 13.0358),
-    ("Yelahanka New Town Clinic", 77.5963, 13.1007),
-    ("Whitefield Tech Park Canteen", 77.7500, 12.9698),
-    ("Marathahalli Electronics", 77.7010, 12.9569),
-    ("Electronic City Phase 1 Depot", 77.6701, 12.8452),
-    ("BTM Layout Dairy", 77.6101, 12.9166),
-    ("Banashankari Temple Street Shop", 77.5468, 12.9255),
-    ("Vijayanagar Pharmacy", 77.5373, 12.9719),
-    ("Frazer Town Bakery", 77.6140, 12.9976),
-    ("Ulsoor Lake Market", 77.6200, 12.9830),
-    ("RT Nagar Provisions", 77.5960, 13.0210),
-    ("Kengeri Satellite Town Store", 77.4850, 12.9110),
+    ("Rautatientori Pharmacy", 24.9434, 60.1712),
+    ("Aleksanterinkatu Grocers", 24.9470, 60.1684),
+    ("Esplanadi Bakery", 24.9480, 60.1675),
+    ("Kluuvi Fresh Mart", 24.9453, 60.1705),
+    ("Erottaja Stores", 24.9425, 60.1660),
+    ("Yrjönkatu Book House", 24.9380, 60.1665),
+    ("Kaisaniemi Flower Market", 24.9452, 60.1735),
+    ("Kruununhaka Hardware", 24.9525, 60.1722),
+    ("Senaatintori Cafe", 24.9518, 60.1697),
+    ("Kaartinkaupunki Clinic", 24.9478, 60.1652),
+    ("Mannerheimintie Canteen", 24.9395, 60.1700),
+    ("Kaivokatu Electronics", 24.9418, 60.1697),
+    ("Simonkatu Depot Shop", 24.9350, 60.1690),
+    ("Lönnrotinkatu Dairy", 24.9370, 60.1648),
+    ("Bulevardi Corner Shop", 24.9390, 60.1655),
+    ("Kasarmitori Pharmacy", 24.9483, 60.1660),
+    ("Hallituskatu Bakery", 24.9500, 60.1710),
+    ("Liisankatu Market", 24.9510, 60.1740),
+    ("Vilhonkatu Provisions", 24.9440, 60.1722),
+    ("Kalevankatu Store", 24.9365, 60.1660),
 )
 VEHICLES = (
     ("KA-01-AB-1001", "van", 800, 6.0, "diesel"),
@@ -74,7 +76,7 @@ async def seed_demo(*, session: AsyncSession, admin_email: str, admin_password: 
         return DemoLogin(admin_email, admin_password, existing[0], created=False)
 
     org = Organization(name="OmniRoute Demo", slug=DEMO_SLUG)
-    workspace = Workspace(organization_id=org.id, name="Bengaluru Deliveries", region="ap-south")
+    workspace = Workspace(organization_id=org.id, name="Helsinki Deliveries", region="eu-north")
     await set_tenant(session, workspace.id, organization_id=org.id)
     admin = User(
         workspace_id=workspace.id,

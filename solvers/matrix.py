@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from solvers.problem import IntMatrix, Point, TravelMatrix
+
+IntArray = npt.NDArray[np.int64]
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -25,21 +28,55 @@ DEFAULT_SPEEDS_KMH: Mapping[str, float] = {
 
 
 class MatrixProvider(Protocol):
-    """Computes travel distances and, per vehicle type, durations between points."""
+    """Computes travel distances and, per vehicle type, durations between points.
+
+    A provider may also offer ``durations_to(points, target, vehicle_type)`` (seconds from
+    each point to one target, for ranking many candidates); `durations_to` below falls back
+    to a column of the matrix for one that does not."""
 
     def matrix(self, points: Sequence[Point], vehicle_types: Collection[str]) -> TravelMatrix:
         """Return the matrix for ``points`` with a duration matrix per vehicle type."""
         ...
 
 
-def haversine_m(points: Sequence[Point]) -> np.ndarray:
-    """Great-circle distances in metres between all pairs of points (float matrix)."""
+def durations_to(
+    provider: MatrixProvider, points: Sequence[Point], target: Point, vehicle_type: str
+) -> IntArray:
+    """Whole seconds from each point to ``target`` for one vehicle type."""
+    own = getattr(provider, "durations_to", None)
+    if own is not None:
+        result: IntArray = own(points, target, vehicle_type)
+        return result
+    return provider.matrix([target, *points], [vehicle_type]).durations[vehicle_type][1:, 0]
+
+
+def _radians(points: Sequence[Point]) -> tuple[np.ndarray, np.ndarray]:
     lat = np.radians(np.array([p.lat for p in points], dtype=float))
     lon = np.radians(np.array([p.lon for p in points], dtype=float))
-    dlat = lat[:, None] - lat[None, :]
-    dlon = lon[:, None] - lon[None, :]
-    a = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
+    return lat, lon
+
+
+def _great_circle(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    a = (
+        np.sin((lat1 - lat2) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon1 - lon2) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def haversine_m(points: Sequence[Point]) -> np.ndarray:
+    """Great-circle distances in metres between all pairs of points (float matrix)."""
+    lat, lon = _radians(points)
+    return _great_circle(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+
+
+def haversine_to_m(points: Sequence[Point], target: Point) -> np.ndarray:
+    """Great-circle distances in metres from each point to ``target``."""
+    lat, lon = _radians(points)
+    (lat0,), (lon0,) = _radians([target])
+    return _great_circle(lat, lon, lat0, lon0)
 
 
 @dataclass(frozen=True)
@@ -59,6 +96,11 @@ class HaversineProvider:
     def speed_kmh(self, vehicle_type: str) -> float:
         """Travel speed used for a vehicle type."""
         return self.speeds_kmh.get(vehicle_type, self.default_speed_kmh)
+
+    def durations_to(self, points: Sequence[Point], target: Point, vehicle_type: str) -> IntArray:
+        """Whole seconds from each point to ``target``, without the full matrix."""
+        metres = haversine_to_m(points, target) * self.detour_factor
+        return np.rint(metres / (self.speed_kmh(vehicle_type) / 3.6)).astype(np.int64)
 
     def matrix(self, points: Sequence[Point], vehicle_types: Collection[str]) -> TravelMatrix:
         """Distances in whole metres; durations in whole seconds per vehicle type."""

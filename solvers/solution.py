@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-UnassignedReason = Literal["capacity", "time_window", "range", "vehicle_type"]
+UnassignedReason = Literal["capacity", "time_window", "range", "vehicle_type", "unreachable"]
 OptimizationMode = Literal["classical", "hybrid", "quantum"]
 
 ProgressCallback = Callable[[float, float], None]

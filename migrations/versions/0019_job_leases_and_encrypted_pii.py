@@ -11,7 +11,7 @@ already stored are encrypted here, with the keys of the settings the migration r
 only for the rewrite, inside this migration's transaction.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 """
 
 from collections.abc import Callable, Sequence
@@ -23,7 +23,7 @@ from core.crypto import FieldCipher
 from core.settings import get_settings
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,6 +15,7 @@ from models import OptimizationJob as JobRow
 from models import Route as RouteRow
 from models import RouteStop as StopRow
 from models.enums import JobStatus, OptimizationMode, RouteStatus
+from models.routing import plan_travel
 from models.routing_inputs import OptimizeFor
 from schema.context import Context
 from schema.types.fleet import Location, Vehicle
@@ -140,6 +141,26 @@ class Route:
         return Location.of(row) if row else None
 
 
+@strawberry.type(description="How a plan is priced: along a road network, or great-circle.")
+class Travel:
+    source: str = strawberry.field(description="`road` or `great_circle`.")
+    network_version: int | None
+    reason: str | None = strawberry.field(description="Why great-circle travel was used.")
+    off_network_location_ids: list[str] = strawberry.field(
+        description="Locations beyond the snap distance of the road network."
+    )
+
+    @classmethod
+    def of(cls, travel: dict[str, Any] | None) -> Travel:
+        shown = plan_travel(travel)
+        return cls(
+            source=shown["source"],
+            network_version=shown.get("network_version"),
+            reason=shown.get("reason"),
+            off_network_location_ids=shown["off_network"],
+        )
+
+
 @strawberry.type
 class OptimizationJob:
     id: UUID
@@ -153,6 +174,7 @@ class OptimizationJob:
     result: JSON | None = strawberry.field(
         description="Solver, engine, distance, duration, gap, unassigned stops with reasons."
     )
+    travel: Travel
     created_at: datetime | None
     started_at: datetime | None
     completed_at: datetime | None
@@ -170,6 +192,7 @@ class OptimizationJob:
             error_message=row.error_message,
             retry_count=row.retry_count,
             result=JSON({k: v for k, v in result.items() if k != "routes"}) if result else None,
+            travel=Travel.of(row.travel()),
             created_at=row.created_at,
             started_at=row.started_at,
             completed_at=row.completed_at,
@@ -204,6 +227,7 @@ class StopChange:
 class ReplanPayload:
     route: Route
     changes: list[StopChange]
+    travel: Travel
 
 
 @strawberry.type
@@ -217,6 +241,7 @@ class UnassignedStop:
 class FleetPlanPayload:
     routes: list[Route]
     unassigned: list[UnassignedStop]
+    travel: Travel
 
 
 @strawberry.input

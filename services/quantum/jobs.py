@@ -33,11 +33,13 @@ from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
 from services.listing import paginate
+from services.roads.travel import choose_travel, provider_for
 from services.routing import leases
 from services.routing import problem as canon
 from services.routing.optimization import claim_job, job_input_for_route
 from services.routing.routes import get_route
 from solvers.hybrid import HybridParams, HybridReport, HybridSolver, QuantumCapError, quantum_fits
+from solvers.matrix import MatrixProvider
 from solvers.quantum.qaoa import QaoaParams
 
 log = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ def _cap_error(field: str, num_stops: int) -> ValidationFailed:
 
 
 async def _problem_from_locations(
-    session: AsyncSession, data: QuantumOptimizeRequest
+    session: AsyncSession, actor: Principal, data: QuantumOptimizeRequest
 ) -> dict[str, Any]:
     assert data.location_ids is not None
     assert data.depot_location_id is not None
@@ -141,13 +143,21 @@ async def _problem_from_locations(
         max_range_km=None,
         shift=(0, canon.MAX_TIME),
     )
+    depot_spec = (str(data.depot_location_id), depot.lng, depot.lat)
+    travel = await choose_travel(
+        session,
+        actor.workspace_id,
+        [depot_spec, *((s.location_id, s.lng, s.lat) for s in stops)],
+        [vehicle.vehicle_type],
+    )
     problem = canon.canonical_problem(
         mode=data.mode.value,
         optimize_for="distance",
         planned_start=origin,
-        depot=(str(data.depot_location_id), depot.lng, depot.lat),
+        depot=depot_spec,
         vehicles=[vehicle],
         stops=stops,
+        travel=travel,
     )
     return {
         "problem": problem,
@@ -174,7 +184,7 @@ async def request_quantum_job(
         field = "route_id"
     else:
         route = None
-        job_input = await _problem_from_locations(session, data)
+        job_input = await _problem_from_locations(session, actor, data)
         field = "location_ids"
     num_stops = len(job_input["problem"]["stops"])
     if data.mode is QuantumMode.QUANTUM and not data.allow_hybrid and not quantum_fits(num_stops):
@@ -250,11 +260,13 @@ def make_sampler(options: dict[str, Any], settings: Settings) -> Any:
     )
 
 
-def _solve(job_input: dict[str, Any], settings: Settings) -> tuple[dict[str, Any], HybridReport]:
+def _solve(
+    job_input: dict[str, Any], settings: Settings, provider: MatrixProvider
+) -> tuple[dict[str, Any], HybridReport]:
     from solvers.selector import SelectorParams, solve_problem
 
     options = job_input["quantum"]
-    problem = canon.to_solver_problem(job_input["problem"])
+    problem, unreachable = canon.priced_problem(job_input["problem"], provider)
     reports: list[HybridReport] = []
     solver = HybridSolver(
         _hybrid_params(options), sampler=make_sampler(options, settings), on_report=reports.append
@@ -266,7 +278,8 @@ def _solve(job_input: dict[str, Any], settings: Settings) -> tuple[dict[str, Any
         mode=options["mode"],
         params=SelectorParams(quantum=solver),
     )
-    result = canon.canonical_result(problem, solution)
+    result = canon.canonical_result(problem, solution, unreachable)
+    result["travel"] = job_input["problem"].get("travel")
     if not reports:  # the improver failed before reporting: the selector kept the classical plan
         reports.append(
             HybridReport(
@@ -353,8 +366,10 @@ async def _solve_and_save(
     error: str | None = None
     result: dict[str, Any] | None = None
     report: HybridReport | None = None
+    async with db.session(workspace_id) as session:
+        provider = await provider_for(session, job_input["problem"].get("travel"))
     try:
-        result, report = await asyncio.to_thread(_solve, job_input, settings)
+        result, report = await asyncio.to_thread(_solve, job_input, settings, provider)
     except QuantumCapError as exc:
         error = f"VALIDATION_ERROR: {exc}"
     except Exception as exc:

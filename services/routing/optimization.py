@@ -19,7 +19,6 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -39,9 +38,10 @@ from models.enums import JobStatus, RouteStatus, SolverType
 from models.routing_inputs import OptimizeRequest, default_time_limit
 from services.audit import record_audit
 from services.events import emit
+from services.roads.travel import choose_travel, provider_for
 from services.routing import leases
 from services.routing import problem as canon
-from services.routing.paths import replace_path
+from services.routing.paths import Line, leg_lines, replace_path
 from services.routing.routes import (
     STOPS,
     PathLeg,
@@ -52,6 +52,7 @@ from services.routing.routes import (
     stop_view,
 )
 from solvers.hybrid import HybridParams, HybridReport, HybridSolver
+from solvers.matrix import MatrixProvider
 from solvers.selector import SelectorParams, solve_problem
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class AppliedPlan:
     arrivals: list[datetime | None]
     departures: list[datetime | None]
     points: list[tuple[float, float]]
+    lines: list[Line]
 
 
 def cache_key(workspace_id: UUID, digest: str) -> str:
@@ -195,11 +197,18 @@ async def route_input(
         for stop in views
     ]
     has_vehicle = refs.vehicle_id is not None
+    vehicle_type = refs.vehicle_type if has_vehicle else "van"
+    travel = await choose_travel(
+        session,
+        route.workspace_id,
+        [depot, *((s.location_id, s.lng, s.lat) for s in stops)],
+        [vehicle_type],
+    )
     spec = canon.vehicle_spec(
         origin,
         constraints,
         vehicle_id=str(refs.vehicle_id) if has_vehicle else "vehicle",
-        vehicle_type=refs.vehicle_type if has_vehicle else "van",
+        vehicle_type=vehicle_type,
         capacity_kg=float(refs.capacity_kg) if has_vehicle and refs.capacity_kg else None,
         capacity_m3=refs.capacity_volume_m3 if has_vehicle else None,
         max_range_km=refs.max_range_km if has_vehicle else None,
@@ -211,6 +220,7 @@ async def route_input(
         depot=depot,
         vehicles=[spec],
         stops=stops,
+        travel=travel,
     )
     job_input = {
         "problem": problem,
@@ -299,7 +309,7 @@ def _saved_detail(route: Route, stops: list[StopView], plan: AppliedPlan) -> Rou
                 zip(plan.order, plan.arrivals, plan.departures, strict=True), start=1
             )
         ],
-        [PathLeg(i, [a, b]) for i, (a, b) in enumerate(pairwise(plan.points))],
+        [PathLeg(i, line) for i, line in enumerate(plan.lines)],
     )
 
 
@@ -351,7 +361,9 @@ async def apply_result(
     depot = (problem["depot"]["lng"], problem["depot"]["lat"])
     legs = [(problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in visited]
     points = [depot, *legs, depot]
-    await replace_path(session, route, points)
+    vehicle_types = sorted({v["type"] for v in problem["vehicles"]})
+    lines = await leg_lines(session, problem.get("travel"), points, vehicle_types)
+    await replace_path(session, route, points, lines)
     await session.execute(
         REORDER,
         {
@@ -385,7 +397,7 @@ async def apply_result(
         entity_id=route.id,
         data=summary,
     )
-    return AppliedPlan(order, arrivals, departures, points)
+    return AppliedPlan(order, arrivals, departures, points, lines)
 
 
 async def get_job(*, session: AsyncSession, actor: Principal, job_id: UUID) -> OptimizationJob:
@@ -438,10 +450,13 @@ async def wait_for_job(
         delay = min(delay * 1.5, 0.05)
 
 
-def _solve(job_input: dict[str, Any], progress: Any, engine: str = "auto") -> dict[str, Any]:
-    """Solve a job's problem; hybrid and quantum routes get QAOA on top of the classical
-    plan, within as much time again as the classical budget and never worse than it."""
-    problem = canon.to_solver_problem(job_input["problem"])
+def _solve(
+    job_input: dict[str, Any], progress: Any, provider: MatrixProvider, engine: str = "auto"
+) -> dict[str, Any]:
+    """Solve a job's problem, priced by `provider`; hybrid and quantum routes get QAOA on
+    top of the classical plan, within as much time again as the classical budget and never
+    worse than it."""
+    problem, unreachable = canon.priced_problem(job_input["problem"], provider)
     mode = job_input["problem"]["mode"]
     time_limit = float(job_input["time_limit_s"])
     reports: list[HybridReport] = []
@@ -458,7 +473,8 @@ def _solve(job_input: dict[str, Any], progress: Any, engine: str = "auto") -> di
         params=SelectorParams(engine=engine, quantum=improver),  # type: ignore[arg-type]
         progress=progress,
     )
-    result = canon.canonical_result(problem, solution)
+    result = canon.canonical_result(problem, solution, unreachable)
+    result["travel"] = job_input["problem"].get("travel")
     if reports:
         result["quantum"] = reports[-1].summary()
     return result
@@ -577,16 +593,18 @@ async def _solve_and_save(
             last[0] = now
             loop.call_soon_threadsafe(start_report, best_cost, elapsed_s)
 
+    async with db.session(workspace_id) as session:
+        provider = await provider_for(session, job_input["problem"].get("travel"))
     started = time.monotonic()
     error: str | None = None
     result: dict[str, Any] | None = None
     try:
-        result = await asyncio.to_thread(_solve, job_input, progress)
+        result = await asyncio.to_thread(_solve, job_input, progress, provider)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         log.warning("solver failed, retrying with OR-Tools", extra={"job_id": str(job_id)})
         try:
-            result = await asyncio.to_thread(_solve, job_input, progress, "ortools")
+            result = await asyncio.to_thread(_solve, job_input, progress, provider, "ortools")
         except Exception as again:
             error = f"{error}; fallback {type(again).__name__}: {again}"
     elapsed = time.monotonic() - started

@@ -22,9 +22,11 @@ from models.routing_inputs import FleetPlanRequest, default_time_limit
 from services.audit import record_audit
 from services.changes import record_change
 from services.events import emit
+from services.roads.travel import choose_travel, provider_for
 from services.routing import problem as canon
-from services.routing.paths import replace_path
+from services.routing.paths import leg_lines, replace_path
 from services.routing.routes import get_route
+from solvers.matrix import MatrixProvider
 from solvers.selector import solve_problem
 
 REPLAN_TIME_LIMIT_S = 2.0
@@ -54,10 +56,25 @@ class Replan:
     result: dict[str, Any]
 
 
-def _solve(problem: dict[str, Any], time_limit: float) -> dict[str, Any]:
-    solver_problem = canon.to_solver_problem(problem)
+def _solve(problem: dict[str, Any], time_limit: float, provider: MatrixProvider) -> dict[str, Any]:
+    solver_problem, unreachable = canon.priced_problem(problem, provider)
     solution = solve_problem(solver_problem, time_limit=time_limit, seed=0, mode=problem["mode"])
-    return canon.canonical_result(solver_problem, solution)
+    result = canon.canonical_result(solver_problem, solution, unreachable)
+    result["travel"] = problem["travel"]
+    return result
+
+
+async def _priced(
+    session: AsyncSession, actor: Principal, problem: dict[str, Any]
+) -> tuple[dict[str, Any], MatrixProvider]:
+    """The problem with its travel chosen (`choose_travel`), and the provider for it."""
+    locations = [(problem["depot"]["id"], problem["depot"]["lng"], problem["depot"]["lat"])]
+    if "start" in problem:
+        locations.append(("vehicle", problem["start"]["lng"], problem["start"]["lat"]))
+    locations += [(s["location_id"], s["lng"], s["lat"]) for s in problem["stops"]]
+    types = sorted({v["type"] for v in problem["vehicles"]})
+    problem["travel"] = await choose_travel(session, actor.workspace_id, locations, types)
+    return problem, await provider_for(session, problem["travel"])
 
 
 def _point(location: Location) -> GeoPoint:
@@ -123,7 +140,9 @@ async def plan_fleet(
         ],
     )
     time_limit = data.time_limit_s or default_time_limit(len(data.stops))
-    result = await asyncio.to_thread(_solve, problem, time_limit)
+    problem, provider = await _priced(session, actor, problem)
+    result = await asyncio.to_thread(_solve, problem, time_limit, provider)
+    types = {str(v.id): v.vehicle_type for v in vehicles}
     routes: list[Route] = []
     for number, planned in enumerate(result["routes"], start=1):
         route = Route(
@@ -160,9 +179,9 @@ async def plan_fleet(
             (problem["stops"][v["stop"]]["lng"], problem["stops"][v["stop"]]["lat"])
             for v in planned["visits"]
         ]
-        await replace_path(
-            session, route, [(depot.lng, depot.lat), *points, (depot.lng, depot.lat)]
-        )
+        path = [(depot.lng, depot.lat), *points, (depot.lng, depot.lat)]
+        lines = await leg_lines(session, problem["travel"], path, [types[planned["vehicle_id"]]])
+        await replace_path(session, route, path, lines)
         routes.append(route)
     await session.flush()
     unassigned = [
@@ -258,7 +277,8 @@ async def reoptimize_route(*, session: AsyncSession, actor: Principal, route_id:
         ],
     )
     problem["start"] = {"lng": position.lng, "lat": position.lat}
-    result = await asyncio.to_thread(_solve, problem, REPLAN_TIME_LIMIT_S)
+    problem, provider = await _priced(session, actor, problem)
+    result = await asyncio.to_thread(_solve, problem, REPLAN_TIME_LIMIT_S, provider)
     plan = result["routes"][0] if result["routes"] else {"visits": []}
     timing = {v["stop"]: v for v in plan["visits"]}
     order = [v["stop"] for v in plan["visits"]] + [u["stop"] for u in result["unassigned"]]
@@ -284,9 +304,9 @@ async def reoptimize_route(*, session: AsyncSession, actor: Principal, route_id:
     points = [
         (problem["stops"][i]["lng"], problem["stops"][i]["lat"]) for i in order if i in timing
     ]
-    await replace_path(
-        session, route, [(position.lng, position.lat), *points, (depot.lng, depot.lat)]
-    )
+    path = [(position.lng, position.lat), *points, (depot.lng, depot.lat)]
+    lines = await leg_lines(session, problem["travel"], path, [vehicle.vehicle_type])
+    await replace_path(session, route, path, lines)
     route.updated_at = datetime.now(UTC)
     session.add(route)
     moved = [c for c in changes if c.old_order != c.new_order]

@@ -17,7 +17,9 @@ from typing import Any
 
 import orjson
 
+from solvers.matrix import HaversineProvider, MatrixProvider
 from solvers.problem import MAX_TIME, Depot, Point, Problem, Stop, TimeWindow, Vehicle
+from solvers.roads import UNREACHABLE
 from solvers.solution import Solution
 
 CANONICAL_VERSION = 1
@@ -69,10 +71,14 @@ def canonical_problem(
     depot: tuple[str, float, float],
     vehicles: Sequence[VehicleSpec],
     stops: Sequence[StopSpec],
+    travel: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`travel` is how the plan is priced (`services.roads.travel.choose_travel`); part of
+    the digest, so a new road network version is a new cache entry."""
     depot_id, lng, lat = depot
     return {
         "version": CANONICAL_VERSION,
+        "travel": travel or {"source": "great_circle"},
         "mode": mode,
         "optimize_for": optimize_for,
         "planned_start": planned_start.isoformat(),
@@ -109,7 +115,37 @@ def input_hash(problem: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(solver_input, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def to_solver_problem(problem: dict[str, Any]) -> Problem:
+def to_solver_problem(problem: dict[str, Any], provider: MatrixProvider | None = None) -> Problem:
+    """The solver's problem, priced by `provider` (great-circle travel by default)."""
+    return priced_problem(problem, provider)[0]
+
+
+def priced_problem(
+    problem: dict[str, Any], provider: MatrixProvider | None = None
+) -> tuple[Problem, list[int]]:
+    """The solver's problem without the stops that no road joins to the depot (or to the
+    vehicle's start), and those stops' indexes: they are reported `unreachable`, never
+    priced with an invented number."""
+    full = _solver_problem(problem, provider or HaversineProvider())
+    ends = {full.start_location(0), full.end_location(0)}
+    matrices = [full.matrix.distance, *full.matrix.durations.values()]
+    unreachable = [
+        i
+        for i in range(full.num_stops)
+        if any(
+            m[end, full.stop_location(i)] >= UNREACHABLE
+            or m[full.stop_location(i), end] >= UNREACHABLE
+            for m in matrices
+            for end in ends
+        )
+    ]
+    if not unreachable:
+        return full, []
+    kept = [i for i in range(full.num_stops) if i not in set(unreachable)]
+    return full.restrict(kept, list(range(len(full.vehicles)))), unreachable
+
+
+def _solver_problem(problem: dict[str, Any], provider: MatrixProvider) -> Problem:
     depot = problem["depot"]
     depots = [Depot(id="depot", point=Point(lat=depot["lat"], lon=depot["lng"]))]
     # A route re-planned on the road starts where the vehicle is and still ends at the depot.
@@ -139,7 +175,7 @@ def to_solver_problem(problem: dict[str, Any]) -> Problem:
         )
         for v in problem["vehicles"]
     ]
-    return Problem.build(depots, stops, vehicles)
+    return Problem.build(depots, stops, vehicles, provider)
 
 
 def submitted_order_distance(problem: Problem) -> int:
@@ -151,7 +187,11 @@ def submitted_order_distance(problem: Problem) -> int:
     return int(sum(int(distance[a, b]) for a, b in pairwise(order)))
 
 
-def canonical_result(problem: Problem, solution: Solution) -> dict[str, Any]:
+def canonical_result(
+    problem: Problem, solution: Solution, unreachable: Sequence[int] = ()
+) -> dict[str, Any]:
+    """The result a worker hands back; `unreachable` stops (left out of `problem`) are
+    reported unassigned with that reason."""
     return {
         "routes": [
             {
@@ -168,7 +208,8 @@ def canonical_result(problem: Problem, solution: Solution) -> dict[str, Any]:
             for route in solution.routes
             if route.visits
         ],
-        "unassigned": [{"stop": int(u.stop_id), "reason": u.reason} for u in solution.unassigned],
+        "unassigned": [{"stop": int(u.stop_id), "reason": u.reason} for u in solution.unassigned]
+        + [{"stop": i, "reason": "unreachable"} for i in unreachable],
         "cost": solution.cost,
         "distance_m": solution.distance_m,
         "duration_s": solution.duration_s,

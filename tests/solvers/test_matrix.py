@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from solvers.matrix import HaversineProvider, haversine_m
+from solvers.matrix import HaversineProvider, durations_to, haversine_m
 from solvers.problem import Depot, Point, Problem, Stop, Vehicle
 
 BERLIN = Point(52.5200, 13.4050)
@@ -49,3 +49,11 @@ def test_problem_rejects_unknown_depot_and_duplicate_ids() -> None:
         Problem.build(
             [Depot("d", BERLIN)], [Stop("a", PARIS), Stop("a", BERLIN)], [Vehicle("v", "d")]
         )
+
+
+def test_durations_to_one_target_are_a_column_of_the_matrix() -> None:
+    points = [Point(lat=12.9 + i / 100, lon=77.5 + i / 70) for i in range(6)]
+    target = Point(lat=13.0, lon=77.6)
+    provider = HaversineProvider()
+    column = provider.matrix([target, *points], ["truck"]).durations["truck"][1:, 0]
+    assert list(durations_to(provider, points, target, "truck")) == list(column)

@@ -1,0 +1,1 @@
+"""Road networks: importing OpenStreetMap extracts and serving travel along the streets."""
