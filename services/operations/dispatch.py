@@ -43,7 +43,7 @@ from models.geo import GeoPoint
 from models.operations_inputs import DispatchRequest, IncidentCreate
 from models.routing_inputs import OptimizeFor, RouteConstraints
 from services.changes import record_change
-from services.operations import sla
+from services.operations import sla, travel
 from services.operations.incidents import (
     IncidentDetail,
     create_incident,
@@ -52,14 +52,13 @@ from services.operations.incidents import (
     units_of,
 )
 from services.operations.notify import Publisher, announce
-from solvers.matrix import HaversineProvider, MatrixProvider
+from solvers.matrix import MatrixProvider
 from solvers.problem import Point
 
 DISPATCHABLE = (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStatus.IN_PROGRESS)
 # Candidates read per type beyond the units asked for: room for a few claimed by others.
 SPARE = 3
 ALTERNATIVES = 5
-DEFAULT_PROVIDER = HaversineProvider()
 
 FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
     "farther",
@@ -319,9 +318,11 @@ async def best_eta(
     workspace_id: UUID,
     scene: GeoPoint,
     max_position_age_s: float,
-    provider: MatrixProvider = DEFAULT_PROVIDER,
+    provider: MatrixProvider | None = None,
 ) -> datetime | None:
     """When the closest free unit could be there, were it sent now (None: no unit)."""
+    if provider is None:
+        provider = await travel.ranking_provider(session, workspace_id, scene)
     now = datetime.now(UTC)
     chosen, _ = await closest(
         session,
@@ -344,7 +345,7 @@ async def report_incident(
     max_position_age_s: float,
     hub: Publisher | None = None,
     clock: sla.SlaClock | None = None,
-    provider: MatrixProvider = DEFAULT_PROVIDER,
+    provider: MatrixProvider | None = None,
 ) -> Incident:
     """Report an incident, its SLA state predicted from the closest free unit's arrival."""
     best = await best_eta(
@@ -451,11 +452,13 @@ async def _explain(
     ]
 
 
-def _leg(candidate: Candidate, scene: GeoPoint) -> WKTElement:
-    return WKTElement(
-        f"LINESTRING({candidate.lng!r} {candidate.lat!r}, {scene.lng!r} {scene.lat!r})",
-        srid=4326,
-    )
+def _leg(candidate: Candidate, scene: GeoPoint, provider: MatrixProvider) -> WKTElement:
+    """The unit's way to the scene: along the streets where the ranking's travel has them,
+    else the straight line."""
+    start, end = Point(candidate.lat, candidate.lng), Point(scene.lat, scene.lng)
+    line = travel.leg(provider, start, end, candidate.vehicle_type)
+    coords = ", ".join(f"{lng!r} {lat!r}" for lng, lat in line)
+    return WKTElement(f"LINESTRING({coords})", srid=4326)
 
 
 async def _deploy(
@@ -466,6 +469,7 @@ async def _deploy(
     location_id: UUID,
     chosen: list[Ranked],
     now: datetime,
+    provider: MatrixProvider,
 ) -> list[ChosenUnit]:
     """A deployed one-stop route per unit, its vehicle `in_transit`, its assignment row.
     Written as one multi-row insert per table: through the unit of work the three routes
@@ -526,7 +530,7 @@ async def _deploy(
             {
                 "workspace_id": ws,
                 "route_id": u.route_id,
-                "path": _leg(r.candidate, scene),
+                "path": _leg(r.candidate, scene, provider),
                 "segment_index": 0,
                 "distance_km": round(u.distance_m / 1000, 3),
             }
@@ -573,7 +577,7 @@ async def dispatch_incident(
     data: DispatchRequest,
     max_position_age_s: float,
     hub: Publisher | None = None,
-    provider: MatrixProvider = DEFAULT_PROVIDER,
+    provider: MatrixProvider | None = None,
 ) -> DispatchResult:
     """Send the closest free units (or the ones named) to the incident, each on a deployed
     one-stop route; answer which went, with ETAs, the predicted SLA state, and why the next
@@ -588,6 +592,8 @@ async def dispatch_incident(
         raise ValidationFailed.field("count", "must match the number of vehicle_ids when given")
     scene = GeoPoint.of(incident.location)
     assert scene is not None
+    if provider is None:
+        provider = await travel.ranking_provider(session, actor.workspace_id, scene)
     now = datetime.now(UTC)
     fresh_since = now - timedelta(seconds=max_position_age_s)
     types = sorted({t.value for t in data.vehicle_types} if data.vehicle_types else VehicleType)
@@ -622,7 +628,7 @@ async def dispatch_incident(
     units: list[ChosenUnit] = []
     if chosen:
         location_id = await _scene_location(session, incident)
-        units = await _deploy(session, actor, incident, scene, location_id, chosen, now)
+        units = await _deploy(session, actor, incident, scene, location_id, chosen, now, provider)
         incident.assigned_vehicles = [
             *(incident.assigned_vehicles or []),
             *(u.vehicle_id for u in units),

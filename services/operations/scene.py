@@ -17,13 +17,11 @@ from models import Incident, IncidentUnit, Vehicle
 from models.enums import IncidentStatus, SlaState
 from models.geo import GeoPoint
 from services.changes import record_change
-from services.operations import sla
+from services.operations import sla, travel
 from services.operations.incidents import OPEN, set_sla_state, units_of
 from services.operations.notify import Publisher, announce
-from solvers.matrix import HaversineProvider, MatrixProvider
+from solvers.matrix import MatrixProvider
 from solvers.problem import Point
-
-DEFAULT_PROVIDER = HaversineProvider()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +105,7 @@ async def units_moved(
     workspace_id: UUID,
     fixes: Mapping[UUID, Fix],
     hub: Publisher | None,
-    provider: MatrixProvider = DEFAULT_PROVIDER,
+    provider: MatrixProvider | None = None,
 ) -> None:
     """New ETAs for the units on their way among `fixes` (through the routing matrix
     provider, from where each is now), and the SLA state each incident is then in."""
@@ -126,6 +124,7 @@ async def units_moved(
         return
     actor = Principal.system(workspace_id)
     touched: dict[UUID, Incident] = {}
+    providers: dict[UUID, MatrixProvider] = {}
     for unit, vehicle_type in rows:
         # A dispatch or resolve holding the incident wins; the next position refreshes.
         incident = touched.get(unit.incident_id) or await session.get(
@@ -137,7 +136,11 @@ async def units_moved(
         scene = GeoPoint.of(incident.location)
         assert scene is not None
         fix = fixes[unit.vehicle_id]
-        matrix = provider.matrix(
+        ranking = providers.get(incident.id) or provider
+        if ranking is None:
+            ranking = await travel.ranking_provider(session, workspace_id, scene)
+        providers[incident.id] = ranking
+        matrix = ranking.matrix(
             [Point(scene.lat, scene.lng), Point(fix.lat, fix.lng)], {vehicle_type}
         )
         unit.eta = fix.recorded_at + timedelta(seconds=int(matrix.durations[vehicle_type][1, 0]))

@@ -1,0 +1,77 @@
+"""Dispatch on a road network: units are ranked by road time through the same provider
+that prices plans, and each unit's route to the scene follows the streets."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from services.roads.imports import import_network
+from services.roads.network import read_network
+from services.roads.travel import road_provider
+from solvers.matrix import HaversineProvider
+from solvers.problem import Point
+from tests.conftest import DatabaseUnderTest
+from tests.helpers import register
+from tests.operations_helpers import dispatch, in_workspace, unit
+from tests.roads_helpers import write_village
+
+# In the village (tests/roads_helpers.py): the scene by B; a lorry by A, whose short road
+# to B is closed to lorries; a van by C, farther in a straight line but nearer by road.
+SCENE = Point(lat=60.3001, lon=25.3035)
+LORRY = Point(lat=60.3001, lon=25.3005)
+VAN = Point(lat=60.3029, lon=25.3001)
+
+
+async def test_units_are_ranked_by_road_time_and_drive_along_the_streets(
+    client: httpx.AsyncClient,
+    database: DatabaseUnderTest,
+    owner_conn: asyncpg.Connection,
+    tmp_path: Path,
+) -> None:
+    imported = await import_network(database.owner_dsn, write_village(tmp_path))
+    admin = await register(client)
+    lorry = await unit(client, admin, "LORRY 1", LORRY.lat, LORRY.lon, "truck")
+    van = await unit(client, admin, "VAN 1", VAN.lat, VAN.lon, "van")
+    body = {
+        "severity": "high",
+        "incident_type": "collision",
+        "location": {"lat": SCENE.lat, "lng": SCENE.lon},
+    }
+    created = await client.post("/api/v1/incidents", json=body, headers=admin.headers)
+    assert created.status_code == 201, created.text
+
+    # In a straight line the lorry is the closer unit, and would be sent.
+    straight = HaversineProvider()
+    assert (
+        straight.durations_to([LORRY], SCENE, "truck")[0]
+        < straight.durations_to([VAN], SCENE, "van")[0]
+    )
+
+    response = await dispatch(client, admin, created.json()["data"]["id"], count=1)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert [u["vehicle_id"] for u in data["units"]] == [van]
+    network = await read_network(database.settings.app_dsn, imported.version)
+    assert network is not None
+    roads = road_provider(network)
+    by_road = roads.matrix([SCENE, VAN, LORRY], ["van", "truck"])
+    chosen = data["units"][0]
+    assert chosen["travel_s"] == by_road.durations["van"][1, 0]
+    assert chosen["distance_m"] == by_road.distance[1, 0]
+    assert {a["vehicle_id"]: a["reason"] for a in data["alternatives"]}[lorry] == "farther"
+
+    # The van's route to the scene turns the corner at A or D instead of cutting across.
+    [path] = await in_workspace(
+        owner_conn,
+        admin.workspace_id,
+        "SELECT ST_NPoints(p.path::geometry) AS points, ST_Length(p.path) AS metres"
+        " FROM route_paths p JOIN routes r ON r.id = p.route_id WHERE r.vehicle_id = $1",
+        uuid.UUID(van),
+    )
+    straight_m = straight.matrix([VAN, SCENE], ["van"]).distance[0, 1] / straight.detour_factor
+    assert path["points"] > 2
+    assert path["metres"] > straight_m
