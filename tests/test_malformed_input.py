@@ -73,3 +73,25 @@ async def test_graphql_refuses_the_corpus_cleanly(client: httpx.AsyncClient) -> 
         response = await client.post("/graphql", content=wrapped, headers=headers)
         assert response.status_code < 500, (name, response.text[:300])
         assert "Traceback" not in response.text
+
+
+async def test_a_nul_character_in_an_otherwise_valid_body_names_its_field(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await register(client)
+    place = {"name": "Depot", "geo": {"lng": 77.5, "lat": 12.9}}
+    for body, field in (
+        ({**place, "name": "De\u0000pot"}, "name"),
+        ({**place, "metadata": {"dock": ["A", "B\u0000"]}}, "metadata.dock.1"),
+    ):
+        response = await client.post("/api/v1/locations", json=body, headers=admin.headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["details"]["fields"][0]["field"] == field
+    query = "mutation($i: LocationInput!) { createLocation(input: $i) { id } }"
+    variables = {"i": {"name": "X\u0000", "geo": {"type": "Point", "coordinates": [77.5, 12.9]}}}
+    answer = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=admin.headers
+    )
+    error = answer.json()["errors"][0]
+    assert error["extensions"]["code"] == "VALIDATION_ERROR", answer.text
+    assert "NUL" in error["message"], answer.text
