@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -61,6 +62,18 @@ PARTITION_CHECK_INTERVAL_S = 12 * 3600
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    def decode_json(self, data: str | bytes) -> object:
+        # Strawberry answers 400 for a JSONDecodeError; without this a document nested past
+        # the recursion limit, invalid UTF-8, or a body that is a bare string or null would
+        # be a 500.
+        try:
+            decoded = json.loads(data)
+        except (RecursionError, UnicodeDecodeError) as exc:
+            raise json.JSONDecodeError(type(exc).__name__, "", 0) from None
+        if not isinstance(decoded, dict | list):
+            raise json.JSONDecodeError("the body must be a JSON object", "", 0)
+        return decoded
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:

@@ -30,7 +30,27 @@ def validation_failed(exc: ValidationError, *, prefix: str = "") -> ValidationFa
     return ValidationFailed(f"Invalid request: {summary}", details={"fields": fields})
 
 
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where a NUL character hides in a JSON value (PostgreSQL text cannot hold one)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_path(key, path) or _nul_path(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
+
+
 def parse_model(model: type[M], data: Any) -> M:
+    nul = _nul_path(data, "")
+    if nul is not None:
+        raise ValidationFailed.field(nul or "body", "must not contain NUL characters")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

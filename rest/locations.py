@@ -134,7 +134,7 @@ async def import_locations(request: Request) -> JSONResponse:
     elif content_type in ("application/geo+json", "application/json"):
         try:
             rows = imports.rows_from_geojson(json.loads(text))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise ValidationFailed.field("file", "malformed JSON") from None
     else:
         raise ValidationFailed.field("content-type", "send text/csv or application/geo+json")

@@ -20,6 +20,8 @@ async def parse_body(request: Request, model: type[M]) -> M:
         data = json.loads(raw) if raw else None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValidationFailed.field("body", f"malformed JSON ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise ValidationFailed.field("body", "JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "expected a JSON object")
     return parse_model(model, data)

@@ -32,7 +32,7 @@ async def _json(request: Request) -> Any:
         pass
     try:  # what orjson refuses but JSON from phones may hold: NaN, refused later per field
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise ValidationFailed.field("body", "malformed JSON") from None
 
 

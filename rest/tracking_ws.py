@@ -55,7 +55,7 @@ async def _receive(websocket: WebSocket, actor: Principal) -> None:
         message = await websocket.receive_text()
         try:
             data: Any = json.loads(message)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             await websocket.send_json({"type": "error", "reason": "malformed JSON"})
             continue
         if not isinstance(data, dict) or data.get("type") != "position_update":
