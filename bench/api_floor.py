@@ -128,7 +128,7 @@ async def seed(database: str, vehicles: int) -> tuple[str, list[str]]:
                 " VALUES ($1, $2, $3, $4)",
                 [
                     (workspace, u, v, f"DL-{i:06d}")
-                    for i, (u, v) in enumerate(zip(users, vehicle_ids))
+                    for i, (u, v) in enumerate(zip(users, vehicle_ids, strict=True))
                 ],
             )
         await conn.execute("VACUUM (ANALYZE) vehicles, drivers, users")

@@ -22,7 +22,7 @@ from rest.envelope import pagination, success
 from rest.parsing import parse_body, parse_query
 from rest.queries import ListQuery
 from rest.serialize import to_json
-from services.fleet import vehicles
+from services.fleet import vehicle_reads, vehicles
 
 
 class VehicleListQuery(ListQuery):
@@ -66,7 +66,18 @@ async def list_vehicles(request: Request) -> JSONResponse:
     filters = vehicles.VehicleFilter(
         status=query.status, vehicle_type=query.vehicle_type, search=query.search, bbox=query.bbox
     )
-    async with request.app.state.db.session(actor.workspace_id) as session:
+    db = request.app.state.db
+    hot = vehicle_reads.PageQuery(filters, page)
+    if hot.covered:
+        async with db.read(actor.workspace_id, organization_id=actor.organization_id) as conn:
+            rows = await vehicle_reads.vehicle_page_json(
+                conn=conn, workspace_id=actor.workspace_id, query=hot
+            )
+        return success(
+            rows.items,
+            pagination=pagination(page=page.page, per_page=page.per_page, total=rows.total),
+        )
+    async with db.session(actor.workspace_id) as session:
         result = await vehicles.list_vehicles(
             session=session, actor=actor, filters=filters, request=page
         )
@@ -88,10 +99,12 @@ async def create_vehicle(request: Request) -> JSONResponse:
 async def get_vehicle(request: Request) -> JSONResponse:
     actor = await authorize(request, Operation.VEHICLE_READ)
     vehicle_id = path_uuid(request, "vehicle_id")
-    async with request.app.state.db.session(actor.workspace_id) as session:
-        body = vehicle_json(
-            await vehicles.get_vehicle(session=session, actor=actor, vehicle_id=vehicle_id)
-        )
+    db = request.app.state.db
+    # A point look-up by primary key: one generic plan serves every call.
+    async with db.read(
+        actor.workspace_id, organization_id=actor.organization_id, generic_plans=True
+    ) as conn:
+        body = await vehicle_reads.vehicle_json(conn=conn, vehicle_id=vehicle_id)
     return success(body)
 
 
