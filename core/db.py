@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
+from asyncpg.exceptions import InsufficientPrivilegeError, InvalidAuthorizationSpecificationError
 from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -46,6 +49,7 @@ SERVER_SETTINGS = {
 LOOKUP_CONNECTIONS = 4
 # Hot reads (bench/api_floor.py) run on plain asyncpg connections of their own pool.
 READ_CONNECTIONS = 10
+_WORD = re.compile(r"[a-z_]{1,32}")
 _AFTER_COMMIT = "after_commit"
 # Advisory-lock class of the outbox: one lock per workspace (by the hash of its id).
 OUTBOX_LOCK_CLASS = 0x0E7B
@@ -175,6 +179,25 @@ def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
+@dataclass(frozen=True, slots=True)
+class MemberCheck:
+    """Who a read is for: the token's user, who must still be an active member of the
+    read's workspace with one of `roles`."""
+
+    user_id: UUID
+    roles: tuple[str, ...]
+
+
+class NotAMember(Exception):
+    """The user was deleted or is not active, or the workspace was deleted."""
+
+
+class RoleRefused(Exception):
+    def __init__(self, role: str) -> None:
+        super().__init__(role)
+        self.role = role
+
+
 class Database:
     """The engine the app role connects with, plus the bus that committed events go to
     (through the outbox relay)."""
@@ -230,24 +253,28 @@ class Database:
         self,
         workspace_id: UUID,
         *,
+        member: MemberCheck | None = None,
         organization_id: UUID | None = None,
         generic_plans: bool = False,
     ) -> AsyncIterator[asyncpg.Connection]:
         """A read-only transaction scoped to a workspace, on a plain asyncpg connection, for
         the hot reads (one vehicle, a page of vehicles) whose ORM session would cost more
-        than their statement: opening and scoping it is one round trip (BEGIN and the
-        tenant settings sent as one simple query), the reads are prepared statements, and
-        the commit is the last round trip. The same forced RLS applies: the same role, the
-        same transaction-local settings."""
+        than their statement. Opening it is one round trip: BEGIN and the scope sent as one
+        simple query. With `member`, the scope is set by auth_scope_member, which first
+        checks that the user is still an active member whose role is one of `member.roles`
+        (NotAMember, RoleRefused): the request's membership check, in its own transaction.
+        The reads are prepared statements; the commit is the last round trip. The same
+        forced RLS applies: the same role, the same transaction-local settings."""
         pool = self._reads or await self._open_reads()
+        mode = GENERIC_PLANS if generic_plans else CUSTOM_PLANS
         async with pool.acquire() as conn:
-            await conn.execute(
-                _scoped_begin(
-                    workspace_id,
-                    organization_id,
-                    GENERIC_PLANS if generic_plans else CUSTOM_PLANS,
-                )
-            )
+            try:
+                await conn.execute(_scoped_begin(workspace_id, organization_id, member, mode))
+            except (InvalidAuthorizationSpecificationError, InsufficientPrivilegeError) as exc:
+                await conn.execute("ROLLBACK")
+                if isinstance(exc, InsufficientPrivilegeError):
+                    raise RoleRefused(exc.detail or "") from None
+                raise NotAMember from None
             try:
                 yield conn
             except BaseException:
@@ -323,18 +350,31 @@ async def _end_transaction(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
-def _scoped_begin(workspace_id: UUID, organization_id: UUID | None, plan_cache_mode: str) -> str:
-    """BEGIN and the tenant settings as one simple query (which takes no parameters): the
-    values are UUIDs, rendered by uuid.UUID itself, and one of two constants."""
-    if not isinstance(workspace_id, UUID) or not (
-        organization_id is None or isinstance(organization_id, UUID)
-    ):
+def _scoped_begin(
+    workspace_id: UUID,
+    organization_id: UUID | None,
+    member: MemberCheck | None,
+    plan_cache_mode: str,
+) -> str:
+    """BEGIN and the scope as one simple query (which takes no parameters): every value
+    is a UUID rendered by uuid.UUID itself, a role name checked to be a plain word, or one
+    of two constants."""
+    ids = [workspace_id, organization_id] + ([member.user_id] if member else [])
+    if not all(value is None or isinstance(value, UUID) for value in ids):
         raise TypeError("a read is scoped by UUIDs")
     if plan_cache_mode not in (CUSTOM_PLANS, GENERIC_PLANS):
         raise ValueError(plan_cache_mode)
+    plans = f"SELECT set_config('plan_cache_mode', '{plan_cache_mode}', true)"
+    if member is None:
+        return (
+            "BEGIN READ ONLY; SELECT"
+            f" set_config('app.current_workspace_id', '{workspace_id}', true),"
+            f" set_config('app.current_organization_id', '{organization_id or ''}', true); " + plans
+        )
+    if not member.roles or not all(_WORD.fullmatch(role) for role in member.roles):
+        raise ValueError(f"not role names: {member.roles!r}")
+    roles = ",".join(f"'{role}'" for role in member.roles)
     return (
-        "BEGIN READ ONLY; SELECT"
-        f" set_config('app.current_workspace_id', '{workspace_id}', true),"
-        f" set_config('app.current_organization_id', '{organization_id or ''}', true),"
-        f" set_config('plan_cache_mode', '{plan_cache_mode}', true)"
+        "BEGIN READ ONLY; SELECT auth_scope_member("
+        f"'{member.user_id}', '{workspace_id}', ARRAY[{roles}]::text[]); " + plans
     )
