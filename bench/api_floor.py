@@ -272,15 +272,17 @@ class Case:
 
 async def measure(case: Case, pid: int, args: argparse.Namespace, sql_url: str | None) -> Result:
     best: Result | None = None
-    for _ in range(args.rounds):
+    quick = args.quick_reference and not case.project
+    duration = 2 if quick else args.duration
+    for _ in range(1 if quick else args.rounds):
         pids = await backend_pids(args.database) if case.project else []
         before_api, before_pg = cpu_ticks(pid), {p: cpu_ticks(p) for p in pids}
         before_sql = await sql_counts(sql_url) if sql_url else None
         rate, p50, p99, errors = await wrk(
-            case.url, case.script, connections=args.connections, duration_s=args.duration
+            case.url, case.script, connections=args.connections, duration_s=duration
         )
         api_ticks = cpu_ticks(pid) - before_api
-        total = rate * args.duration
+        total = rate * duration
         result = Result(case.name, rate, p50, p99, errors)
         result.api_cpu_ms_per_request = api_ticks * 1000 / TICKS / total
         if case.project and sql_url and before_sql:
@@ -446,6 +448,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--quick-reference",
+        action="store_true",
+        help="one 2 s round of each reference server (when comparing project changes)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results = asyncio.run(run(args))

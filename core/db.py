@@ -253,23 +253,22 @@ class Database:
         self,
         workspace_id: UUID,
         *,
-        member: MemberCheck | None = None,
-        organization_id: UUID | None = None,
+        member: MemberCheck,
         generic_plans: bool = False,
     ) -> AsyncIterator[asyncpg.Connection]:
         """A read-only transaction scoped to a workspace, on a plain asyncpg connection, for
         the hot reads (one vehicle, a page of vehicles) whose ORM session would cost more
         than their statement. Opening it is one round trip: BEGIN and the scope sent as one
-        simple query. With `member`, the scope is set by auth_scope_member, which first
-        checks that the user is still an active member whose role is one of `member.roles`
-        (NotAMember, RoleRefused): the request's membership check, in its own transaction.
+        simple query. The scope is set by auth_scope_member, which first checks that the
+        user is still an active member whose role is one of `member.roles` (NotAMember,
+        RoleRefused): the request's membership check, in its own transaction.
         The reads are prepared statements; the commit is the last round trip. The same
         forced RLS applies: the same role, the same transaction-local settings."""
         pool = self._reads or await self._open_reads()
         mode = GENERIC_PLANS if generic_plans else CUSTOM_PLANS
         async with pool.acquire() as conn:
             try:
-                await conn.execute(_scoped_begin(workspace_id, organization_id, member, mode))
+                await conn.execute(_scoped_begin(workspace_id, member, mode))
             except (InvalidAuthorizationSpecificationError, InsufficientPrivilegeError) as exc:
                 await conn.execute("ROLLBACK")
                 if isinstance(exc, InsufficientPrivilegeError):
@@ -350,31 +349,20 @@ async def _end_transaction(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
-def _scoped_begin(
-    workspace_id: UUID,
-    organization_id: UUID | None,
-    member: MemberCheck | None,
-    plan_cache_mode: str,
-) -> str:
+def _scoped_begin(workspace_id: UUID, member: MemberCheck, plan_cache_mode: str) -> str:
     """BEGIN and the scope as one simple query (which takes no parameters): every value
     is a UUID rendered by uuid.UUID itself, a role name checked to be a plain word, or one
     of two constants."""
-    ids = [workspace_id, organization_id] + ([member.user_id] if member else [])
-    if not all(value is None or isinstance(value, UUID) for value in ids):
+    if not (isinstance(workspace_id, UUID) and isinstance(member.user_id, UUID)):
         raise TypeError("a read is scoped by UUIDs")
     if plan_cache_mode not in (CUSTOM_PLANS, GENERIC_PLANS):
         raise ValueError(plan_cache_mode)
-    plans = f"SELECT set_config('plan_cache_mode', '{plan_cache_mode}', true)"
-    if member is None:
-        return (
-            "BEGIN READ ONLY; SELECT"
-            f" set_config('app.current_workspace_id', '{workspace_id}', true),"
-            f" set_config('app.current_organization_id', '{organization_id or ''}', true); " + plans
-        )
     if not member.roles or not all(_WORD.fullmatch(role) for role in member.roles):
         raise ValueError(f"not role names: {member.roles!r}")
     roles = ",".join(f"'{role}'" for role in member.roles)
+    # The target list is evaluated in order; a refusal ends the statement before the rest.
     return (
         "BEGIN READ ONLY; SELECT auth_scope_member("
-        f"'{member.user_id}', '{workspace_id}', ARRAY[{roles}]::text[]); " + plans
+        f"'{member.user_id}', '{workspace_id}', ARRAY[{roles}]::text[]),"
+        f" set_config('plan_cache_mode', '{plan_cache_mode}', true)"
     )
