@@ -45,7 +45,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from _common import ROOT, free_port, owner_url, prepare_database, redis_db_url
+from _common import ROOT, free_port, owner_url, prepare_database, redis_db_url, stop
 
 from core.passwords import hash_password
 
@@ -183,13 +183,7 @@ async def serving(argv: list[str], port: int, env: dict[str, str]) -> AsyncItera
                         await asyncio.sleep(0.2)
             yield server.pid
         finally:
-            if server.returncode is None:
-                server.terminate()
-                try:
-                    await asyncio.wait_for(server.wait(), 15)
-                except TimeoutError:
-                    server.kill()
-                    await server.wait()
+            await stop(server)
 
 
 def toy(name: str, port: int) -> list[str]:
