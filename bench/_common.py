@@ -173,13 +173,18 @@ async def served_api(database: str, redis_url: str) -> AsyncIterator[httpx.Async
             sys.stderr.write(server_log.read().decode(errors="replace")[-4000:])
             raise
         finally:
-            if server.returncode is None:
-                server.terminate()
-                try:
-                    await asyncio.wait_for(server.wait(), 15)
-                except TimeoutError:
-                    server.kill()
-                    await server.wait()
+            await stop(server)
+
+
+async def stop(server: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 15 s."""
+    if server.returncode is None:
+        server.terminate()
+        try:
+            await asyncio.wait_for(server.wait(), 15)
+        except TimeoutError:
+            server.kill()
+            await server.wait()
 
 
 def signal_group(pid: int, sig: signal.Signals) -> None:

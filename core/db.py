@@ -8,14 +8,18 @@ reads and writes nothing in tenant tables.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import orjson
+from asyncpg.exceptions import InsufficientPrivilegeError, InvalidAuthorizationSpecificationError
 from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -43,6 +47,9 @@ SERVER_SETTINGS = {
     "plan_cache_mode": "force_custom_plan",
 }
 LOOKUP_CONNECTIONS = 4
+# Hot reads (bench/api_floor.py) run on plain asyncpg connections of their own pool.
+READ_CONNECTIONS = 10
+_WORD = re.compile(r"[a-z_]{1,32}")
 _AFTER_COMMIT = "after_commit"
 # Advisory-lock class of the outbox: one lock per workspace (by the hash of its id).
 OUTBOX_LOCK_CLASS = 0x0E7B
@@ -172,6 +179,25 @@ def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
+@dataclass(frozen=True, slots=True)
+class MemberCheck:
+    """Who a read is for: the token's user, who must still be an active member of the
+    read's workspace with one of `roles`."""
+
+    user_id: UUID
+    roles: tuple[str, ...]
+
+
+class NotAMember(Exception):
+    """The user was deleted or is not active, or the workspace was deleted."""
+
+
+class RoleRefused(Exception):
+    def __init__(self, role: str) -> None:
+        super().__init__(role)
+        self.role = role
+
+
 class Database:
     """The engine the app role connects with, plus the bus that committed events go to
     (through the outbox relay)."""
@@ -185,6 +211,7 @@ class Database:
         self.on_events_committed: Callable[[], None] | None = None
         self._lookups: asyncpg.Pool | None = None
         self._lookups_ready = asyncio.Lock()
+        self._reads: asyncpg.Pool | None = None
 
     @asynccontextmanager
     async def session(
@@ -221,6 +248,62 @@ class Database:
             for action in session.info.pop(_AFTER_COMMIT, []):
                 await action()
 
+    @asynccontextmanager
+    async def read(
+        self,
+        workspace_id: UUID,
+        *,
+        member: MemberCheck,
+        generic_plans: bool = False,
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A read-only transaction scoped to a workspace, on a plain asyncpg connection, for
+        the hot reads (one vehicle, a page of vehicles) whose ORM session would cost more
+        than their statement. Opening it is one round trip: BEGIN and the scope sent as one
+        simple query. The scope is set by auth_scope_member, which first checks that the
+        user is still an active member whose role is one of `member.roles` (NotAMember,
+        RoleRefused): the request's membership check, in its own transaction.
+        The reads are prepared statements; the commit is the last round trip. The same
+        forced RLS applies: the same role, the same transaction-local settings."""
+        pool = self._reads or await self._open_reads()
+        mode = GENERIC_PLANS if generic_plans else CUSTOM_PLANS
+        async with pool.acquire() as conn:
+            try:
+                await conn.execute(_scoped_begin(workspace_id, member, mode))
+            except (InvalidAuthorizationSpecificationError, InsufficientPrivilegeError) as exc:
+                await conn.execute("ROLLBACK")
+                if isinstance(exc, InsufficientPrivilegeError):
+                    raise RoleRefused(exc.detail or "") from None
+                raise NotAMember from None
+            try:
+                yield conn
+            except BaseException:
+                # A broken or cancelled connection cannot roll back: the pool's reset (or
+                # its closing) ends the transaction instead.
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def _open_reads(self) -> asyncpg.Pool:
+        async with self._lookups_ready:
+            if self._reads is None:
+                self._reads = await self._pool(READ_CONNECTIONS, reset=_end_transaction)
+            return self._reads
+
+    def _pool(self, size: int, *, reset: Callable[[asyncpg.Connection], Awaitable[None]]) -> Any:
+        return asyncpg.create_pool(
+            self.dsn,
+            min_size=1,
+            max_size=size,
+            server_settings=(
+                {"application_name": SERVER_SETTINGS["application_name"]}
+                if self.pooled
+                else SERVER_SETTINGS
+            ),
+            statement_cache_size=0 if self.pooled else 100,
+            reset=reset,
+        )
+
     @property
     def dsn(self) -> str:
         """The application role's plain `postgresql://` URL, for asyncpg connections."""
@@ -243,27 +326,43 @@ class Database:
     async def _open_lookups(self) -> asyncpg.Pool:
         async with self._lookups_ready:
             if self._lookups is None:
-                self._lookups = await asyncpg.create_pool(
-                    self.dsn,
-                    min_size=1,
-                    max_size=LOOKUP_CONNECTIONS,
-                    server_settings=(
-                        {"application_name": SERVER_SETTINGS["application_name"]}
-                        if self.pooled
-                        else SERVER_SETTINGS
-                    ),
-                    statement_cache_size=0 if self.pooled else 100,
-                    # Look-ups change no session state: nothing to reset on release.
-                    reset=_keep_state,
-                )
+                # Look-ups change no session state: nothing to reset on release.
+                self._lookups = await self._pool(LOOKUP_CONNECTIONS, reset=_keep_state)
             return self._lookups
 
     async def dispose(self) -> None:
-        if self._lookups is not None:
-            await self._lookups.close()
-            self._lookups = None
+        for pool in (self._lookups, self._reads):
+            if pool is not None:
+                await pool.close()
+        self._lookups = self._reads = None
         await self.engine.dispose()
 
 
 async def _keep_state(_: asyncpg.Connection) -> None:
     return None
+
+
+async def _end_transaction(conn: asyncpg.Connection) -> None:
+    """A read's connection goes back to the pool outside any transaction (a cancelled read
+    may have left one open); its settings were transaction-local."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+def _scoped_begin(workspace_id: UUID, member: MemberCheck, plan_cache_mode: str) -> str:
+    """BEGIN and the scope as one simple query (which takes no parameters): every value
+    is a UUID rendered by uuid.UUID itself, a role name checked to be a plain word, or one
+    of two constants."""
+    if not (isinstance(workspace_id, UUID) and isinstance(member.user_id, UUID)):
+        raise TypeError("a read is scoped by UUIDs")
+    if plan_cache_mode not in (CUSTOM_PLANS, GENERIC_PLANS):
+        raise ValueError(plan_cache_mode)
+    if not member.roles or not all(_WORD.fullmatch(role) for role in member.roles):
+        raise ValueError(f"not role names: {member.roles!r}")
+    roles = ",".join(f"'{role}'" for role in member.roles)
+    # The target list is evaluated in order; a refusal ends the statement before the rest.
+    return (
+        "BEGIN READ ONLY; SELECT auth_scope_member("
+        f"'{member.user_id}', '{workspace_id}', ARRAY[{roles}]::text[]),"
+        f" set_config('plan_cache_mode', '{plan_cache_mode}', true)"
+    )

@@ -46,7 +46,7 @@ class DataLoaders:
     units_by_incident: DataLoader[UUID, list[IncidentUnit] | None] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.driver_by_vehicle = DataLoader(self._scoped(fleet.drivers_by_vehicle))
+        self.driver_by_vehicle = DataLoader(self._scoped(self._drivers_priming_users))
         self.user_by_id = DataLoader(self._scoped(fleet.users_by_id))
         self.vehicle_by_id = DataLoader(self._scoped(fleet.vehicles_by_id))
         self.stops_by_route = DataLoader(self._scoped(routing.stops_by_route))
@@ -58,6 +58,20 @@ class DataLoaders:
     @classmethod
     def for_request(cls, db: Database) -> DataLoaders:
         return cls(db=db)
+
+    async def _drivers_priming_users(
+        self, session: AsyncSession, keys: Sequence[UUID]
+    ) -> list[Driver | None]:
+        """The drivers, their users loaded by the same statement into `user_by_id`."""
+        drivers: list[Driver | None] = []
+        for pair in await fleet.drivers_with_users_by_vehicle(session, keys):
+            if pair is None:
+                drivers.append(None)
+                continue
+            driver, user = pair
+            self.user_by_id.prime(driver.user_id, user)
+            drivers.append(driver)
+        return drivers
 
     def _scoped(
         self, batch: Callable[[AsyncSession, Sequence[UUID]], Awaitable[list[R | None]]]

@@ -157,3 +157,8 @@ ROLE_MATRIX: dict[Operation, frozenset[UserRole]] = {
 
 def is_allowed(role: str, operation: Operation) -> bool:
     return role in ROLE_MATRIX[operation]
+
+
+def allowed_roles(operation: Operation) -> tuple[str, ...]:
+    """The roles that may perform `operation`, for checks made in the database."""
+    return tuple(sorted(ROLE_MATRIX[operation]))

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import UUID
 
+import asyncpg
 from starlette.requests import HTTPConnection
 
 from core.context import current_user, current_workspace
+from core.db import MemberCheck, NotAMember, RoleRefused
 from core.errors import Forbidden, Unauthorized, ValidationFailed
 from core.principal import Principal
-from models.permissions import Operation, is_allowed
-from services.identity.accounts import RateCharge, authenticate
+from core.tokens import AccessClaims
+from models.permissions import Operation, allowed_roles, is_allowed
+from services.identity.accounts import RateCharge, admit, authenticate, principal_of
 
 
 def bearer_token(conn: HTTPConnection) -> str:
@@ -20,21 +25,65 @@ def bearer_token(conn: HTTPConnection) -> str:
     return token.strip()
 
 
-async def authorize(conn: HTTPConnection, operation: Operation) -> Principal:
-    """The caller, authenticated, within its rate limits, and allowed `operation`."""
+async def authorize(
+    conn: HTTPConnection, operation: Operation, *, admitted: AccessClaims | None = None
+) -> Principal:
+    """The caller, authenticated, within its rate limits, and allowed `operation`; with
+    `admitted` (the request's claims, already checked and charged), its membership only."""
     state = conn.app.state
-    principal = await authenticate(
-        db=state.db,
-        security=state.security,
-        token=bearer_token(conn),
-        charge=RateCharge(state.settings),
-        read_only=conn.scope.get("method") in ("GET", "HEAD"),
-    )
+    if admitted is not None:
+        principal = await principal_of(db=state.db, claims=admitted)
+    else:
+        principal = await authenticate(
+            db=state.db,
+            security=state.security,
+            token=bearer_token(conn),
+            charge=RateCharge(state.settings),
+            read_only=conn.scope.get("method") in ("GET", "HEAD"),
+        )
     current_user.set(principal.user_id)
     current_workspace.set(principal.workspace_id)
     if not is_allowed(principal.role, operation):
         raise Forbidden(f"The {principal.role} role may not perform {operation.value}")
     return principal
+
+
+async def admitted(conn: HTTPConnection) -> AccessClaims:
+    """The first half of `authorize` for a hot read (member_read is the second): the token
+    is valid, not revoked, and within its rate limits."""
+    state = conn.app.state
+    claims = await admit(
+        security=state.security,
+        token=bearer_token(conn),
+        charge=RateCharge(state.settings),
+        read_only=True,
+    )
+    current_user.set(claims.user_id)
+    current_workspace.set(claims.workspace_id)
+    return claims
+
+
+@asynccontextmanager
+async def member_read(
+    conn: HTTPConnection,
+    claims: AccessClaims,
+    operation: Operation,
+    *,
+    generic_plans: bool = False,
+) -> AsyncIterator[asyncpg.Connection]:
+    """The read's transaction (Database.read), opened by the statement that checks the
+    membership and the role: the check is as fresh as the read and costs no round trip of
+    its own. The token's role is not trusted: the database's is."""
+    member = MemberCheck(claims.user_id, allowed_roles(operation))
+    try:
+        async with conn.app.state.db.read(
+            claims.workspace_id, member=member, generic_plans=generic_plans
+        ) as reading:
+            yield reading
+    except NotAMember:
+        raise Unauthorized("The account is not active") from None
+    except RoleRefused as refused:
+        raise Forbidden(f"The {refused.role} role may not perform {operation.value}") from None
 
 
 def path_uuid(conn: HTTPConnection, name: str) -> UUID:

@@ -17,12 +17,12 @@ from models.enums import VehicleStatus, VehicleType
 from models.fleet_inputs import NearbyQuery, VehicleCreate, VehicleUpdate
 from models.geo import GeoPoint
 from models.permissions import Operation
-from rest.auth import authorize, path_uuid
+from rest.auth import admitted, authorize, member_read, path_uuid
 from rest.envelope import pagination, success
 from rest.parsing import parse_body, parse_query
 from rest.queries import ListQuery
 from rest.serialize import to_json
-from services.fleet import vehicles
+from services.fleet import vehicle_reads, vehicles
 
 
 class VehicleListQuery(ListQuery):
@@ -60,12 +60,23 @@ def vehicle_json(vehicle: Vehicle) -> dict[str, Any]:
 
 
 async def list_vehicles(request: Request) -> JSONResponse:
-    actor = await authorize(request, Operation.VEHICLE_LIST)
+    claims = await admitted(request)
     query = parse_query(request, VehicleListQuery)
     page = PageRequest(query.page, query.per_page)
     filters = vehicles.VehicleFilter(
         status=query.status, vehicle_type=query.vehicle_type, search=query.search, bbox=query.bbox
     )
+    hot = vehicle_reads.PageQuery(filters, page)
+    if hot.covered:
+        async with member_read(request, claims, Operation.VEHICLE_LIST) as conn:
+            rows = await vehicle_reads.vehicle_page_json(
+                conn=conn, workspace_id=claims.workspace_id, query=hot
+            )
+        return success(
+            rows.items,
+            pagination=pagination(page=page.page, per_page=page.per_page, total=rows.total),
+        )
+    actor = await authorize(request, Operation.VEHICLE_LIST, admitted=claims)
     async with request.app.state.db.session(actor.workspace_id) as session:
         result = await vehicles.list_vehicles(
             session=session, actor=actor, filters=filters, request=page
@@ -86,12 +97,11 @@ async def create_vehicle(request: Request) -> JSONResponse:
 
 
 async def get_vehicle(request: Request) -> JSONResponse:
-    actor = await authorize(request, Operation.VEHICLE_READ)
+    claims = await admitted(request)
     vehicle_id = path_uuid(request, "vehicle_id")
-    async with request.app.state.db.session(actor.workspace_id) as session:
-        body = vehicle_json(
-            await vehicles.get_vehicle(session=session, actor=actor, vehicle_id=vehicle_id)
-        )
+    # A point look-up by primary key: one generic plan serves every call.
+    async with member_read(request, claims, Operation.VEHICLE_READ, generic_plans=True) as conn:
+        body = await vehicle_reads.vehicle_json(conn=conn, vehicle_id=vehicle_id)
     return success(body)
 
 

@@ -685,3 +685,50 @@ async def test_parallel_guesses_are_throttled_like_serial_ones(
         statuses = sorted(r.status_code for r in guesses)
         # As many passwords are checked as one after another: the free failures.
         assert statuses == [401] * 2 + [429] * 8
+
+
+async def test_hot_reads_see_a_membership_change_at_once(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """The vehicle reads check membership and role in the statement opening their own
+    transaction: a role change, suspension or workspace deletion committed just before
+    applies to the very next read (no cached answer to wait out)."""
+    admin = await register(client)
+    created = await client.post(
+        "/api/v1/vehicles",
+        json={"vehicle_type": "van", "plate_number": "HOT-1"},
+        headers=admin.headers,
+    )
+    one, many = f"/api/v1/vehicles/{created.json()['data']['id']}", "/api/v1/vehicles"
+    user_id = uuid.UUID(admin.user_id)
+
+    async def set_user(assignment: str) -> None:
+        sql = f"UPDATE users SET {assignment} WHERE id = $1"
+        await tenant_rows(owner_conn, admin.workspace_id, sql, user_id)
+
+    async def statuses() -> tuple[int, int]:
+        got = await client.get(one, headers=admin.headers)
+        listed = await client.get(many, headers=admin.headers)
+        return got.status_code, listed.status_code
+
+    assert await statuses() == (200, 200)
+    # The token still says admin; the database's role decides.
+    await set_user("role = 'viewer'")
+    denied = await client.get(many, headers=admin.headers)
+    assert denied.status_code == 403
+    assert denied.json()["error"]["message"] == "The viewer role may not perform vehicle.list"
+    await set_user("role = 'driver'")
+    assert (await client.get(one, headers=admin.headers)).status_code == 403
+    await set_user("role = 'operator'")
+    assert await statuses() == (200, 200)
+    await set_user("status = 'suspended'")
+    assert await statuses() == (401, 401)
+    await set_user("status = 'active'")
+    assert await statuses() == (200, 200)
+    await tenant_rows(
+        owner_conn,
+        admin.workspace_id,
+        "UPDATE workspaces SET deleted_at = now() WHERE id = $1",
+        uuid.UUID(admin.workspace_id),
+    )
+    assert await statuses() == (401, 401)

@@ -217,3 +217,23 @@ async def test_live_and_history(client: httpx.AsyncClient) -> None:
     url = f"/api/v1/vehicles/{parked['id']}/history"
     assert (await client.get(url, headers=analyst.headers)).status_code == 200
     assert (await client.get(url, headers=driver.headers)).status_code == 403
+
+
+async def test_reads_answer_what_the_writes_answered(client: httpx.AsyncClient) -> None:
+    """The one-vehicle and list reads (plain statements) write each vehicle exactly as the
+    create and update answers (ORM objects) do, and a page past the end keeps its total."""
+    admin = await register(client)
+    created = await create(
+        client, admin, van("SAME-1", last_location=DEPOT, metadata={"depot": "north", "n": 1})
+    )
+    updated = await client.patch(
+        f"/api/v1/vehicles/{created['id']}", json={"status": "offline"}, headers=admin.headers
+    )
+    plain = await create(client, admin, van("SAME-2"))
+    one = await client.get(f"/api/v1/vehicles/{created['id']}", headers=admin.headers)
+    assert one.json()["data"] == updated.json()["data"]
+    listed = await client.get("/api/v1/vehicles?per_page=10", headers=admin.headers)
+    assert listed.json()["data"] == [updated.json()["data"], plain]
+    past = await client.get("/api/v1/vehicles?page=3&per_page=1", headers=admin.headers)
+    assert past.json()["data"] == []
+    assert past.json()["meta"]["pagination"] == {"page": 3, "per_page": 1, "total": 2}

@@ -27,13 +27,14 @@ from core.ratelimit import Budget, Decision
 from core.runtime import Security
 from core.settings import Settings
 from core.throttle import Backoff
+from core.tokens import AccessClaims
 from models import Organization, RefreshTokenFamily, User, Workspace
 from models.enums import UserRole, UserStatus
 from models.identity_inputs import Login, ProfileUpdate, Registration, normalise_email
 from services.audit import diff, record_audit
 from services.changes import record_change
 from services.events import emit
-from services.identity.access import active_members
+from services.identity.access import Member, active_members
 from services.identity.sessions import active_member, start_session
 from services.identity.views import Membership, Tokens, UserView, WorkspaceView
 
@@ -177,6 +178,33 @@ async def login(
     return tokens
 
 
+async def admit(
+    *,
+    security: Security,
+    token: str,
+    charge: RateCharge | None = None,
+    read_only: bool = False,
+) -> AccessClaims:
+    """A bearer token's claims once its signature and claims are valid, it is not logged
+    out, and the request is within the user's and workspace's rate limits: all of
+    `authenticate` but the membership check, which the caller makes in its own
+    transaction (Database.read with a MemberCheck). Redis unreachable: as `authenticate`."""
+    claims = security.tokens.verify_access(token)
+    try:
+        decision = await security.admission.admit(
+            claims.jti,
+            charge.budgets(claims.user_id, claims.workspace_id) if charge else [],
+            cost=charge.cost if charge else 0,
+            session_id=claims.session_id,
+        )
+    except REDIS_DOWN:
+        if not read_only:
+            raise
+        decision = Decision(True, 0)
+    _refuse(decision)
+    return claims
+
+
 async def authenticate(
     *,
     db: Database,
@@ -215,10 +243,16 @@ async def authenticate(
             raise
         decision = Decision(True, 0)
         member = await members.get(claims.user_id, claims.workspace_id)
-    if decision.revoked:
-        raise Unauthorized("This access token was revoked")
-    if not decision.allowed:
-        raise RateLimited(decision.retry_after_s, scope="user or workspace")
+    _refuse(decision)
+    return _principal(claims, member)
+
+
+async def principal_of(*, db: Database, claims: AccessClaims) -> Principal:
+    """The principal of claims that `admit` let through: its membership checked."""
+    return _principal(claims, await active_members(db).get(claims.user_id, claims.workspace_id))
+
+
+def _principal(claims: AccessClaims, member: Member | None) -> Principal:
     if member is None:
         raise Unauthorized("The account is not active")
     return Principal(
@@ -230,6 +264,13 @@ async def authenticate(
         token_expires_at=claims.expires_at,
         session_id=claims.session_id,
     )
+
+
+def _refuse(decision: Decision) -> None:
+    if decision.revoked:
+        raise Unauthorized("This access token was revoked")
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after_s, scope="user or workspace")
 
 
 async def still_admitted(*, db: Database, security: Security, actor: Principal) -> bool:

@@ -1,0 +1,105 @@
+"""The hot vehicle reads (one vehicle, a page of vehicles) as fixed prepared statements on a
+plain connection (Database.read): no ORM objects, geometry decoded by PostGIS, each row
+turned straight into the API's JSON. Filters the statements do not cover go through
+services.fleet.vehicles, whose results these match field for field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from core.errors import NotFound
+from core.pagination import Page, PageRequest
+from services.fleet.spatial import escape_like
+from services.fleet.vehicles import VehicleFilter
+
+_COLUMNS = """id, vehicle_type, plate_number, capacity_kg, capacity_volume_m3,
+    status::text AS status, fuel_type, max_range_km, metadata::text AS metadata,
+    ST_X(last_location::geometry) AS lng, ST_Y(last_location::geometry) AS lat,
+    last_location_at, created_at, updated_at"""
+_ONE = f"SELECT {_COLUMNS} FROM vehicles WHERE id = $1 AND deleted_at IS NULL"  # noqa: S608 (constants only)
+# The total rides along with the page (count(*) OVER ()): one statement per page. The
+# workspace condition repeats the RLS policy's so the planner can use the index on it.
+_PAGE = f"""SELECT {_COLUMNS}, count(*) OVER () AS total FROM vehicles
+WHERE workspace_id = $1 AND deleted_at IS NULL
+    AND ($2::vehicle_status IS NULL OR status = $2::vehicle_status)
+    AND ($3::text IS NULL OR vehicle_type = $3::text)
+    AND ($4::text IS NULL OR plate_number ILIKE $4::text)
+ORDER BY created_at, id LIMIT $5 OFFSET $6"""  # noqa: S608 (constants only)
+_COUNT = """SELECT count(*) FROM vehicles
+WHERE workspace_id = $1 AND deleted_at IS NULL
+    AND ($2::vehicle_status IS NULL OR status = $2::vehicle_status)
+    AND ($3::text IS NULL OR vehicle_type = $3::text)
+    AND ($4::text IS NULL OR plate_number ILIKE $4::text)"""
+
+
+def _moment(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def vehicle_record_json(row: asyncpg.Record) -> dict[str, Any]:
+    """One row of _COLUMNS as rest.vehicles.vehicle_json writes a Vehicle."""
+    lng = row["lng"]
+    return {
+        "id": str(row["id"]),
+        "vehicle_type": row["vehicle_type"],
+        "plate_number": row["plate_number"],
+        "capacity_kg": row["capacity_kg"],
+        "capacity_volume_m3": row["capacity_volume_m3"],
+        "status": row["status"],
+        "fuel_type": row["fuel_type"],
+        "max_range_km": row["max_range_km"],
+        # jsonb as text: asyncpg hands it over undecoded.
+        "metadata": orjson.loads(row["metadata"]),
+        "last_location": (
+            None if lng is None else {"type": "Point", "coordinates": [lng, row["lat"]]}
+        ),
+        "last_location_at": _moment(row["last_location_at"]),
+        "created_at": _moment(row["created_at"]),
+        "updated_at": _moment(row["updated_at"]),
+    }
+
+
+async def vehicle_json(*, conn: asyncpg.Connection, vehicle_id: UUID) -> dict[str, Any]:
+    """A live vehicle of the connection's workspace, as the API writes it; NotFound else."""
+    row = await conn.fetchrow(_ONE, vehicle_id)
+    if row is None:
+        raise NotFound.resource("Vehicle", vehicle_id)
+    return vehicle_record_json(row)
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """What the statements filter on; a bounding box is left to the ORM path."""
+
+    filters: VehicleFilter
+    request: PageRequest
+
+    @property
+    def covered(self) -> bool:
+        return self.filters.bbox is None
+
+
+async def vehicle_page_json(
+    *, conn: asyncpg.Connection, workspace_id: UUID, query: PageQuery
+) -> Page[dict[str, Any]]:
+    """A page of the workspace's live vehicles, oldest first, as the API writes them."""
+    filters, request = query.filters, query.request
+    args = (
+        workspace_id,
+        filters.status.value if filters.status is not None else None,
+        filters.vehicle_type.value if filters.vehicle_type is not None else None,
+        f"%{escape_like(filters.search)}%" if filters.search else None,
+    )
+    rows = await conn.fetch(_PAGE, *args, request.per_page, request.offset)
+    # Past the last page there is no row to carry the total: count it alone.
+    if rows:
+        total = int(rows[0]["total"])
+    else:
+        total = int(await conn.fetchval(_COUNT, *args)) if request.offset else 0
+    items = [vehicle_record_json(r) for r in rows]
+    return Page(items, total, has_next=request.offset + len(items) < total)
