@@ -8,19 +8,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from core.validation import parse_model
-from models.identity_inputs import (
-    InvitationAcceptance,
-    Login,
-    MemberInvite,
-    ProfileUpdate,
-    Registration,
-    WorkspaceCreate,
-    WorkspaceUpdate,
-)
-from models.permissions import Operation
 from schema.context import Context
-from schema.permissions import requires
+from schema.permissions import Operation, requires
 from schema.types.identity import (
     AuthPayload,
     InvitationPayload,
@@ -34,7 +23,7 @@ from schema.types.identity import (
     Workspace,
     WorkspaceInput,
     WorkspacePatch,
-    input_dict,
+    invitation_acceptance,
     user_of,
 )
 from services.identity import accounts, sessions, workspaces
@@ -120,7 +109,7 @@ class IdentityMutation:
     @strawberry.mutation(description="Create an organization, its first workspace and admin.")
     async def register(self, info: Ctx, input: RegisterInput) -> AuthPayload:
         ctx = info.context
-        data = parse_model(Registration, input_dict(input))
+        data = input.to_request()
         return _auth(
             await accounts.register(
                 db=ctx.db, security=ctx.security, settings=ctx.settings, data=data
@@ -130,7 +119,7 @@ class IdentityMutation:
     @strawberry.mutation
     async def login(self, info: Ctx, input: LoginInput) -> AuthPayload:
         ctx = info.context
-        data = parse_model(Login, input_dict(input))
+        data = input.to_request()
         return _auth(
             await accounts.login(
                 db=ctx.db, security=ctx.security, settings=ctx.settings, data=data, ip=ctx.client_ip
@@ -160,7 +149,7 @@ class IdentityMutation:
     async def update_profile(self, info: Ctx, input: ProfileInput) -> User:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(ProfileUpdate, input_dict(input))
+        data = input.to_request()
         async with ctx.db.session(actor.workspace_id) as session:
             user = await accounts.update_profile(
                 session=session, security=ctx.security, actor=actor, data=data
@@ -184,7 +173,7 @@ class IdentityMutation:
     @strawberry.mutation(extensions=requires(Operation.WORKSPACE_CREATE))
     async def create_workspace(self, info: Ctx, input: WorkspaceInput) -> Workspace:
         actor = await info.context.principal()
-        data = parse_model(WorkspaceCreate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             view = await workspaces.create_workspace(session=session, actor=actor, data=data)
         return _workspace(view)
@@ -192,7 +181,7 @@ class IdentityMutation:
     @strawberry.mutation(extensions=requires(Operation.WORKSPACE_UPDATE))
     async def update_workspace(self, info: Ctx, id: UUID, input: WorkspacePatch) -> Workspace:
         actor = await info.context.principal()
-        data = parse_model(WorkspaceUpdate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             view = await workspaces.update_workspace(
                 session=session, actor=actor, workspace_id=id, data=data
@@ -212,7 +201,7 @@ class IdentityMutation:
     ) -> InvitationPayload:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(MemberInvite, input_dict(input))
+        data = input.to_request()
         async with ctx.db.session(actor.workspace_id) as session:
             invitation = await workspaces.invite_member(
                 session=session,
@@ -226,7 +215,7 @@ class IdentityMutation:
     @strawberry.mutation(description="Set a password with an invitation token; returns a session.")
     async def accept_invitation(self, info: Ctx, token: str, password: str) -> AuthPayload:
         ctx = info.context
-        data = parse_model(InvitationAcceptance, {"token": token, "password": password})
+        data = invitation_acceptance(token, password)
         async with ctx.db.session(None) as session:
             tokens = await workspaces.accept_invitation(
                 session=session, security=ctx.security, settings=ctx.settings, data=data

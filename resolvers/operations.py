@@ -10,13 +10,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from core.errors import Forbidden, ValidationFailed
-from core.validation import parse_model
-from models.operations_inputs import DispatchRequest, IncidentCreate, IncidentUpdate
-from models.permissions import Operation, is_allowed
 from schema.context import Context
-from schema.permissions import requires
-from schema.types.identity import input_dict
+from schema.errors import invalid
+from schema.permissions import Operation, ensure_allowed, requires
 from schema.types.operations import (
     DispatchAlternative,
     DispatchedUnit,
@@ -27,6 +23,7 @@ from schema.types.operations import (
     IncidentFilterInput,
     IncidentInput,
     IncidentPatch,
+    dispatch_request,
 )
 from schema.types.operations import IncidentUpdate as IncidentUpdateMessage
 from schema.types.pagination import Connection, cursor
@@ -131,7 +128,7 @@ class OperationsMutation:
     async def create_incident(self, info: Ctx, input: IncidentInput) -> Incident:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(IncidentCreate, input_dict(input))
+        data = input.to_request()
         state = ctx.request.app.state
         async with ctx.db.session(actor.workspace_id) as session:
             row = await dispatch.report_incident(
@@ -148,7 +145,7 @@ class OperationsMutation:
     async def update_incident(self, info: Ctx, id: UUID, input: IncidentPatch) -> Incident:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(IncidentUpdate, input_dict(input))
+        data = input.to_request()
         async with ctx.db.session(actor.workspace_id) as session:
             detail = await incidents.update_incident(
                 session=session,
@@ -165,7 +162,7 @@ class OperationsMutation:
     ) -> DispatchResultType:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(DispatchRequest, input_dict(input) if input else {})
+        data = dispatch_request(input)
         async with ctx.db.session(actor.workspace_id) as session:
             result = await dispatch.dispatch_incident(
                 session=session,
@@ -184,7 +181,7 @@ class OperationsMutation:
     async def update_experience(self, info: Ctx, mode: str, overrides: JSON) -> Experience:
         actor = await info.context.principal()
         if not isinstance(overrides, dict):
-            raise ValidationFailed.field("overrides", "expected an object")
+            raise invalid("overrides", "expected an object")
         async with info.context.db.session(actor.workspace_id) as session:
             view = await experience.update_experience(
                 session=session, actor=actor, mode=mode, overrides=overrides
@@ -203,8 +200,7 @@ class OperationsSubscription:
     ) -> AsyncGenerator[IncidentUpdateMessage, None]:
         ctx = info.context
         actor = await ctx.principal()
-        if not is_allowed(actor.role, Operation.INCIDENT_READ):
-            raise Forbidden("Your role may not follow incidents")
+        ensure_allowed(actor, Operation.INCIDENT_READ, "Your role may not follow incidents")
         wanted = str(incident_id) if incident_id else None
         hub = ctx.request.app.state.hub
         async with hub.subscribe(notify.channel(actor.workspace_id)) as subscription:

@@ -11,14 +11,10 @@ import orjson
 import strawberry
 from strawberry.types import Info
 
-from core.errors import Forbidden
-from core.validation import parse_model
-from models.fleet_inputs import BoundingBox
-from models.permissions import Operation, is_allowed
 from schema.context import Context
-from schema.permissions import requires
-from schema.types.fleet import BoundingBoxInput
-from schema.types.identity import input_dict
+from schema.permissions import Operation, ensure_allowed, requires
+from schema.requests import input_dict
+from schema.types.fleet import BoundingBoxInput, bounding_box
 from schema.types.tracking import (
     PositionAck,
     PositionInput,
@@ -63,8 +59,7 @@ class TrackingMutation:
 
 async def _channel(info: Ctx) -> str:
     actor = await info.context.principal()
-    if not is_allowed(actor.role, Operation.TRACKING_STREAM):
-        raise Forbidden("Your role may not watch the live map")
+    ensure_allowed(actor, Operation.TRACKING_STREAM, "Your role may not watch the live map")
     return feed.channel(actor.workspace_id)
 
 
@@ -80,7 +75,7 @@ def _moves_filter(
     vehicle_ids: list[UUID] | None, bbox: BoundingBoxInput | None
 ) -> Callable[[dict[str, Any]], bool]:
     wanted = {str(v) for v in vehicle_ids} if vehicle_ids else None
-    box = parse_model(BoundingBox, strawberry.asdict(bbox)) if bbox else None
+    box = bounding_box(bbox)
 
     def keep(message: dict[str, Any]) -> bool:
         if message.get("type") != "vehicle_moved":
