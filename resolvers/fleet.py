@@ -10,6 +10,14 @@ from strawberry.types import Info
 
 from schema.context import Context
 from schema.errors import invalid
+from schema.payloads import (
+    Done,
+    DoneResult,
+    DriverResult,
+    ImportLocationsResult,
+    LocationResult,
+    VehicleResult,
+)
 from schema.permissions import Operation, requires
 from schema.types.fleet import (
     Driver,
@@ -156,7 +164,7 @@ class FleetQuery:
 @strawberry.type
 class FleetMutation:
     @strawberry.mutation(extensions=requires(Operation.VEHICLE_CREATE))
-    async def create_vehicle(self, info: Ctx, input: VehicleInput) -> Vehicle:
+    async def create_vehicle(self, info: Ctx, input: VehicleInput) -> VehicleResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
@@ -165,7 +173,7 @@ class FleetMutation:
             )
 
     @strawberry.mutation(extensions=requires(Operation.VEHICLE_UPDATE))
-    async def update_vehicle(self, info: Ctx, id: UUID, input: VehiclePatch) -> Vehicle:
+    async def update_vehicle(self, info: Ctx, id: UUID, input: VehiclePatch) -> VehicleResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
@@ -175,21 +183,21 @@ class FleetMutation:
             return Vehicle.of(row)
 
     @strawberry.mutation(extensions=requires(Operation.VEHICLE_DELETE))
-    async def delete_vehicle(self, info: Ctx, id: UUID) -> bool:
+    async def delete_vehicle(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await vehicles.delete_vehicle(session=session, actor=actor, vehicle_id=id)
-        return True
+        return Done()
 
     @strawberry.mutation(extensions=requires(Operation.DRIVER_CREATE))
-    async def create_driver(self, info: Ctx, input: DriverInput) -> Driver:
+    async def create_driver(self, info: Ctx, input: DriverInput) -> DriverResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             return Driver.of(await drivers.create_driver(session=session, actor=actor, data=data))
 
     @strawberry.mutation(extensions=requires(Operation.DRIVER_UPDATE))
-    async def update_driver(self, info: Ctx, id: UUID, input: DriverPatch) -> Driver:
+    async def update_driver(self, info: Ctx, id: UUID, input: DriverPatch) -> DriverResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
@@ -198,14 +206,14 @@ class FleetMutation:
             )
 
     @strawberry.mutation(extensions=requires(Operation.DRIVER_DELETE))
-    async def delete_driver(self, info: Ctx, id: UUID) -> bool:
+    async def delete_driver(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await drivers.delete_driver(session=session, actor=actor, driver_id=id)
-        return True
+        return Done()
 
     @strawberry.mutation(extensions=requires(Operation.LOCATION_CREATE))
-    async def create_location(self, info: Ctx, input: LocationInput) -> Location:
+    async def create_location(self, info: Ctx, input: LocationInput) -> LocationResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
@@ -214,7 +222,7 @@ class FleetMutation:
             )
 
     @strawberry.mutation(extensions=requires(Operation.LOCATION_UPDATE))
-    async def update_location(self, info: Ctx, id: UUID, input: LocationPatch) -> Location:
+    async def update_location(self, info: Ctx, id: UUID, input: LocationPatch) -> LocationResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
@@ -224,17 +232,19 @@ class FleetMutation:
             return Location.of(row)
 
     @strawberry.mutation(extensions=requires(Operation.LOCATION_DELETE))
-    async def delete_location(self, info: Ctx, id: UUID) -> bool:
+    async def delete_location(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await locations.delete_location(session=session, actor=actor, location_id=id)
-        return True
+        return Done()
 
     @strawberry.mutation(
         extensions=requires(Operation.LOCATION_IMPORT),
         description="Import locations from CSV text or a GeoJSON FeatureCollection: all or none.",
     )
-    async def import_locations(self, info: Ctx, format: ImportFormat, content: str) -> ImportResult:
+    async def import_locations(
+        self, info: Ctx, format: ImportFormat, content: str
+    ) -> ImportLocationsResult:
         actor = await info.context.principal()
         if format is ImportFormat.CSV:
             rows = imports.rows_from_csv(content)

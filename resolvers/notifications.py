@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.context import Context
+from schema.payloads import Done, DoneResult, WebhookResult
 from schema.permissions import Operation, requires
 from schema.types.notifications import (
     AuditLogEntry,
@@ -78,7 +79,7 @@ class NotificationMutation:
         description="Register an endpoint for some topics (or '*'); the secret signs every "
         "delivery and is returned only here.",
     )
-    async def create_webhook(self, info: Ctx, input: WebhookInput) -> WebhookRegistration:
+    async def create_webhook(self, info: Ctx, input: WebhookInput) -> WebhookResult:
         ctx = info.context
         actor = await ctx.principal()
         data = input.to_request()
@@ -89,8 +90,8 @@ class NotificationMutation:
         return WebhookRegistration(webhook=Webhook.of(row), secret=secret)
 
     @strawberry.mutation(extensions=requires(Operation.WEBHOOK_DELETE))
-    async def delete_webhook(self, info: Ctx, id: UUID) -> bool:
+    async def delete_webhook(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await webhooks.delete_webhook(session=session, actor=actor, webhook_id=id)
-        return True
+        return Done()

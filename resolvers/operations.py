@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from schema.context import Context
 from schema.errors import invalid
+from schema.payloads import DispatchResult, ExperienceResult, IncidentResult
 from schema.permissions import Operation, ensure_allowed, requires
 from schema.types.operations import (
     DispatchAlternative,
@@ -125,7 +126,7 @@ class OperationsQuery:
 @strawberry.type
 class OperationsMutation:
     @strawberry.mutation(extensions=requires(Operation.INCIDENT_CREATE))
-    async def create_incident(self, info: Ctx, input: IncidentInput) -> Incident:
+    async def create_incident(self, info: Ctx, input: IncidentInput) -> IncidentResult:
         ctx = info.context
         actor = await ctx.principal()
         data = input.to_request()
@@ -142,7 +143,7 @@ class OperationsMutation:
             return Incident.of(row)
 
     @strawberry.mutation(extensions=requires(Operation.INCIDENT_UPDATE))
-    async def update_incident(self, info: Ctx, id: UUID, input: IncidentPatch) -> Incident:
+    async def update_incident(self, info: Ctx, id: UUID, input: IncidentPatch) -> IncidentResult:
         ctx = info.context
         actor = await ctx.principal()
         data = input.to_request()
@@ -159,7 +160,7 @@ class OperationsMutation:
     @strawberry.mutation(extensions=requires(Operation.INCIDENT_DISPATCH))
     async def dispatch_incident(
         self, info: Ctx, id: UUID, input: DispatchInput | None = None
-    ) -> DispatchResultType:
+    ) -> DispatchResult:
         ctx = info.context
         actor = await ctx.principal()
         data = dispatch_request(input)
@@ -178,7 +179,7 @@ class OperationsMutation:
         extensions=requires(Operation.EXPERIENCE_UPDATE),
         description="Override keys of a mode's configuration for this workspace (null: reset).",
     )
-    async def update_experience(self, info: Ctx, mode: str, overrides: JSON) -> Experience:
+    async def update_experience(self, info: Ctx, mode: str, overrides: JSON) -> ExperienceResult:
         actor = await info.context.principal()
         if not isinstance(overrides, dict):
             raise invalid("overrides", "expected an object")

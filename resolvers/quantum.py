@@ -9,6 +9,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from schema.context import Context
+from schema.payloads import QuantumJobResult, QuantumSimulationResult
 from schema.permissions import Operation, requires
 from schema.types.pagination import Connection, cursor
 from schema.types.quantum import (
@@ -64,7 +65,7 @@ class QuantumMutation:
         extensions=requires(Operation.QUANTUM_OPTIMIZE),
         description="Queue a quantum (or hybrid) optimization; poll `quantumJob(id)`.",
     )
-    async def quantum_optimize(self, info: Ctx, input: QuantumOptimizeInput) -> QuantumJob:
+    async def quantum_optimize(self, info: Ctx, input: QuantumOptimizeInput) -> QuantumJobResult:
         ctx = info.context
         actor = await ctx.principal()
         data = input.to_request()
@@ -80,7 +81,9 @@ class QuantumMutation:
         extensions=requires(Operation.QUANTUM_SIMULATE),
         description="QAOA on a small weighted graph (maxcut or tsp), answered at once.",
     )
-    async def quantum_simulate(self, info: Ctx, input: QuantumSimulateInput) -> QuantumSimulation:
+    async def quantum_simulate(
+        self, info: Ctx, input: QuantumSimulateInput
+    ) -> QuantumSimulationResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:

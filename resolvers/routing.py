@@ -11,6 +11,15 @@ import strawberry
 from strawberry.types import Info
 
 from schema.context import Context
+from schema.payloads import (
+    Done,
+    DoneResult,
+    FleetPlanResult,
+    OptimizationJobResult,
+    OptimizeResult,
+    ReplanResult,
+    RouteResult,
+)
 from schema.permissions import Operation, ensure_allowed, requires
 from schema.types.pagination import Connection, cursor
 from schema.types.routing import (
@@ -75,14 +84,14 @@ class RoutingQuery:
 @strawberry.type
 class RoutingMutation:
     @strawberry.mutation(extensions=requires(Operation.ROUTE_CREATE))
-    async def create_route(self, info: Ctx, input: RouteInput) -> Route:
+    async def create_route(self, info: Ctx, input: RouteInput) -> RouteResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             return Route.of(await routes.create_route(session=session, actor=actor, data=data))
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_UPDATE))
-    async def update_route(self, info: Ctx, id: UUID, input: RoutePatch) -> Route:
+    async def update_route(self, info: Ctx, id: UUID, input: RoutePatch) -> RouteResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
@@ -90,11 +99,11 @@ class RoutingMutation:
             return Route.of(row)
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_DELETE))
-    async def delete_route(self, info: Ctx, id: UUID) -> bool:
+    async def delete_route(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await routes.delete_route(session=session, actor=actor, route_id=id)
-        return True
+        return Done()
 
     @strawberry.mutation(
         extensions=requires(Operation.ROUTE_OPTIMIZE),
@@ -102,7 +111,7 @@ class RoutingMutation:
     )
     async def optimize_route(
         self, info: Ctx, id: UUID, input: OptimizeInput | None = None
-    ) -> OptimizePayload:
+    ) -> OptimizeResult:
         ctx = info.context
         actor = await ctx.principal()
         data = optimize_request(input)
@@ -119,14 +128,14 @@ class RoutingMutation:
             return OptimizePayload(job=OptimizationJob.of(ticket.job), route=Route.of(ticket.route))
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_OPTIMIZE))
-    async def cancel_optimization(self, info: Ctx, job_id: UUID) -> OptimizationJob:
+    async def cancel_optimization(self, info: Ctx, job_id: UUID) -> OptimizationJobResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             job = await optimization.cancel_job(session=session, actor=actor, job_id=job_id)
             return OptimizationJob.of(job)
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_OPTIMIZE))
-    async def reoptimize_route(self, info: Ctx, id: UUID) -> ReplanPayload:
+    async def reoptimize_route(self, info: Ctx, id: UUID) -> ReplanResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             replan = await planning.reoptimize_route(session=session, actor=actor, route_id=id)
@@ -146,7 +155,7 @@ class RoutingMutation:
             )
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_CREATE))
-    async def plan_fleet(self, info: Ctx, input: FleetPlanInput) -> FleetPlanPayload:
+    async def plan_fleet(self, info: Ctx, input: FleetPlanInput) -> FleetPlanResult:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
@@ -162,19 +171,19 @@ class RoutingMutation:
             )
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_DEPLOY))
-    async def deploy_route(self, info: Ctx, id: UUID) -> Route:
+    async def deploy_route(self, info: Ctx, id: UUID) -> RouteResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             return Route.of(await routes.deploy_route(session=session, actor=actor, route_id=id))
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_COMPLETE))
-    async def complete_route(self, info: Ctx, id: UUID) -> Route:
+    async def complete_route(self, info: Ctx, id: UUID) -> RouteResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             return Route.of(await routes.complete_route(session=session, actor=actor, route_id=id))
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_UPDATE))
-    async def cancel_route(self, info: Ctx, id: UUID) -> Route:
+    async def cancel_route(self, info: Ctx, id: UUID) -> RouteResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             return Route.of(await routes.cancel_route(session=session, actor=actor, route_id=id))

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.context import Context
+from schema.payloads import PositionResult
 from schema.permissions import Operation, ensure_allowed, requires
 from schema.requests import input_dict
 from schema.types.fleet import BoundingBoxInput, bounding_box
@@ -40,7 +41,7 @@ class TrackingQuery:
 @strawberry.type
 class TrackingMutation:
     @strawberry.mutation(extensions=requires(Operation.TRACKING_UPDATE))
-    async def report_position(self, info: Ctx, input: PositionInput) -> PositionAck:
+    async def report_position(self, info: Ctx, input: PositionInput) -> PositionResult:
         ctx = info.context
         actor = await ctx.principal()
         report = {

@@ -356,12 +356,15 @@ async def test_batched_frames_merge_what_was_published_in_between() -> None:
 async def test_graphql_report_position_and_route_deviation_subscription(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    from tests.helpers import error_code, gql
+    from tests.helpers import ERR, error_code, gql
 
     admin = await register(client)
     route_id, van = await _deployed_route(app, client, admin)
     lng, lat = DEPOT
-    report = "mutation($p: PositionInput!) { reportPosition(input: $p) { vehicleId duplicate } }"
+    report = (
+        "mutation($p: PositionInput!) { reportPosition(input: $p) {"
+        f" ... on PositionAck {{ vehicleId duplicate }} {ERR} }} }}"
+    )
     bad = await gql(
         client, report, {"p": {"vehicleId": van, "lat": 0.0, "lng": 0.0}}, session=admin
     )
