@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.scalars import JSON
 from strawberry.extensions import FieldExtension
+from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 from strawberry.types.union import StrawberryUnion
