@@ -90,7 +90,7 @@ async def health(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-app = Starlette(routes=[Route("/health", health), Route("/graphql", GraphQL(schema))])
+app = Starlette(routes=[Route("/health/ready", health), Route("/graphql", GraphQL(schema))])
 
 if __name__ == "__main__":
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

@@ -28,7 +28,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 import httpx  # noqa: E402
 import orjson  # noqa: E402
-from _common import free_port, prepare_database, redis_db_url  # noqa: E402
+from _common import free_port, prepare_database, redis_db_url, wait_ready  # noqa: E402
 from _live_setup import (  # noqa: E402
     PASSWORD,
     ApiServers,
@@ -169,13 +169,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         toy_url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=toy_url, trust_env=False) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+            await wait_ready(client, toy)
         tag(f"toy: {args.connections} connections for {args.duration:g} s")
         loads.append(await load("toy", toy_url, "none", args.connections, args.duration))
     except Exception:

@@ -6,18 +6,18 @@ is closed with 4403."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
+from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect
 from starlette.applications import Starlette
 
 from schema.sharing import SharedTransportWSHandler
+from tests.graphql_ws import connection, subscribe
 from tests.helpers import Session, register
 from tests.routing_helpers import make_vehicle
 
@@ -30,27 +30,6 @@ FLEET = (
     " fleetMoved(vehicleIds: $ids, bbox: $bbox) { vehicleId position } }"
 )
 WEST = {"minLng": 77.0, "minLat": 12.0, "maxLng": 77.55, "maxLat": 13.5}
-
-
-@asynccontextmanager
-async def connection(app: Starlette, who: Session) -> AsyncIterator[AsyncWebSocketSession]:
-    transport = ASGIWebSocketTransport(app=app)
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
-        aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws,
-    ):
-        await ws.send_json(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {who.access_token}"}}
-        )
-        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
-        yield ws
-
-
-async def subscribe(
-    ws: AsyncWebSocketSession, op_id: str, query: str, variables: dict[str, Any]
-) -> None:
-    payload = {"query": query, "variables": variables}
-    await ws.send_json({"id": op_id, "type": "subscribe", "payload": payload})
 
 
 async def drain(ws: AsyncWebSocketSession, quiet_s: float = 1.5) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from models.routing_inputs import OptimizeRequest
 from rest import tracking_ws
 from services.routing import optimization
 from tests.conftest import TEST_REDIS_URL, DatabaseUnderTest
+from tests.graphql_ws import connection, subscribe
 from tests.helpers import Session, login, register
 from tests.routing_helpers import DEPOT, city, make_vehicle, route_body
 from tests.served_app import served_app
@@ -39,22 +40,8 @@ MOVED = (
 async def subscription(
     app: Starlette, who: Session, query: str, variables: dict[str, Any] | None = None
 ) -> AsyncIterator[Any]:
-    transport = ASGIWebSocketTransport(app=app)
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
-        aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws,
-    ):
-        await ws.send_json(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {who.access_token}"}}
-        )
-        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
-        await ws.send_json(
-            {
-                "id": "1",
-                "type": "subscribe",
-                "payload": {"query": query, "variables": variables or {}},
-            }
-        )
+    async with connection(app, who) as ws:
+        await subscribe(ws, "1", query, variables or {})
         await asyncio.sleep(0.3)  # let the subscription reach the hub before anything is posted
         yield ws
 
