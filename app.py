@@ -46,8 +46,9 @@ from rest.routes import routes as api_routes
 from rest.tracking_ws import tracking_socket
 from schema.context import Context
 from schema.factory import build_schema
+from schema.sharing import SharedSubscriptions, SharedTransportWSHandler
 from services import maintenance
-from services.identity.accounts import authenticate, enforce_rate_limit
+from services.identity.accounts import authenticate, enforce_rate_limit, still_admitted
 from services.tracking.feed import FeedSettings, TrackingFeed
 from services.tracking.writer import PositionWriter
 from tasks.broker import broker_url
@@ -62,6 +63,8 @@ PARTITION_CHECK_INTERVAL_S = 12 * 3600
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = SharedTransportWSHandler
+
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry answers 400 for a JSONDecodeError; without this a document nested past
         # the recursion limit, invalid UTF-8, or a body that is a bare string or null would
@@ -100,6 +103,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 security=state.security, settings=state.settings, actor=principal, cost=cost
             )
 
+        async def admitted(principal: Principal) -> bool:
+            return await still_admitted(db=state.db, security=state.security, actor=principal)
+
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,
@@ -109,6 +115,7 @@ class GraphQLApp(GraphQL[Context, None]):
             loaders=DataLoaders.for_request(state.db),
             authenticator=authenticator,
             charge=charge,
+            admitted=admitted,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -191,6 +198,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         )
         await writer.start()
         app.state.hub = hub
+        app.state.subscriptions = SharedSubscriptions(queue_size=settings.subscriber_queue_size)
         app.state.writer = writer
         app.state.broadcast = broadcast
         app.state.broker_url = broker_url(settings)

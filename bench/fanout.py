@@ -69,6 +69,9 @@ TARGET_P99_MS = 250.0
 TARGET_SUBSCRIBERS = 1_000
 TARGET_RATE = 1_000.0
 MOVED = "subscription { vehicleMoved { vehicleId recordedAt } }"
+FLEET_MOVED = "subscription { fleetMoved { vehicleId recordedAt } }"
+GRAPHQL = ("graphql", "graphql-batch")
+BATCHED = ("ws-batch", "graphql-batch")
 # Latency histogram: 1 ms buckets up to a minute (later ones land in the last bucket).
 BUCKETS = 60_000
 CONNECT_PARALLEL = 50
@@ -148,7 +151,7 @@ class Subscribers:
         self.protocol = protocol
         self.url = (
             f"{ws_base}/graphql"
-            if protocol == "graphql"
+            if protocol in GRAPHQL
             else f"{ws_base}/ws/tracking?token={fleet.token}"
             + ("&batch=true" if protocol == "ws-batch" else "")
         )
@@ -167,7 +170,7 @@ class Subscribers:
         ws = await connect(
             self.url,
             subprotocols=[Subprotocol("graphql-transport-ws")]
-            if self.protocol == "graphql"
+            if self.protocol in GRAPHQL
             else None,
             compression=self.compression,
             max_size=None,
@@ -176,7 +179,8 @@ class Subscribers:
             open_timeout=60,
         )
         sub.ws = ws
-        if self.protocol == "graphql":
+        if self.protocol in GRAPHQL:
+            query = MOVED if self.protocol == "graphql" else FLEET_MOVED
             await ws.send(
                 orjson.dumps(
                     {
@@ -189,7 +193,7 @@ class Subscribers:
             if ack.get("type") != "connection_ack":
                 raise RuntimeError(f"connection_init refused: {ack}")
             await ws.send(
-                orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": MOVED}}).decode()
+                orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}).decode()
             )
         sub.task = asyncio.create_task(self._read(sub, ws))
 
@@ -200,6 +204,10 @@ class Subscribers:
                 now = time.time()
                 if protocol == "ws-batch":
                     self._frame(sub, raw, now)
+                    continue
+                if protocol == "graphql-batch":
+                    if not self._graphql_frame(sub, raw, now):
+                        return
                     continue
                 message = orjson.loads(raw)
                 recorded_at = _recorded_at(message, protocol)
@@ -240,6 +248,29 @@ class Subscribers:
                 sent = self._sent_at.get(message["recorded_at"])
                 if sent is not None:
                     self.latency.add((now - sent) * 1000)
+
+    def _graphql_frame(self, sub: Subscriber, raw: str | bytes, now: float) -> bool:
+        """A graphql-batch `next` message: the fleetMoved list of one frame, counted and
+        sampled as ws-batch frames are. False once the subscription has ended."""
+        text = raw if isinstance(raw, str) else raw.decode()
+        moved = text.count('"recordedAt"')
+        if not moved:
+            message = orjson.loads(text)
+            if message.get("type") in ("error", "complete"):
+                sub.ended = f"{message['type']}: {str(message.get('payload'))[:200]}"
+                return False
+            return True
+        sub.ready = True
+        if not sub.counting:
+            return True
+        sub.received += moved
+        if sub.index % self.latency_every:
+            return True
+        for move in orjson.loads(text)["payload"]["data"]["fleetMoved"]:
+            sent = self._sent_at.get(str(move["recordedAt"]).replace("+00:00", "Z"))
+            if sent is not None:
+                self.latency.add((now - sent) * 1000)
+        return True
 
     async def open(self, count: int) -> None:
         gate = asyncio.Semaphore(CONNECT_PARALLEL)
@@ -476,7 +507,7 @@ async def run_step(
     args: argparse.Namespace,
 ) -> None:
     subs = Subscribers(base_url, fleet, step.protocol, args.compression)
-    if step.protocol == "ws-batch":
+    if step.protocol in BATCHED:
         subs.latency_every = args.latency_every
     publisher = Publisher(base_url, fleet, args.rate, args.post_interval_ms / 1000, subs.expect)
     try:
@@ -601,7 +632,7 @@ def print_report(report: Report) -> None:
         f" {'on' if report.compression else 'off'}.\n"
     )
     header = (
-        f"{'protocol':<8} {'subs':>5} {'ready':>5} {'pos/s':>7} {'target out/s':>12}"
+        f"{'protocol':<13} {'subs':>5} {'ready':>5} {'pos/s':>7} {'target out/s':>12}"
         f" {'delivered/s':>11} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>8}"
         f" {'gaps':>5} {'missing':>9} {'dropped':>7}  verdict"
     )
@@ -609,7 +640,7 @@ def print_report(report: Report) -> None:
     print("-" * len(header))
     for s in report.steps:
         print(
-            f"{s.protocol:<8} {s.subscribers:>5} {s.ready:>5} {s.achieved_rate_per_s:>7,.0f}"
+            f"{s.protocol:<13} {s.subscribers:>5} {s.ready:>5} {s.achieved_rate_per_s:>7,.0f}"
             f" {s.load_msgs_per_s:>12,.0f} {s.delivered_per_s:>11,.0f} {s.p50_ms:>7.0f}"
             f" {s.p95_ms:>7.0f} {s.p99_ms:>7.0f} {s.max_ms:>8.0f} {s.subscribers_with_gaps:>5}"
             f" {s.missing:>9} {s.dropped:>7}  {'MET' if s.met else 'NOT MET'}"
@@ -657,9 +688,9 @@ def main() -> None:
     parser.add_argument(
         "--protocols",
         type=lambda s: s.split(","),
-        default=["graphql", "ws", "ws-batch"],
-        help="graphql (vehicleMoved over graphql-transport-ws), ws (/ws/tracking) and/or"
-        " ws-batch (/ws/tracking?batch=true)",
+        default=["graphql", "graphql-batch", "ws", "ws-batch"],
+        help="graphql (vehicleMoved over graphql-transport-ws), graphql-batch (fleetMoved: one"
+        " list per frame), ws (/ws/tracking) and/or ws-batch (/ws/tracking?batch=true)",
     )
     parser.add_argument(
         "--compression",
@@ -673,7 +704,7 @@ def main() -> None:
         "--latency-every",
         type=int,
         default=10,
-        help="ws-batch: one subscriber in N times every position (all count them)",
+        help="ws-batch, graphql-batch: one subscriber in N times every position (all count them)",
     )
     args = parser.parse_args()
     if args.rate <= 0 or args.duration <= 0 or args.post_interval_ms < 1:
@@ -685,8 +716,8 @@ def main() -> None:
         parser.error("--ladder: subscriber counts from 1 to 5000")
     if args.latency_every < 1:
         parser.error("--latency-every >= 1")
-    if set(args.protocols) - {"graphql", "ws", "ws-batch"}:
-        parser.error("--protocols from graphql,ws,ws-batch")
+    if set(args.protocols) - {"graphql", "graphql-batch", "ws", "ws-batch"}:
+        parser.error("--protocols from graphql,graphql-batch,ws,ws-batch")
     check_common_arguments(parser, args)
     report = asyncio.run(run(args))
     if args.json:

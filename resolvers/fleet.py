@@ -8,23 +8,18 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from core.errors import ValidationFailed
-from core.validation import parse_model
-from models.fleet_inputs import (
-    BoundingBox,
-    DriverCreate,
-    DriverUpdate,
-    LocationCreate,
-    LocationUpdate,
-    NearbyQuery,
-    VehicleCreate,
-    VehicleUpdate,
-)
-from models.permissions import Operation
 from schema.context import Context
-from schema.permissions import requires
+from schema.errors import invalid
+from schema.payloads import (
+    Done,
+    DoneResult,
+    DriverResult,
+    ImportLocationsResult,
+    LocationResult,
+    VehicleResult,
+)
+from schema.permissions import Operation, requires
 from schema.types.fleet import (
-    BoundingBoxInput,
     Driver,
     DriverInput,
     DriverPatch,
@@ -42,16 +37,13 @@ from schema.types.fleet import (
     VehicleInput,
     VehiclePatch,
     VehicleStatusEnum,
+    bounding_box,
+    nearby_query,
 )
-from schema.types.identity import input_dict
 from schema.types.pagination import Connection, cursor
 from services.fleet import drivers, imports, locations, vehicles
 
 Ctx = Info[Context, None]
-
-
-def _bbox(value: BoundingBoxInput | None) -> BoundingBox | None:
-    return parse_model(BoundingBox, strawberry.asdict(value)) if value else None
 
 
 @strawberry.type
@@ -67,7 +59,7 @@ class FleetQuery:
         actor = await info.context.principal()
         f = filter or VehicleFilterInput()
         filters = vehicles.VehicleFilter(
-            status=f.status, vehicle_type=f.vehicle_type, search=f.search, bbox=_bbox(f.bbox)
+            status=f.status, vehicle_type=f.vehicle_type, search=f.search, bbox=bounding_box(f.bbox)
         )
         async with info.context.db.session(actor.workspace_id) as session:
             page = await vehicles.list_vehicles(
@@ -94,9 +86,7 @@ class FleetQuery:
         status: VehicleStatusEnum | None = None,  # type: ignore[valid-type]
     ) -> list[NearbyVehicle]:
         actor = await info.context.principal()
-        query = parse_model(
-            NearbyQuery, {"lat": lat, "lng": lng, "radius_m": radius_m, "limit": limit}
-        )
+        query = nearby_query(lat=lat, lng=lng, radius_m=radius_m, limit=limit)
         async with info.context.db.session(actor.workspace_id) as session:
             found = await vehicles.nearby_vehicles(
                 session=session, actor=actor, query=query, status=status
@@ -134,7 +124,7 @@ class FleetQuery:
         actor = await info.context.principal()
         f = filter or LocationFilterInput()
         filters = locations.LocationFilter(
-            location_type=f.location_type, search=f.search, bbox=_bbox(f.bbox)
+            location_type=f.location_type, search=f.search, bbox=bounding_box(f.bbox)
         )
         async with info.context.db.session(actor.workspace_id) as session:
             page = await locations.list_locations(
@@ -161,9 +151,7 @@ class FleetQuery:
         location_type: LocationTypeEnum | None = None,  # type: ignore[valid-type]
     ) -> list[NearbyLocation]:
         actor = await info.context.principal()
-        query = parse_model(
-            NearbyQuery, {"lat": lat, "lng": lng, "radius_m": radius_m, "limit": limit}
-        )
+        query = nearby_query(lat=lat, lng=lng, radius_m=radius_m, limit=limit)
         async with info.context.db.session(actor.workspace_id) as session:
             found = await locations.locations_near(
                 session=session, actor=actor, query=query, location_type=location_type
@@ -176,18 +164,18 @@ class FleetQuery:
 @strawberry.type
 class FleetMutation:
     @strawberry.mutation(extensions=requires(Operation.VEHICLE_CREATE))
-    async def create_vehicle(self, info: Ctx, input: VehicleInput) -> Vehicle:
+    async def create_vehicle(self, info: Ctx, input: VehicleInput) -> VehicleResult:
         actor = await info.context.principal()
-        data = parse_model(VehicleCreate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             return Vehicle.of(
                 await vehicles.create_vehicle(session=session, actor=actor, data=data)
             )
 
     @strawberry.mutation(extensions=requires(Operation.VEHICLE_UPDATE))
-    async def update_vehicle(self, info: Ctx, id: UUID, input: VehiclePatch) -> Vehicle:
+    async def update_vehicle(self, info: Ctx, id: UUID, input: VehiclePatch) -> VehicleResult:
         actor = await info.context.principal()
-        data = parse_model(VehicleUpdate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             row = await vehicles.update_vehicle(
                 session=session, actor=actor, vehicle_id=id, data=data
@@ -195,48 +183,48 @@ class FleetMutation:
             return Vehicle.of(row)
 
     @strawberry.mutation(extensions=requires(Operation.VEHICLE_DELETE))
-    async def delete_vehicle(self, info: Ctx, id: UUID) -> bool:
+    async def delete_vehicle(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await vehicles.delete_vehicle(session=session, actor=actor, vehicle_id=id)
-        return True
+        return Done()
 
     @strawberry.mutation(extensions=requires(Operation.DRIVER_CREATE))
-    async def create_driver(self, info: Ctx, input: DriverInput) -> Driver:
+    async def create_driver(self, info: Ctx, input: DriverInput) -> DriverResult:
         actor = await info.context.principal()
-        data = parse_model(DriverCreate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             return Driver.of(await drivers.create_driver(session=session, actor=actor, data=data))
 
     @strawberry.mutation(extensions=requires(Operation.DRIVER_UPDATE))
-    async def update_driver(self, info: Ctx, id: UUID, input: DriverPatch) -> Driver:
+    async def update_driver(self, info: Ctx, id: UUID, input: DriverPatch) -> DriverResult:
         actor = await info.context.principal()
-        data = parse_model(DriverUpdate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             return Driver.of(
                 await drivers.update_driver(session=session, actor=actor, driver_id=id, data=data)
             )
 
     @strawberry.mutation(extensions=requires(Operation.DRIVER_DELETE))
-    async def delete_driver(self, info: Ctx, id: UUID) -> bool:
+    async def delete_driver(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await drivers.delete_driver(session=session, actor=actor, driver_id=id)
-        return True
+        return Done()
 
     @strawberry.mutation(extensions=requires(Operation.LOCATION_CREATE))
-    async def create_location(self, info: Ctx, input: LocationInput) -> Location:
+    async def create_location(self, info: Ctx, input: LocationInput) -> LocationResult:
         actor = await info.context.principal()
-        data = parse_model(LocationCreate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             return Location.of(
                 await locations.create_location(session=session, actor=actor, data=data)
             )
 
     @strawberry.mutation(extensions=requires(Operation.LOCATION_UPDATE))
-    async def update_location(self, info: Ctx, id: UUID, input: LocationPatch) -> Location:
+    async def update_location(self, info: Ctx, id: UUID, input: LocationPatch) -> LocationResult:
         actor = await info.context.principal()
-        data = parse_model(LocationUpdate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             row = await locations.update_location(
                 session=session, actor=actor, location_id=id, data=data
@@ -244,17 +232,19 @@ class FleetMutation:
             return Location.of(row)
 
     @strawberry.mutation(extensions=requires(Operation.LOCATION_DELETE))
-    async def delete_location(self, info: Ctx, id: UUID) -> bool:
+    async def delete_location(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await locations.delete_location(session=session, actor=actor, location_id=id)
-        return True
+        return Done()
 
     @strawberry.mutation(
         extensions=requires(Operation.LOCATION_IMPORT),
         description="Import locations from CSV text or a GeoJSON FeatureCollection: all or none.",
     )
-    async def import_locations(self, info: Ctx, format: ImportFormat, content: str) -> ImportResult:
+    async def import_locations(
+        self, info: Ctx, format: ImportFormat, content: str
+    ) -> ImportLocationsResult:
         actor = await info.context.principal()
         if format is ImportFormat.CSV:
             rows = imports.rows_from_csv(content)
@@ -262,7 +252,7 @@ class FleetMutation:
             try:
                 rows = imports.rows_from_geojson(json.loads(content))
             except json.JSONDecodeError:
-                raise ValidationFailed.field("content", "malformed JSON") from None
+                raise invalid("content", "malformed JSON") from None
         async with info.context.db.session(actor.workspace_id) as session:
             imported = await imports.import_locations(session=session, actor=actor, rows=rows)
         return ImportResult(imported=len(imported), ids=[loc.id for loc in imported])

@@ -8,19 +8,16 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from core.validation import parse_model
-from models.identity_inputs import (
-    InvitationAcceptance,
-    Login,
-    MemberInvite,
-    ProfileUpdate,
-    Registration,
-    WorkspaceCreate,
-    WorkspaceUpdate,
-)
-from models.permissions import Operation
 from schema.context import Context
-from schema.permissions import requires
+from schema.payloads import (
+    AuthResult,
+    Done,
+    DoneResult,
+    InvitationResult,
+    UserResult,
+    WorkspaceResult,
+)
+from schema.permissions import Operation, requires
 from schema.types.identity import (
     AuthPayload,
     InvitationPayload,
@@ -34,7 +31,7 @@ from schema.types.identity import (
     Workspace,
     WorkspaceInput,
     WorkspacePatch,
-    input_dict,
+    invitation_acceptance,
     user_of,
 )
 from services.identity import accounts, sessions, workspaces
@@ -118,9 +115,9 @@ class IdentityQuery:
 @strawberry.type
 class IdentityMutation:
     @strawberry.mutation(description="Create an organization, its first workspace and admin.")
-    async def register(self, info: Ctx, input: RegisterInput) -> AuthPayload:
+    async def register(self, info: Ctx, input: RegisterInput) -> AuthResult:
         ctx = info.context
-        data = parse_model(Registration, input_dict(input))
+        data = input.to_request()
         return _auth(
             await accounts.register(
                 db=ctx.db, security=ctx.security, settings=ctx.settings, data=data
@@ -128,9 +125,9 @@ class IdentityMutation:
         )
 
     @strawberry.mutation
-    async def login(self, info: Ctx, input: LoginInput) -> AuthPayload:
+    async def login(self, info: Ctx, input: LoginInput) -> AuthResult:
         ctx = info.context
-        data = parse_model(Login, input_dict(input))
+        data = input.to_request()
         return _auth(
             await accounts.login(
                 db=ctx.db, security=ctx.security, settings=ctx.settings, data=data, ip=ctx.client_ip
@@ -138,7 +135,7 @@ class IdentityMutation:
         )
 
     @strawberry.mutation(description="Rotate a refresh token; a reused one revokes its session.")
-    async def refresh_token(self, info: Ctx, refresh_token: str) -> AuthPayload:
+    async def refresh_token(self, info: Ctx, refresh_token: str) -> AuthResult:
         ctx = info.context
         return _auth(
             await sessions.refresh(
@@ -147,20 +144,20 @@ class IdentityMutation:
         )
 
     @strawberry.mutation(extensions=requires(Operation.PROFILE_READ))
-    async def logout(self, info: Ctx, refresh_token: str | None = None) -> bool:
+    async def logout(self, info: Ctx, refresh_token: str | None = None) -> DoneResult:
         ctx = info.context
         actor = await ctx.principal()
         async with ctx.db.session(actor.workspace_id) as session:
             await sessions.logout(
                 session=session, security=ctx.security, actor=actor, refresh_token=refresh_token
             )
-        return True
+        return Done()
 
     @strawberry.mutation(extensions=requires(Operation.PROFILE_UPDATE))
-    async def update_profile(self, info: Ctx, input: ProfileInput) -> User:
+    async def update_profile(self, info: Ctx, input: ProfileInput) -> UserResult:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(ProfileUpdate, input_dict(input))
+        data = input.to_request()
         async with ctx.db.session(actor.workspace_id) as session:
             user = await accounts.update_profile(
                 session=session, security=ctx.security, actor=actor, data=data
@@ -168,7 +165,7 @@ class IdentityMutation:
         return user_of(user)
 
     @strawberry.mutation(extensions=requires(Operation.WORKSPACE_SWITCH))
-    async def switch_workspace(self, info: Ctx, workspace_id: UUID) -> AuthPayload:
+    async def switch_workspace(self, info: Ctx, workspace_id: UUID) -> AuthResult:
         ctx = info.context
         actor = await ctx.principal()
         async with ctx.db.session(actor.workspace_id) as session:
@@ -182,17 +179,17 @@ class IdentityMutation:
         return _auth(tokens)
 
     @strawberry.mutation(extensions=requires(Operation.WORKSPACE_CREATE))
-    async def create_workspace(self, info: Ctx, input: WorkspaceInput) -> Workspace:
+    async def create_workspace(self, info: Ctx, input: WorkspaceInput) -> WorkspaceResult:
         actor = await info.context.principal()
-        data = parse_model(WorkspaceCreate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             view = await workspaces.create_workspace(session=session, actor=actor, data=data)
         return _workspace(view)
 
     @strawberry.mutation(extensions=requires(Operation.WORKSPACE_UPDATE))
-    async def update_workspace(self, info: Ctx, id: UUID, input: WorkspacePatch) -> Workspace:
+    async def update_workspace(self, info: Ctx, id: UUID, input: WorkspacePatch) -> WorkspaceResult:
         actor = await info.context.principal()
-        data = parse_model(WorkspaceUpdate, input_dict(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             view = await workspaces.update_workspace(
                 session=session, actor=actor, workspace_id=id, data=data
@@ -200,19 +197,19 @@ class IdentityMutation:
         return _workspace(view)
 
     @strawberry.mutation(extensions=requires(Operation.WORKSPACE_DELETE))
-    async def delete_workspace(self, info: Ctx, id: UUID) -> bool:
+    async def delete_workspace(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await workspaces.delete_workspace(session=session, actor=actor, workspace_id=id)
-        return True
+        return Done()
 
     @strawberry.mutation(extensions=requires(Operation.MEMBER_INVITE))
     async def invite_member(
         self, info: Ctx, workspace_id: UUID, input: InviteInput
-    ) -> InvitationPayload:
+    ) -> InvitationResult:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(MemberInvite, input_dict(input))
+        data = input.to_request()
         async with ctx.db.session(actor.workspace_id) as session:
             invitation = await workspaces.invite_member(
                 session=session,
@@ -224,9 +221,9 @@ class IdentityMutation:
         return _invitation(invitation)
 
     @strawberry.mutation(description="Set a password with an invitation token; returns a session.")
-    async def accept_invitation(self, info: Ctx, token: str, password: str) -> AuthPayload:
+    async def accept_invitation(self, info: Ctx, token: str, password: str) -> AuthResult:
         ctx = info.context
-        data = parse_model(InvitationAcceptance, {"token": token, "password": password})
+        data = invitation_acceptance(token, password)
         async with ctx.db.session(None) as session:
             tokens = await workspaces.accept_invitation(
                 session=session, security=ctx.security, settings=ctx.settings, data=data

@@ -7,13 +7,9 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from core.validation import parse_model
-from models.analytics_inputs import AuditLogFilter
-from models.notification_inputs import WebhookCreate
-from models.permissions import Operation
 from schema.context import Context
-from schema.permissions import requires
-from schema.types.identity import input_dict
+from schema.payloads import Done, DoneResult, WebhookResult
+from schema.permissions import Operation, requires
 from schema.types.notifications import (
     AuditLogEntry,
     AuditLogFilterInput,
@@ -21,6 +17,7 @@ from schema.types.notifications import (
     WebhookDelivery,
     WebhookInput,
     WebhookRegistration,
+    audit_log_filter,
 )
 from schema.types.pagination import Connection, cursor
 from services.audit import list_audit_logs
@@ -67,7 +64,7 @@ class NotificationQuery:
         after: str | None = None,
     ) -> Connection[AuditLogEntry]:
         actor = await info.context.principal()
-        filters = parse_model(AuditLogFilter, input_dict(filter) if filter else {})
+        filters = audit_log_filter(filter)
         async with info.context.db.session(actor.workspace_id) as session:
             page = await list_audit_logs(
                 session=session, filters=filters, request=cursor(info, first, after)
@@ -82,10 +79,10 @@ class NotificationMutation:
         description="Register an endpoint for some topics (or '*'); the secret signs every "
         "delivery and is returned only here.",
     )
-    async def create_webhook(self, info: Ctx, input: WebhookInput) -> WebhookRegistration:
+    async def create_webhook(self, info: Ctx, input: WebhookInput) -> WebhookResult:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(WebhookCreate, input_dict(input))
+        data = input.to_request()
         async with ctx.db.session(actor.workspace_id) as session:
             row, secret = await webhooks.register_webhook(
                 session=session, actor=actor, data=data, settings=ctx.settings
@@ -93,8 +90,8 @@ class NotificationMutation:
         return WebhookRegistration(webhook=Webhook.of(row), secret=secret)
 
     @strawberry.mutation(extensions=requires(Operation.WEBHOOK_DELETE))
-    async def delete_webhook(self, info: Ctx, id: UUID) -> bool:
+    async def delete_webhook(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await webhooks.delete_webhook(session=session, actor=actor, webhook_id=id)
-        return True
+        return Done()

@@ -10,13 +10,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from core.errors import Forbidden, ValidationFailed
-from core.validation import parse_model
-from models.operations_inputs import DispatchRequest, IncidentCreate, IncidentUpdate
-from models.permissions import Operation, is_allowed
 from schema.context import Context
-from schema.permissions import requires
-from schema.types.identity import input_dict
+from schema.errors import invalid
+from schema.payloads import DispatchResult, ExperienceResult, IncidentResult
+from schema.permissions import Operation, ensure_allowed, requires
 from schema.types.operations import (
     DispatchAlternative,
     DispatchedUnit,
@@ -27,6 +24,7 @@ from schema.types.operations import (
     IncidentFilterInput,
     IncidentInput,
     IncidentPatch,
+    dispatch_request,
 )
 from schema.types.operations import IncidentUpdate as IncidentUpdateMessage
 from schema.types.pagination import Connection, cursor
@@ -128,10 +126,10 @@ class OperationsQuery:
 @strawberry.type
 class OperationsMutation:
     @strawberry.mutation(extensions=requires(Operation.INCIDENT_CREATE))
-    async def create_incident(self, info: Ctx, input: IncidentInput) -> Incident:
+    async def create_incident(self, info: Ctx, input: IncidentInput) -> IncidentResult:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(IncidentCreate, input_dict(input))
+        data = input.to_request()
         state = ctx.request.app.state
         async with ctx.db.session(actor.workspace_id) as session:
             row = await dispatch.report_incident(
@@ -145,10 +143,10 @@ class OperationsMutation:
             return Incident.of(row)
 
     @strawberry.mutation(extensions=requires(Operation.INCIDENT_UPDATE))
-    async def update_incident(self, info: Ctx, id: UUID, input: IncidentPatch) -> Incident:
+    async def update_incident(self, info: Ctx, id: UUID, input: IncidentPatch) -> IncidentResult:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(IncidentUpdate, input_dict(input))
+        data = input.to_request()
         async with ctx.db.session(actor.workspace_id) as session:
             detail = await incidents.update_incident(
                 session=session,
@@ -162,10 +160,10 @@ class OperationsMutation:
     @strawberry.mutation(extensions=requires(Operation.INCIDENT_DISPATCH))
     async def dispatch_incident(
         self, info: Ctx, id: UUID, input: DispatchInput | None = None
-    ) -> DispatchResultType:
+    ) -> DispatchResult:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(DispatchRequest, input_dict(input) if input else {})
+        data = dispatch_request(input)
         async with ctx.db.session(actor.workspace_id) as session:
             result = await dispatch.dispatch_incident(
                 session=session,
@@ -181,10 +179,10 @@ class OperationsMutation:
         extensions=requires(Operation.EXPERIENCE_UPDATE),
         description="Override keys of a mode's configuration for this workspace (null: reset).",
     )
-    async def update_experience(self, info: Ctx, mode: str, overrides: JSON) -> Experience:
+    async def update_experience(self, info: Ctx, mode: str, overrides: JSON) -> ExperienceResult:
         actor = await info.context.principal()
         if not isinstance(overrides, dict):
-            raise ValidationFailed.field("overrides", "expected an object")
+            raise invalid("overrides", "expected an object")
         async with info.context.db.session(actor.workspace_id) as session:
             view = await experience.update_experience(
                 session=session, actor=actor, mode=mode, overrides=overrides
@@ -203,8 +201,7 @@ class OperationsSubscription:
     ) -> AsyncGenerator[IncidentUpdateMessage, None]:
         ctx = info.context
         actor = await ctx.principal()
-        if not is_allowed(actor.role, Operation.INCIDENT_READ):
-            raise Forbidden("Your role may not follow incidents")
+        ensure_allowed(actor, Operation.INCIDENT_READ, "Your role may not follow incidents")
         wanted = str(incident_id) if incident_id else None
         hub = ctx.request.app.state.hub
         async with hub.subscribe(notify.channel(actor.workspace_id)) as subscription:

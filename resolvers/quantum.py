@@ -8,14 +8,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from core.pagination import CursorRequest
-from core.validation import parse_model
-from models.permissions import Operation
-from models.quantum_inputs import QuantumOptimizeRequest, QuantumSimulateRequest
 from schema.context import Context
-from schema.permissions import requires
-from schema.types.identity import input_dict
-from schema.types.pagination import Connection
+from schema.payloads import QuantumJobResult, QuantumSimulationResult
+from schema.permissions import Operation, requires
+from schema.types.pagination import Connection, cursor
 from schema.types.quantum import (
     QuantumJob,
     QuantumOptimizeInput,
@@ -49,7 +45,7 @@ class QuantumQuery:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             page = await jobs.list_quantum_jobs(
-                session=session, actor=actor, request=CursorRequest(first, after)
+                session=session, actor=actor, request=cursor(info, first, after)
             )
             runs = await jobs.runs_of(session=session, job_ids=[j.id for j in page.items])
         return Connection.of(page, lambda row: QuantumJob.of(row, runs.get(row.id)))
@@ -69,10 +65,10 @@ class QuantumMutation:
         extensions=requires(Operation.QUANTUM_OPTIMIZE),
         description="Queue a quantum (or hybrid) optimization; poll `quantumJob(id)`.",
     )
-    async def quantum_optimize(self, info: Ctx, input: QuantumOptimizeInput) -> QuantumJob:
+    async def quantum_optimize(self, info: Ctx, input: QuantumOptimizeInput) -> QuantumJobResult:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(QuantumOptimizeRequest, input_dict(input))
+        data = input.to_request()
         state = ctx.request.app.state
         queue = getattr(state, "quantum_jobs", None) or jobs.BrokerQuantumQueue()
         async with ctx.db.session(actor.workspace_id) as session:
@@ -85,11 +81,11 @@ class QuantumMutation:
         extensions=requires(Operation.QUANTUM_SIMULATE),
         description="QAOA on a small weighted graph (maxcut or tsp), answered at once.",
     )
-    async def quantum_simulate(self, info: Ctx, input: QuantumSimulateInput) -> QuantumSimulation:
+    async def quantum_simulate(
+        self, info: Ctx, input: QuantumSimulateInput
+    ) -> QuantumSimulationResult:
         actor = await info.context.principal()
-        raw = input_dict(input)
-        raw["edges"] = [dict(e) for e in raw["edges"]]
-        data = parse_model(QuantumSimulateRequest, raw)
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             job, view = await simulate.simulate(session=session, actor=actor, data=data)
             return QuantumSimulation(job_id=job.id, result=JSON(view))

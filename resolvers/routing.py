@@ -10,20 +10,23 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from core.errors import Forbidden
-from core.jobs import progress_channel
-from core.validation import parse_model
-from models.enums import JobStatus
-from models.permissions import Operation, is_allowed
-from models.routing_inputs import FleetPlanRequest, OptimizeRequest, RouteCreate, RouteUpdate
 from schema.context import Context
-from schema.permissions import requires
-from schema.types.identity import input_dict
+from schema.payloads import (
+    Done,
+    DoneResult,
+    FleetPlanResult,
+    OptimizationJobResult,
+    OptimizeResult,
+    ReplanResult,
+    RouteResult,
+)
+from schema.permissions import Operation, ensure_allowed, requires
 from schema.types.pagination import Connection, cursor
 from schema.types.routing import (
     FleetPlanInput,
     FleetPlanPayload,
     JobProgress,
+    JobStatusEnum,
     OptimizationJob,
     OptimizeInput,
     OptimizePayload,
@@ -35,20 +38,13 @@ from schema.types.routing import (
     StopChange,
     Travel,
     UnassignedStop,
+    optimize_request,
+    progress_channel,
 )
 from services.routing import optimization, planning, routes
 from services.routing.optimization import FINAL_JOB
 
 Ctx = Info[Context, None]
-
-
-def _plain(value: object) -> dict[str, Any]:
-    """Nested Strawberry inputs as plain dicts, unsent fields left out."""
-    data = input_dict(value)
-    for key in ("constraints",):
-        if isinstance(data.get(key), dict):
-            data[key] = {k: v for k, v in data[key].items() if v is not None}
-    return data
 
 
 @strawberry.type
@@ -89,26 +85,26 @@ class RoutingQuery:
 @strawberry.type
 class RoutingMutation:
     @strawberry.mutation(extensions=requires(Operation.ROUTE_CREATE))
-    async def create_route(self, info: Ctx, input: RouteInput) -> Route:
+    async def create_route(self, info: Ctx, input: RouteInput) -> RouteResult:
         actor = await info.context.principal()
-        data = parse_model(RouteCreate, _plain(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             return Route.of(await routes.create_route(session=session, actor=actor, data=data))
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_UPDATE))
-    async def update_route(self, info: Ctx, id: UUID, input: RoutePatch) -> Route:
+    async def update_route(self, info: Ctx, id: UUID, input: RoutePatch) -> RouteResult:
         actor = await info.context.principal()
-        data = parse_model(RouteUpdate, _plain(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             row = await routes.update_route(session=session, actor=actor, route_id=id, data=data)
             return Route.of(row)
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_DELETE))
-    async def delete_route(self, info: Ctx, id: UUID) -> bool:
+    async def delete_route(self, info: Ctx, id: UUID) -> DoneResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             await routes.delete_route(session=session, actor=actor, route_id=id)
-        return True
+        return Done()
 
     @strawberry.mutation(
         extensions=requires(Operation.ROUTE_OPTIMIZE),
@@ -116,10 +112,10 @@ class RoutingMutation:
     )
     async def optimize_route(
         self, info: Ctx, id: UUID, input: OptimizeInput | None = None
-    ) -> OptimizePayload:
+    ) -> OptimizeResult:
         ctx = info.context
         actor = await ctx.principal()
-        data = parse_model(OptimizeRequest, input_dict(input) if input else {})
+        data = optimize_request(input)
         state = ctx.request.app.state
         async with ctx.db.session(actor.workspace_id, generic_plans=True) as session:
             ticket = await optimization.request_optimization(
@@ -133,14 +129,14 @@ class RoutingMutation:
             return OptimizePayload(job=OptimizationJob.of(ticket.job), route=Route.of(ticket.route))
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_OPTIMIZE))
-    async def cancel_optimization(self, info: Ctx, job_id: UUID) -> OptimizationJob:
+    async def cancel_optimization(self, info: Ctx, job_id: UUID) -> OptimizationJobResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             job = await optimization.cancel_job(session=session, actor=actor, job_id=job_id)
             return OptimizationJob.of(job)
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_OPTIMIZE))
-    async def reoptimize_route(self, info: Ctx, id: UUID) -> ReplanPayload:
+    async def reoptimize_route(self, info: Ctx, id: UUID) -> ReplanResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             replan = await planning.reoptimize_route(session=session, actor=actor, route_id=id)
@@ -161,9 +157,9 @@ class RoutingMutation:
             )
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_CREATE))
-    async def plan_fleet(self, info: Ctx, input: FleetPlanInput) -> FleetPlanPayload:
+    async def plan_fleet(self, info: Ctx, input: FleetPlanInput) -> FleetPlanResult:
         actor = await info.context.principal()
-        data = parse_model(FleetPlanRequest, _plain(input))
+        data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             plan = await planning.plan_fleet(session=session, actor=actor, data=data)
             return FleetPlanPayload(
@@ -178,19 +174,19 @@ class RoutingMutation:
             )
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_DEPLOY))
-    async def deploy_route(self, info: Ctx, id: UUID) -> Route:
+    async def deploy_route(self, info: Ctx, id: UUID) -> RouteResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             return Route.of(await routes.deploy_route(session=session, actor=actor, route_id=id))
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_COMPLETE))
-    async def complete_route(self, info: Ctx, id: UUID) -> Route:
+    async def complete_route(self, info: Ctx, id: UUID) -> RouteResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             return Route.of(await routes.complete_route(session=session, actor=actor, route_id=id))
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_UPDATE))
-    async def cancel_route(self, info: Ctx, id: UUID) -> Route:
+    async def cancel_route(self, info: Ctx, id: UUID) -> RouteResult:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             return Route.of(await routes.cancel_route(session=session, actor=actor, route_id=id))
@@ -199,7 +195,7 @@ class RoutingMutation:
 def _progress(job_id: UUID, data: dict[str, Any]) -> JobProgress:
     return JobProgress(
         job_id=job_id,
-        status=JobStatus(data["status"]),
+        status=JobStatusEnum(data["status"]),
         best_cost=data.get("best_cost"),
         elapsed_s=data.get("elapsed_s"),
     )
@@ -215,8 +211,7 @@ class RoutingSubscription:
     ) -> AsyncGenerator[JobProgress, None]:
         ctx = info.context
         actor = await ctx.principal()
-        if not is_allowed(actor.role, Operation.ROUTE_READ):
-            raise Forbidden("Your role may not follow optimization jobs")
+        ensure_allowed(actor, Operation.ROUTE_READ, "Your role may not follow optimization jobs")
         broadcast = ctx.request.app.state.broadcast
         # Subscribe first, then read the current state, so that no report falls between.
         async with broadcast.subscribe(progress_channel(job_id)) as subscriber:
@@ -228,5 +223,5 @@ class RoutingSubscription:
             async for event in subscriber:
                 data = json.loads(event.message)
                 yield _progress(job_id, data)
-                if JobStatus(data["status"]) in FINAL_JOB:
+                if JobStatusEnum(data["status"]) in FINAL_JOB:
                     return

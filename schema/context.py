@@ -18,6 +18,11 @@ from dataloaders import DataLoaders
 
 Authenticator = Callable[[str], Awaitable[Principal]]
 Charger = Callable[[Principal, int], Awaitable[None]]
+Admission = Callable[[Principal], Awaitable[bool]]
+
+
+async def _always(principal: Principal) -> bool:
+    return True
 
 
 @dataclass(slots=True)
@@ -31,6 +36,8 @@ class Context:
     authenticator: Authenticator
     charge: Charger
     connection_params: dict[str, object] = field(default_factory=dict)
+    # Whether a principal's session still stands (long-lived websockets check it).
+    admitted: Admission = _always
     _principal: Principal | None = None
 
     def bearer_token(self) -> str | None:
@@ -51,6 +58,11 @@ class Context:
                 raise Unauthorized("A bearer token is required")
             self._principal = await self.authenticator(token)
             self.loaders.workspace_id = self._principal.workspace_id
+        return self._principal
+
+    @property
+    def authenticated(self) -> Principal | None:
+        """The caller, if it has been authenticated already."""
         return self._principal
 
     @property

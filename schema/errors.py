@@ -7,7 +7,7 @@ import logging
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from core.errors import DomainError, ErrorCode
+from core.errors import DomainError, ErrorCode, ValidationFailed
 from core.outages import as_unavailable
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,11 @@ def _code_for(error: GraphQLError) -> tuple[ErrorCode, str, dict[str, object]]:
         return outage.code, outage.message, outage.details
     log.error("unhandled error in a resolver", exc_info=original)
     return ErrorCode.INTERNAL_ERROR, "An unexpected error occurred; it has been logged.", {}
+
+
+def invalid(field: str, message: str) -> ValidationFailed:
+    """VALIDATION_ERROR naming `field`, for checks a resolver makes itself."""
+    return ValidationFailed.field(field, message)
 
 
 class ErrorMapping(MaskErrors):

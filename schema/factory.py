@@ -21,6 +21,7 @@ from strawberry.extensions import (
 from core.settings import Environment, Settings
 from schema.errors import ErrorMapping
 from schema.metrics import OperationMetrics
+from schema.payloads import ExpectedErrors
 from schema.ratelimit import OperationRateLimit
 
 
@@ -49,6 +50,11 @@ def build_schema(
         OperationRateLimit,
         ErrorMapping,
     ]
+    if mutation is not None:
+        # Innermost, so that permission checks outside it stay GraphQL errors.
+        for field in mutation.__strawberry_definition__.fields:
+            if not any(isinstance(e, ExpectedErrors) for e in field.extensions):
+                field.extensions.append(ExpectedErrors())
     if settings.environment is Environment.PRODUCTION:
         extensions.append(DisableIntrospection)
     return Schema(query=query, mutation=mutation, subscription=subscription, extensions=extensions)

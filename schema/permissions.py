@@ -9,7 +9,10 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from core.errors import Forbidden
+from core.principal import Principal
 from models.permissions import Operation, is_allowed
+
+__all__ = ["Allowed", "Operation", "ensure_allowed", "requires"]
 
 
 class Allowed(BasePermission):
@@ -30,3 +33,10 @@ class Allowed(BasePermission):
 def requires(operation: Operation) -> list[FieldExtension]:
     """`@strawberry.field(extensions=requires(Operation.X))`."""
     return [PermissionExtension(permissions=[Allowed(operation)], use_directives=False)]
+
+
+def ensure_allowed(principal: Principal, operation: Operation, message: str) -> None:
+    """FORBIDDEN unless the principal's role may perform `operation` (for resolvers that
+    check inside, like subscriptions)."""
+    if not is_allowed(principal.role, operation):
+        raise Forbidden(message)

@@ -99,6 +99,19 @@ async def gql(
     return body
 
 
+# Selects a mutation result's typed error: `createVehicle(...) { ... on Vehicle { id } ERR }`.
+ERR = (
+    "... on MutationError { __typename code message details }"
+    " ... on ValidationError { fields { path message } }"
+)
+
+
 def error_code(body: dict[str, Any]) -> str | None:
+    """The GraphQL error's code, else the code of a mutation's typed error."""
     errors = body.get("errors") or []
-    return errors[0]["extensions"]["code"] if errors else None
+    if errors:
+        return str(errors[0]["extensions"]["code"])
+    for value in (body.get("data") or {}).values():
+        if isinstance(value, dict) and str(value.get("__typename", "")).endswith("Error"):
+            return str(value["code"])
+    return None

@@ -11,7 +11,7 @@ import pytest
 
 from models.experience import ExperienceConfig
 from services.operations import experience
-from tests.helpers import error_code, gql, member, register
+from tests.helpers import ERR, error_code, gql, member, register
 from tests.operations_helpers import in_workspace
 
 MODES = ["logistics", "food", "agriculture", "smartcity", "emergency", "driver"]
@@ -123,8 +123,9 @@ async def test_graphql_experience(client: httpx.AsyncClient, mode: str) -> None:
     assert body["data"]["experience"]["label"] == "Emergency response"
     modes = await gql(client, "{ experienceModes { mode } }", session=viewer)
     assert [m["mode"] for m in modes["data"]["experienceModes"]] == MODES
-    update = """mutation($m: String!, $o: JSON!) {
-        updateExperience(mode: $m, overrides: $o) { config overridden } }"""
+    update = f"""mutation($m: String!, $o: JSON!) {{
+        updateExperience(mode: $m, overrides: $o) {{ ... on Experience {{ config overridden }}
+        {ERR} }} }}"""
     denied = await gql(client, update, {"m": mode, "o": {"kpis": ["x"]}}, session=viewer)
     assert error_code(denied) == "FORBIDDEN"
     bad = await gql(client, update, {"m": mode, "o": {"kpis": "x"}}, session=admin)

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import event
 from starlette.applications import Starlette
 
-from tests.helpers import Session, error_code, gql, member, register
+from tests.helpers import ERR, Session, error_code, gql, member, register
 
 VEHICLES_WITH_DRIVERS = """
 query($first: Int!, $after: String) {
@@ -125,8 +125,8 @@ async def test_vehicle_mutations_and_nearby(client: httpx.AsyncClient) -> None:
     admin = await register(client)
     created = await gql(
         client,
-        """mutation($input: VehicleInput!) { createVehicle(input: $input) { id plateNumber
-             lastLocation { type coordinates } status } }""",
+        """mutation($input: VehicleInput!) { createVehicle(input: $input) { ... on Vehicle {
+             id plateNumber lastLocation { type coordinates } status } } }""",
         {
             "input": {
                 "vehicleType": "VAN",
@@ -141,15 +141,20 @@ async def test_vehicle_mutations_and_nearby(client: httpx.AsyncClient) -> None:
     assert vehicle["lastLocation"] == {"type": "Point", "coordinates": [77.5946, 12.9716]}
     bad = await gql(
         client,
-        """mutation($input: VehicleInput!) { createVehicle(input: $input) { id } }""",
+        "mutation($input: VehicleInput!) { createVehicle(input: $input) {"
+        f" ... on Vehicle {{ id }} {ERR} }} }}",
         {"input": {"vehicleType": "VAN", "plateNumber": "GQL-2", "capacityKg": -1}},
         session=admin,
     )
-    assert error_code(bad) == "VALIDATION_ERROR"
-    assert bad["errors"][0]["extensions"]["details"]["fields"][0]["field"] == "capacity_kg"
+    # An expected failure is a typed result, with the field's path, not a GraphQL error.
+    assert "errors" not in bad
+    invalid = bad["data"]["createVehicle"]
+    assert (invalid["__typename"], invalid["code"]) == ("ValidationError", "VALIDATION_ERROR")
+    assert invalid["fields"][0]["path"] == ["capacity_kg"]
     wrong_enum = await gql(
         client,
-        """mutation { createVehicle(input: {vehicleType: ROCKET, plateNumber: "X"}) { id } }""",
+        'mutation { createVehicle(input: {vehicleType: ROCKET, plateNumber: "X"})'
+        " { ... on Vehicle { id } } }",
         session=admin,
     )
     assert error_code(wrong_enum) == "VALIDATION_ERROR"
@@ -162,9 +167,11 @@ async def test_vehicle_mutations_and_nearby(client: httpx.AsyncClient) -> None:
     assert [h["vehicle"]["plateNumber"] for h in hits] == ["GQL-1"]
     assert 1000 < hits[0]["distanceM"] < 1500
     deleted = await gql(
-        client, f'mutation {{ deleteVehicle(id: "{vehicle["id"]}") }}', session=admin
+        client,
+        f'mutation {{ deleteVehicle(id: "{vehicle["id"]}") {{ ... on Done {{ ok }} }} }}',
+        session=admin,
     )
-    assert deleted["data"]["deleteVehicle"] is True
+    assert deleted["data"]["deleteVehicle"] == {"ok": True}
     gone = await gql(client, f'{{ vehicle(id: "{vehicle["id"]}") {{ id }} }}', session=admin)
     assert error_code(gone) == "NOT_FOUND"
     again = await gql(
@@ -181,19 +188,21 @@ async def test_location_import_and_near_over_graphql(client: httpx.AsyncClient) 
     csv_text = "name,lat,lng,location_type\nA,12.97,77.59,customer\nB,12.98,77.60,warehouse\n"
     imported = await gql(
         client,
-        "mutation($c: String!) { importLocations(format: CSV, content: $c) { imported ids } }",
+        "mutation($c: String!) { importLocations(format: CSV, content: $c) {"
+        " ... on ImportResult { imported ids } } }",
         {"c": csv_text},
         session=admin,
     )
     assert imported["data"]["importLocations"]["imported"] == 2
     bad = await gql(
         client,
-        "mutation($c: String!) { importLocations(format: CSV, content: $c) { imported } }",
+        "mutation($c: String!) { importLocations(format: CSV, content: $c) {"
+        f" ... on ImportResult {{ imported }} {ERR} }} }}",
         {"c": "name,lat,lng\nC,99,1\n"},
         session=admin,
     )
     assert error_code(bad) == "VALIDATION_ERROR"
-    assert bad["errors"][0]["extensions"]["details"]["rows"][0]["row"] == 1
+    assert bad["data"]["importLocations"]["details"]["rows"][0]["row"] == 1
     near = await gql(
         client,
         "{ locationsNear(lat: 12.97, lng: 77.59, locationType: WAREHOUSE) { distanceM location { name geo { coordinates } } } }",

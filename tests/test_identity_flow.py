@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import PASSWORD, error_code, gql, login, member, register
+from tests.helpers import ERR, PASSWORD, error_code, gql, login, member, register
 
 
 async def test_register_login_call_refresh_logout(client: httpx.AsyncClient) -> None:
@@ -140,8 +140,8 @@ async def test_switch_workspace_issues_tokens_for_the_other_workspace(
 async def test_graphql_flow(client: httpx.AsyncClient) -> None:
     registered = await gql(
         client,
-        """mutation($input: RegisterInput!) { register(input: $input) {
-             accessToken refreshToken user { email role } workspace { name } } }""",
+        """mutation($input: RegisterInput!) { register(input: $input) { ... on AuthPayload {
+             accessToken refreshToken user { email role } workspace { name } } } }""",
         {
             "input": {
                 "email": "gql@example.com",
@@ -163,12 +163,14 @@ async def test_graphql_flow(client: httpx.AsyncClient) -> None:
     assert error_code(anonymous) == "UNAUTHORIZED"
     bad = await gql(
         client,
-        'mutation { login(input: {email: "gql@example.com", password: "nope"}) { accessToken } }',
+        'mutation { login(input: {email: "gql@example.com", password: "nope"})'
+        " { ... on AuthPayload { accessToken } } }",
     )
     assert error_code(bad) == "UNAUTHORIZED"
     short = await gql(
         client,
-        """mutation($input: RegisterInput!) { register(input: $input) { accessToken } }""",
+        "mutation($input: RegisterInput!) { register(input: $input) {"
+        f" ... on AuthPayload {{ accessToken }} {ERR} }} }}",
         {
             "input": {
                 "email": "x@example.com",
@@ -180,7 +182,7 @@ async def test_graphql_flow(client: httpx.AsyncClient) -> None:
         },
     )
     assert error_code(short) == "VALIDATION_ERROR"
-    assert short["errors"][0]["extensions"]["details"]["fields"][0]["field"] == "password"
+    assert short["data"]["register"]["fields"][0]["path"] == ["password"]
 
 
 async def test_password_change_ends_every_session_and_logout_needs_no_body(

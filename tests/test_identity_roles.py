@@ -125,33 +125,37 @@ GRAPHQL_OPERATIONS: list[tuple[str, Operation, str]] = [
     (
         "updateProfile",
         Operation.PROFILE_UPDATE,
-        'mutation { updateProfile(input: {fullName: "Renamed"}) { id } }',
+        'mutation { updateProfile(input: {fullName: "Renamed"}) { ... on User { id } } }',
     ),
     (
         "createWorkspace",
         Operation.WORKSPACE_CREATE,
-        'mutation { createWorkspace(input: {name: "Created", region: US_EAST}) { id } }',
+        'mutation { createWorkspace(input: {name: "Created", region: US_EAST})'
+        " { ... on Workspace { id } } }",
     ),
     (
         "updateWorkspace",
         Operation.WORKSPACE_UPDATE,
-        'mutation($ws: UUID!) { updateWorkspace(id: $ws, input: {name: "Renamed"}) { id } }',
+        'mutation($ws: UUID!) { updateWorkspace(id: $ws, input: {name: "Renamed"})'
+        " { ... on Workspace { id } } }",
     ),
     (
         "inviteMember",
         Operation.MEMBER_INVITE,
         "mutation($ws: UUID!, $email: String!) { inviteMember(workspaceId: $ws,"
-        ' input: {email: $email, fullName: "New", role: VIEWER}) { token } }',
+        ' input: {email: $email, fullName: "New", role: VIEWER})'
+        " { ... on InvitationPayload { token } } }",
     ),
     (
         "switchWorkspace",
         Operation.WORKSPACE_SWITCH,
-        "mutation($other: UUID!) { switchWorkspace(workspaceId: $other) { accessToken } }",
+        "mutation($other: UUID!) { switchWorkspace(workspaceId: $other)"
+        " { ... on AuthPayload { accessToken } } }",
     ),
     (
         "deleteWorkspace",
         Operation.WORKSPACE_DELETE,
-        "mutation($ws: UUID!) { deleteWorkspace(id: $ws) }",
+        "mutation($ws: UUID!) { deleteWorkspace(id: $ws) { ... on Done { ok } } }",
     ),
 ]
 
@@ -199,6 +203,6 @@ async def test_graphql_enforces_the_role_matrix(role: str, client: httpx.AsyncCl
         if body.get("errors"):
             outcomes[name] = body["errors"][0]["extensions"]["code"]
         else:
-            assert body["data"][name] is not None
+            assert body["data"][name], body  # a success, not a typed error
             outcomes[name] = "allowed"
     assert outcomes == expected(role, GRAPHQL_OPERATIONS)

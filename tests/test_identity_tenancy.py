@@ -13,7 +13,7 @@ import pytest
 
 from models.enums import UserRole
 from models.permissions import ROLE_MATRIX, Operation
-from tests.helpers import Session, gql, member, register
+from tests.helpers import ERR, Session, error_code, gql, member, register
 
 ROLES = [role.value for role in UserRole]
 
@@ -49,12 +49,13 @@ GRAPHQL_TARGETED: list[tuple[str, Operation, str]] = [
     (
         "updateWorkspace",
         Operation.WORKSPACE_UPDATE,
-        'mutation($t: UUID!) { updateWorkspace(id: $t, input: {name: "Taken over"}) { id } }',
+        'mutation($t: UUID!) { updateWorkspace(id: $t, input: {name: "Taken over"})'
+        " { ... on Workspace { id } " + ERR + " } }",
     ),
     (
         "deleteWorkspace",
         Operation.WORKSPACE_DELETE,
-        "mutation($t: UUID!) { deleteWorkspace(id: $t) }",
+        "mutation($t: UUID!) { deleteWorkspace(id: $t) { ... on Done { ok } " + ERR + " } }",
     ),
     (
         "members",
@@ -65,12 +66,14 @@ GRAPHQL_TARGETED: list[tuple[str, Operation, str]] = [
         "inviteMember",
         Operation.MEMBER_INVITE,
         "mutation($t: UUID!) { inviteMember(workspaceId: $t,"
-        ' input: {email: "mole@example.com", fullName: "Mole", role: ADMIN}) { token } }',
+        ' input: {email: "mole@example.com", fullName: "Mole", role: ADMIN})'
+        " { ... on InvitationPayload { token } " + ERR + " } }",
     ),
     (
         "switchWorkspace",
         Operation.WORKSPACE_SWITCH,
-        "mutation($t: UUID!) { switchWorkspace(workspaceId: $t) { accessToken } }",
+        "mutation($t: UUID!) { switchWorkspace(workspaceId: $t)"
+        " { ... on AuthPayload { accessToken } " + ERR + " } }",
     ),
 ]
 
@@ -108,8 +111,9 @@ async def graphql_answer(
     client: httpx.AsyncClient, actor: Session, query: str, target: str
 ) -> tuple[str, str]:
     body = await gql(client, query, {"t": target}, session=actor)
-    assert body["data"] is None, body
-    return body["errors"][0]["extensions"]["code"], shape(body, target)
+    code = error_code(body)
+    assert code is not None, body
+    return code, shape(body, target)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from services.operations import scene
-from tests.helpers import error_code, gql, member, register
+from tests.helpers import ERR, error_code, gql, member, register
 from tests.operations_helpers import SCENE, dispatch, in_workspace, incident, stream, unit
 from tests.routing_helpers import worker
 from tests.test_live_map import subscription
@@ -152,9 +152,10 @@ async def test_graphql_incidents(client: httpx.AsyncClient) -> None:
     responder = await member(client, admin, "responder")
     viewer = await member(client, admin, "viewer")
     amb = await unit(client, admin, "AMB 1", SCENE["lat"] + 0.01, SCENE["lng"])
-    create = """mutation($i: IncidentInput!) {
-        createIncident(input: $i) { id status severity slaState responseSlaMinutes
-          location { coordinates } timeline { reportedAt dispatchedAt } } }"""
+    create = f"""mutation($i: IncidentInput!) {{
+        createIncident(input: $i) {{ ... on Incident {{ id status severity slaState
+          responseSlaMinutes location {{ coordinates }} timeline {{ reportedAt dispatchedAt }} }}
+          {ERR} }} }}"""
     variables = {
         "i": {
             "severity": "HIGH",
@@ -168,10 +169,11 @@ async def test_graphql_incidents(client: httpx.AsyncClient) -> None:
     bad = {"i": {**variables["i"], "location": {"coordinates": [200, 1]}}}
     assert error_code(await gql(client, create, bad, session=responder)) == "VALIDATION_ERROR"
 
-    send = """mutation($id: UUID!, $d: DispatchInput) {
-        dispatchIncident(id: $id, input: $d) { dispatched shortfall message slaState
-          units { vehicleId travelS distanceM eta } alternatives { vehicleId reason }
-          incident { status units { vehicleId eta vehicle { plateNumber } } } } }"""
+    send = f"""mutation($id: UUID!, $d: DispatchInput) {{
+        dispatchIncident(id: $id, input: $d) {{ ... on DispatchResultType {{
+          dispatched shortfall message slaState
+          units {{ vehicleId travelS distanceM eta }} alternatives {{ vehicleId reason }}
+          incident {{ status units {{ vehicleId eta vehicle {{ plateNumber }} }} }} }} {ERR} }} }}"""
     denied = await gql(client, send, {"id": made["id"]}, session=responder)
     assert error_code(denied) == "FORBIDDEN"
     over = await gql(client, send, {"id": made["id"], "d": {"count": 11}}, session=admin)
@@ -199,8 +201,8 @@ async def test_graphql_incidents(client: httpx.AsyncClient) -> None:
     none = (await gql(client, listing, {"f": {"severity": "LOW"}}, session=responder))["data"]
     assert none["incidents"]["totalCount"] == 0
 
-    update = """mutation($id: UUID!, $p: IncidentPatch!) {
-        updateIncident(id: $id, input: $p) { status } }"""
+    update = f"""mutation($id: UUID!, $p: IncidentPatch!) {{
+        updateIncident(id: $id, input: $p) {{ ... on Incident {{ status }} {ERR} }} }}"""
     jump = await gql(client, update, {"id": made["id"], "p": {"status": "CLOSED"}}, session=admin)
     assert error_code(jump) == "CONFLICT"
     step = await gql(

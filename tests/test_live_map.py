@@ -26,6 +26,7 @@ from models.routing_inputs import OptimizeRequest
 from rest import tracking_ws
 from services.routing import optimization
 from tests.conftest import TEST_REDIS_URL, DatabaseUnderTest
+from tests.graphql_ws import connection, subscribe
 from tests.helpers import Session, login, register
 from tests.routing_helpers import DEPOT, city, make_vehicle, route_body
 from tests.served_app import served_app
@@ -39,22 +40,8 @@ MOVED = (
 async def subscription(
     app: Starlette, who: Session, query: str, variables: dict[str, Any] | None = None
 ) -> AsyncIterator[Any]:
-    transport = ASGIWebSocketTransport(app=app)
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
-        aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws,
-    ):
-        await ws.send_json(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {who.access_token}"}}
-        )
-        assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
-        await ws.send_json(
-            {
-                "id": "1",
-                "type": "subscribe",
-                "payload": {"query": query, "variables": variables or {}},
-            }
-        )
+    async with connection(app, who) as ws:
+        await subscribe(ws, "1", query, variables or {})
         await asyncio.sleep(0.3)  # let the subscription reach the hub before anything is posted
         yield ws
 
@@ -356,12 +343,15 @@ async def test_batched_frames_merge_what_was_published_in_between() -> None:
 async def test_graphql_report_position_and_route_deviation_subscription(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    from tests.helpers import error_code, gql
+    from tests.helpers import ERR, error_code, gql
 
     admin = await register(client)
     route_id, van = await _deployed_route(app, client, admin)
     lng, lat = DEPOT
-    report = "mutation($p: PositionInput!) { reportPosition(input: $p) { vehicleId duplicate } }"
+    report = (
+        "mutation($p: PositionInput!) { reportPosition(input: $p) {"
+        f" ... on PositionAck {{ vehicleId duplicate }} {ERR} }} }}"
+    )
     bad = await gql(
         client, report, {"p": {"vehicleId": van, "lat": 0.0, "lng": 0.0}}, session=admin
     )

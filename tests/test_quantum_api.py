@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from tests.helpers import error_code, gql, member, register
+from tests.helpers import ERR, error_code, gql, member, register
 from tests.routing_helpers import CUSTOMERS, DEPOT, make_location
 
 SQUARE = [
@@ -107,17 +107,19 @@ async def test_rest_roles_simulation_health_and_tenancy(client: httpx.AsyncClien
     assert bad.status_code == 422
 
 
-OPTIMIZE = """
-mutation($input: QuantumOptimizeInput!) {
-  quantumOptimize(input: $input) { id status runs { id } }
-}"""
+OPTIMIZE = f"""
+mutation($input: QuantumOptimizeInput!) {{
+  quantumOptimize(input: $input) {{ ... on QuantumJob {{ id status runs {{ id }} }} {ERR} }}
+}}"""
 JOB = """
 query($id: UUID!) {
   quantumJob(id: $id) { id status solverType comparison runs { qubitsUsed } }
 }"""
 JOBS = "query { quantumJobs(first: 5) { totalCount edges { node { id status } } } }"
-SIMULATE = """
-mutation($input: QuantumSimulateInput!) { quantumSimulate(input: $input) { jobId result } }"""
+SIMULATE = f"""
+mutation($input: QuantumSimulateInput!) {{
+  quantumSimulate(input: $input) {{ ... on QuantumSimulation {{ jobId result }} {ERR} }}
+}}"""
 
 
 async def test_graphql_flow_and_roles(client: httpx.AsyncClient) -> None:

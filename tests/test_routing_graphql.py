@@ -11,15 +11,20 @@ from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.applications import Starlette
 
-from tests.helpers import Session, error_code, gql, member, register
+from tests.helpers import ERR, Session, error_code, gql, member, register
 from tests.routing_helpers import city, make_vehicle, worker
 
 __all__ = ["worker"]
 
-CREATE = """mutation($input: RouteInput!) { createRoute(input: $input) { id status stops { stopOrder location { name } } } }"""
-OPTIMIZE = (
-    """mutation($id: UUID!) { optimizeRoute(id: $id) { job { id status } route { status } } }"""
+CREATE = (
+    "mutation($input: RouteInput!) { createRoute(input: $input) {"
+    f" ... on Route {{ id status stops {{ stopOrder location {{ name }} }} }} {ERR} }} }}"
 )
+OPTIMIZE = (
+    "mutation($id: UUID!) { optimizeRoute(id: $id) {"
+    f" ... on OptimizePayload {{ job {{ id status }} route {{ status }} }} {ERR} }} }}"
+)
+DEPLOY = f"mutation($id: UUID!) {{ deployRoute(id: $id) {{ ... on Route {{ status }} {ERR} }} }}"
 PROGRESS = """subscription($job: UUID!) { optimizationProgress(jobId: $job) { jobId status bestCost elapsedS } }"""
 ROUTE = """query($id: UUID!) { route(id: $id) { status distanceKm optimizationScore
   vehicle { plateNumber currentRoute { id } } stops { stopOrder arrivalEta location { name } }
@@ -99,15 +104,11 @@ async def test_optimize_and_follow_progress_over_websocket(
     assert detail["path"][0]["coordinates"][0] == [77.5187, 13.0285]
     etas = [s["arrivalEta"] for s in detail["stops"]]
     assert etas == sorted(etas)
-    deployed = await gql(
-        client, f'mutation {{ deployRoute(id: "{route["id"]}") {{ status }} }}', session=admin
-    )
+    deployed = await gql(client, DEPLOY, {"id": route["id"]}, session=admin)
     assert deployed["data"]["deployRoute"]["status"] == "DEPLOYED"
     again = (await gql(client, ROUTE, {"id": route["id"]}, session=admin))["data"]["route"]
     assert again["vehicle"]["currentRoute"]["id"] == route["id"]
-    twice = await gql(
-        client, f'mutation {{ deployRoute(id: "{route["id"]}") {{ status }} }}', session=admin
-    )
+    twice = await gql(client, DEPLOY, {"id": route["id"]}, session=admin)
     assert error_code(twice) == "CONFLICT"
 
     # The van's driver completes it; the driver of another van may not.
@@ -121,8 +122,9 @@ async def test_optimize_and_follow_progress_over_websocket(
             headers=admin.headers,
         )
         assert profile.status_code == 201, profile.text
-    complete = f"""mutation {{ completeRoute(id: "{route["id"]}") {{
-        status completedAt actualDurationMinutes vehicle {{ status currentRoute {{ id }} }} }} }}"""
+    complete = f"""mutation {{ completeRoute(id: "{route["id"]}") {{ ... on Route {{
+        status completedAt actualDurationMinutes vehicle {{ status currentRoute {{ id }} }} }}
+        {ERR} }} }}"""
     assert error_code(await gql(client, complete, session=stranger)) == "FORBIDDEN"
     done = (await gql(client, complete, session=driver))["data"]["completeRoute"]
     assert done["status"] == "COMPLETED"

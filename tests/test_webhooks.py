@@ -232,7 +232,7 @@ async def test_only_admins_manage_webhooks_and_deletion_ends_deliveries(
     result = await gql(
         client,
         'mutation($u: String!) { createWebhook(input: {url: $u, topics: ["route.deployed"]})'
-        " { secret webhook { id topics } } }",
+        " { ... on WebhookRegistration { secret webhook { id topics } } } }",
         {"u": "http://127.0.0.1:9/y"},
         session=admin,
     )

@@ -17,8 +17,19 @@ from models import Driver as DriverRow
 from models import Location as LocationRow
 from models import Vehicle as VehicleRow
 from models.enums import FuelType, LocationType, VehicleStatus, VehicleType
+from models.fleet_inputs import (
+    BoundingBox,
+    DriverCreate,
+    DriverUpdate,
+    LocationCreate,
+    LocationUpdate,
+    NearbyQuery,
+    VehicleCreate,
+    VehicleUpdate,
+)
 from models.geo import GeoPoint
 from schema.context import Context
+from schema.requests import fields, request
 from schema.types.identity import User, user_of
 
 if TYPE_CHECKING:
@@ -49,6 +60,9 @@ class GeoPointInput:
 
 @strawberry.input(description="The GeoJSON bbox order: west, south, east, north.")
 class BoundingBoxInput:
+    def to_request(self) -> BoundingBox:
+        return request(BoundingBox, self)
+
     min_lng: float
     min_lat: float
     max_lng: float
@@ -209,6 +223,9 @@ class LocationFilterInput:
 
 @strawberry.input
 class VehicleInput:
+    def to_request(self) -> VehicleCreate:
+        return request(VehicleCreate, self)
+
     vehicle_type: VehicleTypeEnum  # type: ignore[valid-type]
     plate_number: str
     capacity_kg: int = 0
@@ -222,6 +239,9 @@ class VehicleInput:
 
 @strawberry.input
 class VehiclePatch:
+    def to_request(self) -> VehicleUpdate:
+        return request(VehicleUpdate, self)
+
     vehicle_type: VehicleTypeEnum | None = strawberry.UNSET  # type: ignore[valid-type]
     plate_number: str | None = strawberry.UNSET
     capacity_kg: int | None = strawberry.UNSET
@@ -235,6 +255,9 @@ class VehiclePatch:
 
 @strawberry.input
 class DriverInput:
+    def to_request(self) -> DriverCreate:
+        return request(DriverCreate, self)
+
     user_id: UUID
     license_number: str
     vehicle_id: UUID | None = None
@@ -246,6 +269,9 @@ class DriverInput:
 
 @strawberry.input
 class DriverPatch:
+    def to_request(self) -> DriverUpdate:
+        return request(DriverUpdate, self)
+
     vehicle_id: UUID | None = strawberry.UNSET
     license_number: str | None = strawberry.UNSET
     license_expiry: date | None = strawberry.UNSET
@@ -256,6 +282,9 @@ class DriverPatch:
 
 @strawberry.input
 class LocationInput:
+    def to_request(self) -> LocationCreate:
+        return request(LocationCreate, self)
+
     name: str
     geo: GeoPointInput
     address: str | None = None
@@ -267,6 +296,9 @@ class LocationInput:
 
 @strawberry.input
 class LocationPatch:
+    def to_request(self) -> LocationUpdate:
+        return request(LocationUpdate, self)
+
     name: str | None = strawberry.UNSET
     geo: GeoPointInput | None = strawberry.UNSET
     address: str | None = strawberry.UNSET
@@ -280,3 +312,11 @@ class LocationPatch:
 class ImportFormat(Enum):
     CSV = "csv"
     GEOJSON = "geojson"
+
+
+def nearby_query(*, lat: float, lng: float, radius_m: float, limit: int) -> NearbyQuery:
+    return fields(NearbyQuery, lat=lat, lng=lng, radius_m=radius_m, limit=limit)
+
+
+def bounding_box(value: BoundingBoxInput | None) -> BoundingBox | None:
+    return value.to_request() if value else None

@@ -10,6 +10,18 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models.enums import ActiveMode, Region, UserRole, UserStatus
+from models.identity_inputs import (
+    InvitationAcceptance,
+    Login,
+    MemberInvite,
+    ProfileUpdate,
+    Registration,
+    WorkspaceCreate,
+    WorkspaceUpdate,
+)
+from schema.requests import fields, input_dict, request
+
+__all__ = ["input_dict"]
 
 Role = strawberry.enum(UserRole, name="UserRole")
 Status = strawberry.enum(UserStatus, name="UserStatus")
@@ -89,6 +101,9 @@ class InvitationPayload:
 
 @strawberry.input
 class RegisterInput:
+    def to_request(self) -> Registration:
+        return request(Registration, self)
+
     email: str
     password: str
     full_name: str
@@ -100,6 +115,9 @@ class RegisterInput:
 
 @strawberry.input
 class LoginInput:
+    def to_request(self) -> Login:
+        return request(Login, self)
+
     email: str
     password: str
     workspace_id: UUID | None = None
@@ -107,6 +125,9 @@ class LoginInput:
 
 @strawberry.input
 class ProfileInput:
+    def to_request(self) -> ProfileUpdate:
+        return request(ProfileUpdate, self)
+
     full_name: str | None = strawberry.UNSET
     password: str | None = strawberry.UNSET
     current_password: str | None = strawberry.UNSET
@@ -114,6 +135,9 @@ class ProfileInput:
 
 @strawberry.input
 class WorkspaceInput:
+    def to_request(self) -> WorkspaceCreate:
+        return request(WorkspaceCreate, self)
+
     name: str
     region: WorkspaceRegion  # type: ignore[valid-type]
     active_mode: Mode = ActiveMode.LOGISTICS  # type: ignore[valid-type]
@@ -122,6 +146,9 @@ class WorkspaceInput:
 
 @strawberry.input
 class WorkspacePatch:
+    def to_request(self) -> WorkspaceUpdate:
+        return request(WorkspaceUpdate, self)
+
     name: str | None = strawberry.UNSET
     region: WorkspaceRegion | None = strawberry.UNSET  # type: ignore[valid-type]
     active_mode: Mode | None = strawberry.UNSET  # type: ignore[valid-type]
@@ -130,13 +157,13 @@ class WorkspacePatch:
 
 @strawberry.input
 class InviteInput:
+    def to_request(self) -> MemberInvite:
+        return request(MemberInvite, self)
+
     email: str
     full_name: str
     role: Role = UserRole.VIEWER  # type: ignore[valid-type]
 
 
-def input_dict(value: object) -> dict[str, Any]:
-    """A Strawberry input as a plain dict, leaving out fields the client did not send."""
-    return {
-        key: item for key, item in strawberry.asdict(value).items() if item is not strawberry.UNSET
-    }
+def invitation_acceptance(token: str, password: str) -> InvitationAcceptance:
+    return fields(InvitationAcceptance, token=token, password=password)

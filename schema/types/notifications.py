@@ -9,8 +9,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models import AuditLog as AuditLogRow
+from models.analytics_inputs import AuditLogFilter
+from models.notification_inputs import WebhookCreate
 from models.notifications import Webhook as WebhookRow
 from models.notifications import WebhookDelivery as DeliveryRow
+from schema.requests import request
 
 
 @strawberry.type
@@ -73,6 +76,9 @@ class WebhookDelivery:
 
 @strawberry.input
 class WebhookInput:
+    def to_request(self) -> WebhookCreate:
+        return request(WebhookCreate, self)
+
     url: str
     topics: list[str]
     description: str | None = strawberry.UNSET
@@ -113,3 +119,7 @@ class AuditLogEntry:
             user_agent=row.user_agent,
             created_at=row.created_at,
         )
+
+
+def audit_log_filter(value: AuditLogFilterInput | None) -> AuditLogFilter:
+    return request(AuditLogFilter, value)

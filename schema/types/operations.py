@@ -14,7 +14,10 @@ from strawberry.types import Info
 from models import Incident as IncidentRow
 from models import IncidentUnit as UnitRow
 from models.enums import IncidentSeverity, IncidentStatus, SlaState
+from models.operations_inputs import DispatchRequest, IncidentCreate
+from models.operations_inputs import IncidentUpdate as IncidentUpdateRequest
 from schema.context import Context
+from schema.requests import request
 from schema.types.fleet import GeoPointInput, GeoPointType, Vehicle, VehicleTypeEnum
 
 IncidentSeverityEnum = strawberry.enum(IncidentSeverity, name="IncidentSeverity")
@@ -172,6 +175,9 @@ class IncidentUpdate:
 
 @strawberry.input
 class IncidentInput:
+    def to_request(self) -> IncidentCreate:
+        return request(IncidentCreate, self)
+
     severity: IncidentSeverityEnum  # type: ignore[valid-type]
     incident_type: str
     location: GeoPointInput
@@ -181,6 +187,9 @@ class IncidentInput:
 
 @strawberry.input
 class IncidentPatch:
+    def to_request(self) -> IncidentUpdateRequest:
+        return request(IncidentUpdateRequest, self)
+
     status: IncidentStatusEnum | None = strawberry.UNSET  # type: ignore[valid-type]
     severity: IncidentSeverityEnum | None = strawberry.UNSET  # type: ignore[valid-type]
     incident_type: str | None = strawberry.UNSET
@@ -210,3 +219,7 @@ class Experience:
     active: bool
     config: JSON
     overridden: list[str]
+
+
+def dispatch_request(value: DispatchInput | None) -> DispatchRequest:
+    return request(DispatchRequest, value)

@@ -11,7 +11,14 @@ from strawberry.scalars import JSON
 
 from models import OptimizationJob as JobRow
 from models import QuantumJob as RunRow
-from models.quantum_inputs import QuantumBackendName, QuantumMode, SimulateObjective
+from models.quantum_inputs import (
+    QuantumBackendName,
+    QuantumMode,
+    QuantumOptimizeRequest,
+    QuantumSimulateRequest,
+    SimulateObjective,
+)
+from schema.requests import input_dict, parse, request
 from schema.types.routing import JobStatusEnum
 
 QuantumBackendEnum = strawberry.enum(QuantumBackendName, name="QuantumBackend")
@@ -111,6 +118,9 @@ class QuantumSimulation:
 
 @strawberry.input
 class QuantumOptimizeInput:
+    def to_request(self) -> QuantumOptimizeRequest:
+        return request(QuantumOptimizeRequest, self)
+
     route_id: UUID | None = strawberry.UNSET
     location_ids: list[UUID] | None = strawberry.UNSET
     depot_location_id: UUID | None = strawberry.UNSET
@@ -136,6 +146,11 @@ class GraphEdgeInput:
 
 @strawberry.input
 class QuantumSimulateInput:
+    def to_request(self) -> QuantumSimulateRequest:
+        raw = input_dict(self)
+        raw["edges"] = [dict(e) for e in raw["edges"]]
+        return parse(QuantumSimulateRequest, raw)
+
     objective: SimulateObjectiveEnum  # type: ignore[valid-type]
     num_nodes: int
     edges: list[GraphEdgeInput]

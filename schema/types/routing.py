@@ -11,12 +11,22 @@ from geoalchemy2.shape import to_shape
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from core.jobs import progress_channel
 from models import OptimizationJob as JobRow
 from models import Route as RouteRow
 from models import RouteStop as StopRow
 from models.enums import JobStatus, OptimizationMode, RouteStatus
 from models.routing import plan_travel
-from models.routing_inputs import OptimizeFor
+from models.routing_inputs import (
+    FleetPlanRequest,
+    OptimizeFor,
+    OptimizeRequest,
+    RouteCreate,
+    RouteUpdate,
+)
+from schema.requests import plain, request
+
+__all__ = ["progress_channel"]
 from schema.context import Context
 from schema.types.fleet import Location, Vehicle
 
@@ -264,6 +274,9 @@ class StopInput:
 
 @strawberry.input
 class RouteInput:
+    def to_request(self) -> RouteCreate:
+        return plain(RouteCreate, self, nested=("constraints",))
+
     stops: list[StopInput]
     name: str | None = None
     vehicle_id: UUID | None = None
@@ -275,6 +288,9 @@ class RouteInput:
 
 @strawberry.input
 class RoutePatch:
+    def to_request(self) -> RouteUpdate:
+        return plain(RouteUpdate, self, nested=("constraints",))
+
     name: str | None = strawberry.UNSET
     vehicle_id: UUID | None = strawberry.UNSET
     depot_location_id: UUID | None = strawberry.UNSET
@@ -292,6 +308,9 @@ class OptimizeInput:
 
 @strawberry.input
 class FleetPlanInput:
+    def to_request(self) -> FleetPlanRequest:
+        return plain(FleetPlanRequest, self, nested=("constraints",))
+
     depot_location_id: UUID
     vehicle_ids: list[UUID]
     stops: list[StopInput]
@@ -305,3 +324,7 @@ class FleetPlanInput:
 class RouteFilterInput:
     status: RouteStatusEnum | None = None  # type: ignore[valid-type]
     vehicle_id: UUID | None = None
+
+
+def optimize_request(value: OptimizeInput | None) -> OptimizeRequest:
+    return request(OptimizeRequest, value)
