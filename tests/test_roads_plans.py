@@ -258,7 +258,7 @@ async def test_a_fleet_plan_on_the_network_draws_each_route_for_its_vehicle(
         client,
         """
         mutation ($input: FleetPlanInput!) { planFleet(input: $input) {
-          travel { source networkVersion } routes { id } } }
+          ... on FleetPlanPayload { travel { source networkVersion } routes { id } } } }
         """,
         {
             "input": {
