@@ -9,6 +9,14 @@ from models.analytics import (
     EventOutbox,
     EventTopicCount,
 )
+from models.analytics_reads import (
+    AnalyticsIncident,
+    AnalyticsOptimization,
+    AnalyticsQuantumJob,
+    AnalyticsRoute,
+    AnalyticsVehicleDay,
+    AnalyticsVehicleState,
+)
 from models.fleet import Driver, Location, Vehicle
 from models.identity import (
     MemberInvitation,
@@ -25,6 +33,12 @@ from models.routing import OptimizationJob, Route, RoutePath, RouteStop
 
 __all__ = [
     "AnalyticsEvent",
+    "AnalyticsIncident",
+    "AnalyticsOptimization",
+    "AnalyticsQuantumJob",
+    "AnalyticsRoute",
+    "AnalyticsVehicleDay",
+    "AnalyticsVehicleState",
     "AuditLog",
     "ConsumerReceipt",
     "Driver",
