@@ -16,6 +16,7 @@ from models.analytics_reads import (
     AnalyticsRoute,
     AnalyticsVehicleDay,
     AnalyticsVehicleState,
+    AnalyticsVehicleStatus,
 )
 from models.fleet import Driver, Location, Vehicle
 from models.identity import (
@@ -39,6 +40,7 @@ __all__ = [
     "AnalyticsRoute",
     "AnalyticsVehicleDay",
     "AnalyticsVehicleState",
+    "AnalyticsVehicleStatus",
     "AuditLog",
     "ConsumerReceipt",
     "Driver",

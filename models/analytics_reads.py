@@ -49,6 +49,10 @@ class AnalyticsRoute(SQLModel, table=True):
     day: date = Field(sa_column=_day())
     vehicle_id: UUID | None = Field(default=None, sa_column=_uuid())
     status: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    # Events of different topics may be folded out of order: the newest status wins.
+    status_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    deployed_at: datetime | None = Field(default=None, sa_column=_at())
+    completed_at: datetime | None = Field(default=None, sa_column=_at())
     planned_distance_m: float | None = Field(default=None, sa_column=_float())
     planned_duration_s: float | None = Field(default=None, sa_column=_float())
     actual_distance_m: float = Field(default=0.0, sa_column=_zero())
@@ -84,23 +88,32 @@ class AnalyticsOptimization(SQLModel, table=True):
 
 
 class AnalyticsVehicleState(SQLModel, table=True):
-    """Where the fold left each vehicle: its status since when, its route, its last fix."""
+    """What the fold knows of each vehicle: its type and its last GPS fix."""
 
     __tablename__ = "analytics_vehicle_state"
 
     workspace_id: UUID = Field(sa_column=_uuid(key=True))
     vehicle_id: UUID = Field(sa_column=_uuid(key=True))
     vehicle_type: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    status: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    status_since: datetime | None = Field(default=None, sa_column=_at())
-    route_id: UUID | None = Field(default=None, sa_column=_uuid())
     last_lng: float | None = Field(default=None, sa_column=_float())
     last_lat: float | None = Field(default=None, sa_column=_float())
     last_fix_at: datetime | None = Field(default=None, sa_column=_at())
 
 
+class AnalyticsVehicleStatus(SQLModel, table=True):
+    """Each status a vehicle took and when: its time in each status is the gap to the next
+    one (computed by the fleet report), so the order events are folded in does not matter."""
+
+    __tablename__ = "analytics_vehicle_status"
+
+    workspace_id: UUID = Field(sa_column=_uuid(key=True))
+    vehicle_id: UUID = Field(sa_column=_uuid(key=True))
+    at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), primary_key=True))
+    status: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+
+
 class AnalyticsVehicleDay(SQLModel, table=True):
-    """Seconds a vehicle spent in each status on a day (closed intervals), and GPS distance."""
+    """GPS distance a vehicle drove on a day."""
 
     __tablename__ = "analytics_vehicle_days"
     __table_args__ = (sa.Index("idx_analytics_vehicle_days_day", "workspace_id", "day"),)
@@ -108,11 +121,6 @@ class AnalyticsVehicleDay(SQLModel, table=True):
     workspace_id: UUID = Field(sa_column=_uuid(key=True))
     vehicle_id: UUID = Field(sa_column=_uuid(key=True))
     day: date = Field(sa_column=sa.Column(sa.Date, primary_key=True))
-    vehicle_type: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    in_transit_s: float = Field(default=0.0, sa_column=_zero())
-    available_s: float = Field(default=0.0, sa_column=_zero())
-    offline_s: float = Field(default=0.0, sa_column=_zero())
-    maintenance_s: float = Field(default=0.0, sa_column=_zero())
     distance_m: float = Field(default=0.0, sa_column=_zero())
 
 
@@ -125,7 +133,8 @@ class AnalyticsIncident(SQLModel, table=True):
     workspace_id: UUID = Field(sa_column=_uuid(key=True))
     incident_id: UUID = Field(sa_column=_uuid(key=True))
     day: date = Field(sa_column=_day())
-    vehicle_type: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    # The first unit on scene (its type is joined from the vehicle state when reporting).
+    vehicle_id: UUID | None = Field(default=None, sa_column=_uuid())
     response_time_s: float | None = Field(default=None, sa_column=_float())
     travel_time_s: float | None = Field(default=None, sa_column=_float())
 
@@ -164,6 +173,7 @@ READ_MODELS: tuple[type[SQLModel], ...] = (
     AnalyticsRoute,
     AnalyticsOptimization,
     AnalyticsVehicleState,
+    AnalyticsVehicleStatus,
     AnalyticsVehicleDay,
     AnalyticsIncident,
     AnalyticsQuantumJob,

@@ -90,15 +90,16 @@ async def test_reports_equal_a_direct_computation_of_the_seeded_history(
     ]
 
     fleet = (await report(client, analyst, "fleet"))["data"]
-    # v1: available 0h-2h, in transit 2h-3h; v2: available 47 h to the next day's 23:00,
-    # offline 23:00-01:00 across midnight; v3 never changed and never moved.
+    # v1: available 0h-2h, in transit 2h-3h, available again at 3h (and said so once more a
+    # second later); v2: available 47 h to the next day's 23:00, offline 23:00-01:00 across
+    # midnight; v3 never changed and never moved. Open intervals do not count yet.
     t = fleet["totals"]
     assert t["in_transit_s"] == 3600
-    assert t["available_s"] == 2 * 3600 + 47 * 3600
+    assert t["available_s"] == 2 * 3600 + 1 + 47 * 3600
     assert t["offline_s"] == 2 * 3600
     assert t["distance_m"] == pytest.approx(GPS_M, abs=1e-3)
     assert (t["vehicles"], t["vehicles_known"], t["idle_vehicles"]) == (2, 3, 2)
-    assert t["utilization"] == round(3600 / (3600 + 49 * 3600 + 2 * 3600), 4)
+    assert t["utilization"] == round(3600 / (3600 + 49 * 3600 + 1 + 2 * 3600), 4)
     assert t["incidents_responded"] == 2
     assert (t["response_p50_s"], t["response_p90_s"]) == (450, 570)
     by_type = {

@@ -1,15 +1,16 @@
 """Folding events into the analytics read models (models/analytics_reads.py).
 
 The same fold serves the `analytics` consumer (each event once, by its receipt) and the
-rebuild command (every stored event, in order), so both give the same tables. Events are
-applied in time order; a vehicle's time in a status is counted when the status changes
-(closed intervals), split at UTC midnight into its days."""
+rebuild command (every stored event, in order), so both give the same tables. The consumer
+reads each topic's stream on its own, so events of different topics may arrive out of
+order: a route's status is the newest by event time, and a vehicle's status changes are
+kept as facts whose gaps the fleet report measures."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,12 +19,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.events import Event
 
-STATUS_COLUMNS = {
-    "in_transit": "in_transit_s",
-    "available": "available_s",
-    "offline": "offline_s",
-    "maintenance": "maintenance_s",
-}
 EARTH_RADIUS_M = 6_371_008.8
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
@@ -72,10 +67,16 @@ def haversine_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
 
 _ROUTE_UPSERT = text(
     """
-    INSERT INTO analytics_routes (workspace_id, route_id, day, vehicle_id, status)
-    VALUES (:ws, :route_id, :day, :vehicle_id, :status)
+    INSERT INTO analytics_routes (workspace_id, route_id, day, vehicle_id, status, status_at)
+    VALUES (:ws, :route_id, :day, :vehicle_id, :status, :at)
     ON CONFLICT (workspace_id, route_id) DO UPDATE
-    SET status = COALESCE(:new_status, analytics_routes.status),
+    SET status = CASE WHEN CAST(:sets_status AS boolean)
+                           AND EXCLUDED.status_at >= analytics_routes.status_at
+                      THEN EXCLUDED.status ELSE analytics_routes.status END,
+        status_at = CASE WHEN CAST(:sets_status AS boolean)
+                         THEN GREATEST(analytics_routes.status_at, EXCLUDED.status_at)
+                         ELSE analytics_routes.status_at END,
+        day = LEAST(analytics_routes.day, EXCLUDED.day),
         vehicle_id = COALESCE(EXCLUDED.vehicle_id, analytics_routes.vehicle_id)
     """
 )
@@ -95,7 +96,8 @@ async def _route(
             "day": day_of(event.timestamp),
             "vehicle_id": vehicle_id or _uuid(event.data.get("vehicle_id")),
             "status": status or "draft",
-            "new_status": status,
+            "sets_status": status is not None,
+            "at": event.timestamp,
         },
     )
     return route_id
@@ -168,20 +170,29 @@ async def _route_optimized(session: AsyncSession, event: Event) -> None:
     )
 
 
+_DEPLOYED = text(
+    "UPDATE analytics_routes SET deployed_at = :at"
+    " WHERE workspace_id = :ws AND route_id = :route_id"
+)
+
+
 async def _route_deployed(session: AsyncSession, event: Event) -> None:
     route_id = await _route(session, event, "deployed")
+    await session.execute(
+        _DEPLOYED, {"ws": event.workspace_id, "route_id": route_id, "at": event.timestamp}
+    )
     vehicle_id = _uuid(event.data.get("vehicle_id"))
     if vehicle_id is not None:
-        await _set_status(session, event, vehicle_id, "in_transit", route_id=route_id)
+        await _status(session, event, vehicle_id, "in_transit")
 
 
 _COMPLETED = text(
     """
     UPDATE analytics_routes SET
-        planned_distance_m = COALESCE(:planned_distance_m, planned_distance_m),
-        planned_duration_s = COALESCE(:planned_duration_s, planned_duration_s),
+        planned_distance_m = COALESCE(planned_distance_m, :planned_distance_m),
+        planned_duration_s = COALESCE(planned_duration_s, :planned_duration_s),
         actual_duration_s = :actual_duration_s, stops = COALESCE(:stops, stops),
-        stops_served = :stops_served, stops_on_time = :stops_on_time
+        stops_served = :stops_served, stops_on_time = :stops_on_time, completed_at = :at
     WHERE workspace_id = :ws AND route_id = :route_id
     """
 )
@@ -204,22 +215,30 @@ async def _route_completed(session: AsyncSession, event: Event) -> None:
             "stops": data.get("stops"),
             "stops_served": data.get("stops_served"),
             "stops_on_time": data.get("stops_on_time"),
+            "at": event.timestamp,
         },
     )
     await _leave_route(session, event, route_id)
 
 
 async def _route_cancelled(session: AsyncSession, event: Event) -> None:
-    await _leave_route(session, event, await _route(session, event, "cancelled"))
+    route_id = await _route(session, event, "cancelled")
+    await session.execute(
+        text(
+            "UPDATE analytics_routes SET completed_at = :at"
+            " WHERE workspace_id = :ws AND route_id = :route_id AND deployed_at IS NOT NULL"
+        ),
+        {"ws": event.workspace_id, "route_id": route_id, "at": event.timestamp},
+    )
+    await _leave_route(session, event, route_id)
 
 
 async def _route_deleted(session: AsyncSession, event: Event) -> None:
     await _route(session, event, "deleted")
 
 
-_ROUTE_VEHICLES = text(
-    "SELECT vehicle_id FROM analytics_vehicle_state"
-    " WHERE workspace_id = :ws AND route_id = :route_id"
+_ROUTE_VEHICLE = text(
+    "SELECT vehicle_id FROM analytics_routes WHERE workspace_id = :ws AND route_id = :route_id"
 )
 
 
@@ -227,9 +246,11 @@ async def _leave_route(session: AsyncSession, event: Event, route_id: UUID | Non
     """The route's vehicle is off it and (as the service does) available again."""
     if route_id is None:
         return
-    rows = await session.execute(_ROUTE_VEHICLES, {"ws": event.workspace_id, "route_id": route_id})
-    for (vehicle_id,) in rows.all():
-        await _set_status(session, event, vehicle_id, "available", route_id=None)
+    vehicle_id = (
+        await session.execute(_ROUTE_VEHICLE, {"ws": event.workspace_id, "route_id": route_id})
+    ).scalar()
+    if vehicle_id is not None:
+        await _status(session, event, vehicle_id, "available")
 
 
 _DEVIATION = text(
@@ -248,101 +269,46 @@ async def _route_deviated(session: AsyncSession, event: Event) -> None:
 # Vehicles -------------------------------------------------------------------------------
 
 _STATE = text(
-    "SELECT vehicle_type, status, status_since, route_id, last_lng, last_lat, last_fix_at"
+    "SELECT vehicle_type, last_lng, last_lat, last_fix_at"
     " FROM analytics_vehicle_state WHERE workspace_id = :ws AND vehicle_id = :vehicle_id"
 )
-_STATE_UPSERT = text(
+_VEHICLE = text(
     """
-    INSERT INTO analytics_vehicle_state (workspace_id, vehicle_id, vehicle_type, status,
-        status_since, route_id)
-    VALUES (:ws, :vehicle_id, :vehicle_type, :status, :since, :route_id)
+    INSERT INTO analytics_vehicle_state (workspace_id, vehicle_id, vehicle_type)
+    VALUES (:ws, :vehicle_id, :vehicle_type)
     ON CONFLICT (workspace_id, vehicle_id) DO UPDATE
-    SET vehicle_type = COALESCE(EXCLUDED.vehicle_type, analytics_vehicle_state.vehicle_type),
-        status = EXCLUDED.status, status_since = EXCLUDED.status_since,
-        route_id = CASE WHEN :keep_route THEN analytics_vehicle_state.route_id
-                        ELSE EXCLUDED.route_id END
+    SET vehicle_type = COALESCE(EXCLUDED.vehicle_type, analytics_vehicle_state.vehicle_type)
+    """
+)
+_STATUS = text(
+    """
+    INSERT INTO analytics_vehicle_status (workspace_id, vehicle_id, at, status)
+    VALUES (:ws, :vehicle_id, :at, :status)
+    ON CONFLICT DO NOTHING
+    """
+)
+_DISTANCE = text(
+    """
+    INSERT INTO analytics_vehicle_days (workspace_id, vehicle_id, day, distance_m)
+    VALUES (:ws, :vehicle_id, :day, :amount)
+    ON CONFLICT (workspace_id, vehicle_id, day) DO UPDATE
+    SET distance_m = analytics_vehicle_days.distance_m + EXCLUDED.distance_m
     """
 )
 
 
-def _add_to_day(column: str) -> Any:
-    # `column` is one of this module's constant names, never input.
-    return text(
-        f"""
-        INSERT INTO analytics_vehicle_days (workspace_id, vehicle_id, day, vehicle_type, {column})
-        VALUES (:ws, :vehicle_id, :day, :vehicle_type, :amount)
-        ON CONFLICT (workspace_id, vehicle_id, day) DO UPDATE
-        SET {column} = analytics_vehicle_days.{column} + EXCLUDED.{column},
-            vehicle_type = COALESCE(EXCLUDED.vehicle_type, analytics_vehicle_days.vehicle_type)
-        """  # noqa: S608
-    )
-
-
-_ADD_TO_DAY = {column: _add_to_day(column) for column in [*STATUS_COLUMNS.values(), "distance_m"]}
-_KEEP = object()
-
-
-async def _set_status(
+async def _status(
     session: AsyncSession,
     event: Event,
     vehicle_id: UUID,
     status: str,
     *,
     vehicle_type: str | None = None,
-    route_id: Any = _KEEP,
 ) -> None:
-    """Close the vehicle's current status interval at the event's time and open `status`."""
-    ws, at = event.workspace_id, event.timestamp
-    row = (await session.execute(_STATE, {"ws": ws, "vehicle_id": vehicle_id})).first()
-    since = at
-    if row is not None:
-        vehicle_type = vehicle_type or row.vehicle_type
-        since = row.status_since or at
-        if row.status != status:
-            await _count_interval(session, ws, vehicle_id, vehicle_type, row.status, since, at)
-            since = at
-    await session.execute(
-        _STATE_UPSERT,
-        {
-            "ws": ws,
-            "vehicle_id": vehicle_id,
-            "vehicle_type": vehicle_type,
-            "status": status,
-            "since": since,
-            "route_id": None if route_id is _KEEP else route_id,
-            "keep_route": route_id is _KEEP,
-        },
-    )
-
-
-async def _count_interval(
-    session: AsyncSession,
-    ws: UUID,
-    vehicle_id: UUID,
-    vehicle_type: str | None,
-    status: str | None,
-    start: datetime,
-    end: datetime,
-) -> None:
-    column = STATUS_COLUMNS.get(status or "")
-    if column is None or end <= start:
-        return
-    cursor = start.astimezone(UTC)
-    end = end.astimezone(UTC)
-    while cursor < end:
-        midnight = datetime.combine(cursor.date() + timedelta(days=1), datetime.min.time(), UTC)
-        upto = min(end, midnight)
-        await session.execute(
-            _ADD_TO_DAY[column],
-            {
-                "ws": ws,
-                "vehicle_id": vehicle_id,
-                "day": cursor.date(),
-                "vehicle_type": vehicle_type,
-                "amount": (upto - cursor).total_seconds(),
-            },
-        )
-        cursor = upto
+    """Record that the vehicle took `status` at the event's time."""
+    params = {"ws": event.workspace_id, "vehicle_id": vehicle_id}
+    await session.execute(_VEHICLE, {**params, "vehicle_type": vehicle_type})
+    await session.execute(_STATUS, {**params, "at": event.timestamp, "status": status})
 
 
 async def _vehicle_created(session: AsyncSession, event: Event) -> None:
@@ -350,7 +316,7 @@ async def _vehicle_created(session: AsyncSession, event: Event) -> None:
     if vehicle_id is not None:
         status = str(event.data.get("status") or "available")
         vehicle_type = event.data.get("vehicle_type")
-        await _set_status(session, event, vehicle_id, status, vehicle_type=vehicle_type)
+        await _status(session, event, vehicle_id, status, vehicle_type=vehicle_type)
 
 
 async def _vehicle_updated(session: AsyncSession, event: Event) -> None:
@@ -358,14 +324,21 @@ async def _vehicle_updated(session: AsyncSession, event: Event) -> None:
     changes = event.data.get("changes") or {}
     status = (changes.get("status") or {}).get("to")
     vehicle_type = (changes.get("vehicle_type") or {}).get("to")
-    if vehicle_id is not None and status:
-        await _set_status(session, event, vehicle_id, str(status), vehicle_type=vehicle_type)
+    if vehicle_id is None:
+        return
+    if status:
+        await _status(session, event, vehicle_id, str(status), vehicle_type=vehicle_type)
+    elif vehicle_type:
+        await session.execute(
+            _VEHICLE,
+            {"ws": event.workspace_id, "vehicle_id": vehicle_id, "vehicle_type": vehicle_type},
+        )
 
 
 async def _vehicle_status_changed(session: AsyncSession, event: Event) -> None:
     vehicle_id = _uuid(event.data.get("vehicle_id"))
     if vehicle_id is not None and event.data.get("to"):
-        await _set_status(
+        await _status(
             session,
             event,
             vehicle_id,
@@ -377,7 +350,7 @@ async def _vehicle_status_changed(session: AsyncSession, event: Event) -> None:
 async def _vehicle_deleted(session: AsyncSession, event: Event) -> None:
     vehicle_id = _uuid(event.data.get("vehicle_id"))
     if vehicle_id is not None:
-        await _set_status(session, event, vehicle_id, "deleted", route_id=None)
+        await _status(session, event, vehicle_id, "deleted")
 
 
 _FIX = text(
@@ -389,15 +362,23 @@ _FIX = text(
         last_fix_at = EXCLUDED.last_fix_at
     """
 )
+# The route the vehicle was on at the fix's time, by the route's deploy and end times.
 _ROUTE_DISTANCE = text(
-    "UPDATE analytics_routes SET actual_distance_m = actual_distance_m + :amount"
-    " WHERE workspace_id = :ws AND route_id = :route_id"
+    """
+    UPDATE analytics_routes SET actual_distance_m = actual_distance_m + :amount
+    WHERE route_id = (
+        SELECT route_id FROM analytics_routes
+        WHERE workspace_id = :ws AND vehicle_id = :vehicle_id AND deployed_at <= :at
+          AND (completed_at IS NULL OR completed_at >= :at)
+        ORDER BY deployed_at DESC LIMIT 1)
+      AND workspace_id = :ws
+    """
 )
 
 
 async def _position(session: AsyncSession, event: Event) -> None:
-    """GPS distance: the straight line between a vehicle's consecutive sampled fixes,
-    counted on the later fix's day and on the route it is driving."""
+    """GPS distance: the straight line between a vehicle's consecutive sampled fixes (one
+    topic, so in order), counted on the later fix's day and on the route it was driving."""
     vehicle_id = _uuid(event.data.get("vehicle_id"))
     position = event.data.get("position")
     if vehicle_id is None or not isinstance(position, list) or len(position) != 2:
@@ -411,16 +392,9 @@ async def _position(session: AsyncSession, event: Event) -> None:
     if row is not None and row.last_fix_at is not None:
         moved = haversine_m(row.last_lng, row.last_lat, lng, lat)
         if moved > 0:
-            params = {
-                "ws": ws,
-                "vehicle_id": vehicle_id,
-                "day": day_of(at),
-                "vehicle_type": row.vehicle_type,
-                "amount": moved,
-            }
-            await session.execute(_ADD_TO_DAY["distance_m"], params)
-            if row.route_id is not None:
-                await session.execute(_ROUTE_DISTANCE, {**params, "route_id": row.route_id})
+            params = {"ws": ws, "vehicle_id": vehicle_id, "amount": moved}
+            await session.execute(_DISTANCE, {**params, "day": day_of(at)})
+            await session.execute(_ROUTE_DISTANCE, {**params, "at": at})
     await session.execute(
         _FIX, {"ws": ws, "vehicle_id": vehicle_id, "lng": lng, "lat": lat, "at": at}
     )
@@ -430,12 +404,9 @@ async def _position(session: AsyncSession, event: Event) -> None:
 
 _INCIDENT = text(
     """
-    INSERT INTO analytics_incidents (workspace_id, incident_id, day, vehicle_type,
+    INSERT INTO analytics_incidents (workspace_id, incident_id, day, vehicle_id,
         response_time_s, travel_time_s)
-    VALUES (:ws, :incident_id, :day,
-        (SELECT vehicle_type FROM analytics_vehicle_state
-         WHERE workspace_id = :ws AND vehicle_id = :vehicle_id),
-        :response_time_s, :travel_time_s)
+    VALUES (:ws, :incident_id, :day, :vehicle_id, :response_time_s, :travel_time_s)
     ON CONFLICT DO NOTHING
     """
 )

@@ -31,10 +31,16 @@ class ReportRange:
     group_by: str
 
     @property
-    def days(self) -> dict[str, date]:
-        """The read models keep days: those that overlap [start, end) count."""
+    def params(self) -> dict[str, Any]:
+        """Day-keyed models count the days that overlap [start, end); status intervals are
+        clipped to the instants."""
         last = (self.end - timedelta(microseconds=1)).date()
-        return {"first_day": self.start.date(), "last_day": last}
+        return {
+            "first_day": self.start.date(),
+            "last_day": last,
+            "start_at": self.start,
+            "end_at": self.end,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +96,12 @@ FLEET_KEYS = {
     "vehicle": "vehicle_id::text",
     "vehicle_type": "vehicle_type",
 }
-INCIDENT_KEYS = {"day": "day", "week": WEEK, "vehicle": TOTAL, "vehicle_type": "vehicle_type"}
+INCIDENT_KEYS = {
+    "day": "i.day",
+    "week": "date_trunc('week', i.day)::date",
+    "vehicle": TOTAL,
+    "vehicle_type": "v.vehicle_type",
+}
 EFFICIENCY_KEYS = {"day": "day", "week": WEEK, "solver": "solver"}
 QUANTUM_KEYS = {"day": "day", "week": WEEK, "mode": "mode", "backend": "backend"}
 DIMENSIONS = {
@@ -125,7 +136,7 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
 async def _grouped(
     session: AsyncSession, sql: str, key: str, window: ReportRange
 ) -> list[dict[str, Any]]:
-    result = await session.execute(text(sql.format(key=key)), window.days)
+    result = await session.execute(text(sql.format(key=key)), window.params)
     return [{k: _round(v) for k, v in row.items()} for row in result.mappings().all()]
 
 
@@ -209,11 +220,36 @@ async def _routes_rows(
 # Fleet ----------------------------------------------------------------------------------
 
 _FLEET = """
-    WITH per AS (
+    WITH changes AS (
+        SELECT vehicle_id, status, at,
+            lead(at) OVER (PARTITION BY vehicle_id ORDER BY at) AS until
+        FROM analytics_vehicle_status WHERE at < :end_at),
+    intervals AS (
+        SELECT vehicle_id, status,
+            greatest(at, :start_at) AT TIME ZONE 'UTC' AS s,
+            least(until, :end_at) AT TIME ZONE 'UTC' AS e
+        FROM changes WHERE until > :start_at),
+    pieces AS (
+        SELECT vehicle_id, status, d::date AS day,
+            extract(epoch FROM least(e, d + interval '1 day') - greatest(s, d))::float AS secs
+        FROM intervals CROSS JOIN LATERAL
+            generate_series(date_trunc('day', s), e, interval '1 day') AS d),
+    days AS (
+        SELECT vehicle_id, day,
+            coalesce(sum(secs) FILTER (WHERE status = 'in_transit'), 0) AS in_transit_s,
+            coalesce(sum(secs) FILTER (WHERE status = 'available'), 0) AS available_s,
+            coalesce(sum(secs) FILTER (WHERE status = 'offline'), 0) AS offline_s,
+            coalesce(sum(secs) FILTER (WHERE status = 'maintenance'), 0) AS maintenance_s,
+            0::float AS distance_m
+        FROM pieces WHERE secs > 0 GROUP BY 1, 2
+        UNION ALL
+        SELECT vehicle_id, day, 0, 0, 0, 0, distance_m FROM analytics_vehicle_days
+        WHERE day BETWEEN :first_day AND :last_day),
+    per AS (
         SELECT {key} AS key, vehicle_id, sum(in_transit_s) AS in_transit_s,
             sum(available_s) AS available_s, sum(offline_s) AS offline_s,
             sum(maintenance_s) AS maintenance_s, sum(distance_m) AS distance_m
-        FROM analytics_vehicle_days WHERE day BETWEEN :first_day AND :last_day
+        FROM days LEFT JOIN analytics_vehicle_state v USING (vehicle_id)
         GROUP BY 1, 2)
     SELECT key, count(*) AS vehicles,
         count(*) FILTER (WHERE in_transit_s = 0 AND distance_m = 0) AS idle_vehicles,
@@ -227,16 +263,14 @@ _INCIDENTS = """
         percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_s) AS response_p50_s,
         percentile_cont(0.9) WITHIN GROUP (ORDER BY response_time_s) AS response_p90_s,
         avg(travel_time_s) AS travel_avg_s
-    FROM analytics_incidents WHERE day BETWEEN :first_day AND :last_day
+    FROM analytics_incidents i LEFT JOIN analytics_vehicle_state v USING (vehicle_id)
+    WHERE i.day BETWEEN :first_day AND :last_day
     GROUP BY 1
 """
-_IDLE = """
-    SELECT count(*) AS known,
-        count(*) FILTER (WHERE NOT EXISTS (
-            SELECT 1 FROM analytics_vehicle_days d
-            WHERE d.vehicle_id = s.vehicle_id AND d.day BETWEEN :first_day AND :last_day
-              AND (d.in_transit_s > 0 OR d.distance_m > 0))) AS idle
-    FROM analytics_vehicle_state s WHERE s.status IS DISTINCT FROM 'deleted'
+_KNOWN = """
+    SELECT count(*) FROM analytics_vehicle_state v
+    WHERE NOT EXISTS (SELECT 1 FROM analytics_vehicle_status s
+                      WHERE s.vehicle_id = v.vehicle_id AND s.status = 'deleted')
 """
 _NO_INCIDENTS = {
     "incidents_responded": 0,
@@ -281,10 +315,11 @@ async def fleet_report(
         for key in {*by_vehicles, *by_incidents}
     ]
     totals = _fleet_figures(vehicle_totals, incident_totals or None)
-    known, idle = (await session.execute(text(_IDLE), window.days)).one()
-    # Over the whole range, every vehicle the models know counts: one that never changed
-    # status or moved has no day rows at all and is the idlest of all.
-    totals["vehicles_known"], totals["idle_vehicles"] = known, idle
+    known = (await session.execute(text(_KNOWN))).scalar() or 0
+    # Over the whole range every vehicle the models know counts: one that never changed
+    # status nor moved in it has no rows at all, and is the idlest of all.
+    active = totals["vehicles"] - totals["idle_vehicles"]
+    totals["vehicles_known"], totals["idle_vehicles"] = known, max(0, known - active)
     return Report("fleet", window, as_of_time, totals, _sorted(groups))
 
 
