@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -23,70 +23,41 @@ From = Annotated[
 GroupBy = Annotated[str, strawberry.argument(description="day, week, or the report's dimension.")]
 
 
-async def _answer(
-    info: Ctx, name: str, from_: datetime | None, to: datetime | None, group_by: str
-) -> AnalyticsReport:
-    actor = await info.context.principal()
-    query = ReportQuery(from_=from_, to=to, group_by=group_by)
-    async with info.context.analytics_db.session(actor.workspace_id) as session:
-        report = await run_report(name, session=session, query=query)
-    return AnalyticsReport.of(report.as_json(), report.as_of)
+def _report(name: str, description: str) -> Any:
+    """One report's field: the same arguments and answer shape for every report."""
+
+    async def resolve(
+        info: Ctx, from_: From = None, to: datetime | None = None, group_by: GroupBy = "day"
+    ) -> AnalyticsReport:
+        actor = await info.context.principal()
+        query = ReportQuery(from_=from_, to=to, group_by=group_by)
+        async with info.context.analytics_db.session(actor.workspace_id) as session:
+            report = await run_report(name, session=session, query=query)
+        return AnalyticsReport.of(report.as_json(), report.as_of)
+
+    return strawberry.field(
+        resolver=resolve, extensions=requires(Operation.ANALYTICS_READ), description=description
+    )
 
 
 @strawberry.type
 class AnalyticsQuery:
-    @strawberry.field(
-        extensions=requires(Operation.ANALYTICS_READ),
-        description="Routes by status, planned against actual, on-time stops, deviations; "
+    analytics_routes: AnalyticsReport = _report(
+        "routes",
+        "Routes by status, planned against actual, on-time stops, deviations; "
         "group_by day, week or vehicle.",
     )
-    async def analytics_routes(
-        self,
-        info: Ctx,
-        from_: From = None,
-        to: datetime | None = None,
-        group_by: GroupBy = "day",
-    ) -> AnalyticsReport:
-        return await _answer(info, "routes", from_, to, group_by)
-
-    @strawberry.field(
-        extensions=requires(Operation.ANALYTICS_READ),
-        description="Fleet utilization, GPS distance, idle vehicles, incident response times; "
+    analytics_fleet: AnalyticsReport = _report(
+        "fleet",
+        "Fleet utilization, GPS distance, idle vehicles, incident response times; "
         "group_by day, week, vehicle or vehicle_type.",
     )
-    async def analytics_fleet(
-        self,
-        info: Ctx,
-        from_: From = None,
-        to: datetime | None = None,
-        group_by: GroupBy = "day",
-    ) -> AnalyticsReport:
-        return await _answer(info, "fleet", from_, to, group_by)
-
-    @strawberry.field(
-        extensions=requires(Operation.ANALYTICS_READ),
-        description="What optimization saved, solver time and cache hits; "
-        "group_by day, week or solver.",
+    analytics_efficiency: AnalyticsReport = _report(
+        "efficiency",
+        "What optimization saved, solver time and cache hits; group_by day, week or solver.",
     )
-    async def analytics_efficiency(
-        self,
-        info: Ctx,
-        from_: From = None,
-        to: datetime | None = None,
-        group_by: GroupBy = "day",
-    ) -> AnalyticsReport:
-        return await _answer(info, "efficiency", from_, to, group_by)
-
-    @strawberry.field(
-        extensions=requires(Operation.ANALYTICS_READ),
-        description="Quantum and hybrid jobs against the classical answer; "
+    analytics_quantum: AnalyticsReport = _report(
+        "quantum",
+        "Quantum and hybrid jobs against the classical answer; "
         "group_by day, week, mode or backend.",
     )
-    async def analytics_quantum(
-        self,
-        info: Ctx,
-        from_: From = None,
-        to: datetime | None = None,
-        group_by: GroupBy = "day",
-    ) -> AnalyticsReport:
-        return await _answer(info, "quantum", from_, to, group_by)
