@@ -31,6 +31,7 @@ import resolvers
 from core import heap
 from core.broadcast import create_broadcast
 from core.context import current_user, current_workspace
+from core.db import Database, create_engine
 from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
 from core.fanout import Hub
 from core.logging import configure_logging
@@ -111,6 +112,7 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response if isinstance(response, Response) else None,
             settings=state.settings,
             db=state.db,
+            analytics_db=state.analytics_db,
             security=state.security,
             loaders=DataLoaders.for_request(state.db),
             authenticator=authenticator,
@@ -173,6 +175,12 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         broadcast_link = asyncio.create_task(_connect_with_retry(broadcast))
         app.state.settings = settings
         app.state.db = runtime.db
+        analytics_db = (
+            Database(create_engine(settings, dsn=settings.analytics_dsn), runtime.db.bus)
+            if settings.analytics_dsn
+            else runtime.db
+        )
+        app.state.analytics_db = analytics_db
         app.state.redis = runtime.redis
         app.state.security = runtime.security
         app.state.cache = runtime.cache
@@ -233,6 +241,8 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
                 await broadcast.disconnect()
             if worker is not None:
                 worker.stop()
+            if analytics_db is not runtime.db:
+                await analytics_db.dispose()
             await runtime.close()
 
     graphql = GraphQLApp(

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # The owner URL runs migrations; the app URL is what the API and workers connect as.
     database_url: str = "postgresql://omniroute_owner@127.0.0.1:5432/omniroute"
     app_database_url: str | None = None
+    # Where analytics reports read (the application role on a streaming replica, spec 18);
+    # unset: the app URL. Read models are written on the primary by the events process.
+    analytics_database_url: str | None = None
     db_app_role: str = Field(default="omniroute_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     db_app_password: SecretStr | None = None
     db_auth_role: str = Field(default="omniroute_auth", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
@@ -228,6 +231,11 @@ class Settings(BaseSettings):
     @property
     def owner_dsn(self) -> str:
         return _asyncpg_url(self.database_url)
+
+    @property
+    def analytics_dsn(self) -> str | None:
+        """The analytics reports' URL when it differs from the app's."""
+        return _asyncpg_url(self.analytics_database_url) if self.analytics_database_url else None
 
     @property
     def app_dsn(self) -> str:

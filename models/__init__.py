@@ -9,6 +9,15 @@ from models.analytics import (
     EventOutbox,
     EventTopicCount,
 )
+from models.analytics_reads import (
+    AnalyticsIncident,
+    AnalyticsOptimization,
+    AnalyticsQuantumJob,
+    AnalyticsRoute,
+    AnalyticsVehicleDay,
+    AnalyticsVehicleState,
+    AnalyticsVehicleStatus,
+)
 from models.fleet import Driver, Location, Vehicle
 from models.identity import (
     MemberInvitation,
@@ -25,6 +34,13 @@ from models.routing import OptimizationJob, Route, RoutePath, RouteStop
 
 __all__ = [
     "AnalyticsEvent",
+    "AnalyticsIncident",
+    "AnalyticsOptimization",
+    "AnalyticsQuantumJob",
+    "AnalyticsRoute",
+    "AnalyticsVehicleDay",
+    "AnalyticsVehicleState",
+    "AnalyticsVehicleStatus",
     "AuditLog",
     "ConsumerReceipt",
     "Driver",

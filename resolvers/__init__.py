@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.analytics import AnalyticsQuery
 from resolvers.fleet import FleetMutation, FleetQuery
 from resolvers.identity import IdentityMutation, IdentityQuery
 from resolvers.notifications import NotificationMutation, NotificationQuery
@@ -17,6 +18,7 @@ from resolvers.tracking import TrackingMutation, TrackingQuery, TrackingSubscrip
 @strawberry.type
 class Query(
     SystemQuery,
+    AnalyticsQuery,
     IdentityQuery,
     FleetQuery,
     RoutingQuery,

@@ -36,10 +36,16 @@ def pagination(*, page: int, per_page: int, total: int) -> dict[str, int]:
 
 
 def success(
-    data: Any, *, status_code: int = 200, pagination: dict[str, Any] | None = None
+    data: Any,
+    *,
+    status_code: int = 200,
+    pagination: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    meta = _meta(pagination=pagination) if pagination is not None else _meta()
-    return EnvelopeResponse({"success": True, "data": data, "meta": meta}, status_code=status_code)
+    extra = {**(meta or {}), **({"pagination": pagination} if pagination is not None else {})}
+    return EnvelopeResponse(
+        {"success": True, "data": data, "meta": _meta(**extra)}, status_code=status_code
+    )
 
 
 def failure(error: DomainError) -> JSONResponse:

@@ -31,6 +31,8 @@ class Context:
     response: Response | None
     settings: Settings
     db: Database
+    # Where analytics reports read: a replica when ANALYTICS_DATABASE_URL is set.
+    analytics_db: Database
     security: Security
     loaders: DataLoaders
     authenticator: Authenticator

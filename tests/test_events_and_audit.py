@@ -36,13 +36,14 @@ async def test_committed_event_is_published_in_the_spec_envelope(
     db: Database, redis: Redis, owner_conn: asyncpg.Connection
 ) -> None:
     actor = _actor()
+    route_id = uuid.uuid4()
     async with db.session(actor.workspace_id) as session:
         emit(
             session=session,
             actor=actor,
             event_type="route.created",
             entity_type="route",
-            entity_id=uuid.uuid4(),
+            entity_id=route_id,
             data={"name": "Morning run"},
         )
         # Nothing is on the stream while the transaction is open.
@@ -64,7 +65,8 @@ async def test_committed_event_is_published_in_the_spec_envelope(
     }
     assert envelope["workspace_id"] == str(actor.workspace_id)
     assert envelope["actor_id"] == str(actor.user_id)
-    assert envelope["data"] == {"name": "Morning run"}
+    # The data names the entity the event is about.
+    assert envelope["data"] == {"name": "Morning run", "route_id": str(route_id)}
     assert envelope["version"] == 1
     async with owner_conn.transaction():
         await owner_conn.execute(

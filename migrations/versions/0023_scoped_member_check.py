@@ -11,7 +11,7 @@ Refusals carry their own SQLSTATEs: 28000 (not an active member) and 42501 (the 
 not; the role in DETAIL).
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0020
 """
 
 from collections.abc import Sequence
@@ -21,7 +21,7 @@ from alembic import op
 from core.settings import get_settings
 
 revision: str = "0023"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

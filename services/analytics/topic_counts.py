@@ -1,17 +1,16 @@
-"""The analytics consumer's read model: how many events of each topic a workspace has had."""
+"""The analytics consumer's first read model: how many events of each topic a workspace has
+had, and when the newest was (the reports' `meta.as_of`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from uuid import UUID
 
 from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.db import Database
 from core.events import Event
-from services.receipts import by_workspace, first_deliveries
-
-GROUP = "analytics"
 
 _ADD = text(
     """
@@ -26,28 +25,26 @@ _ADD = text(
 )
 
 
-async def count_events(*, db: Database, events: list[Event]) -> None:
-    """Add each event, once, to its workspace's count for its topic."""
-    for workspace_id, group in by_workspace(events).items():
-        async with db.session(workspace_id) as session:
-            fresh = await first_deliveries(
-                session=session, group=GROUP, workspace_id=workspace_id, events=group
-            )
-            if not fresh:
-                continue
-            counts = Counter(event.event_type for event in fresh)
-            latest: dict[str, datetime] = {}
-            for event in fresh:
-                latest[event.event_type] = max(
-                    latest.get(event.event_type, event.timestamp), event.timestamp
-                )
-            topics = sorted(counts)
-            await session.execute(
-                _ADD,
-                {
-                    "workspace_id": workspace_id,
-                    "topics": topics,
-                    "counts": [counts[t] for t in topics],
-                    "latest": [latest[t] for t in topics],
-                },
-            )
+async def add_topic_counts(
+    *, session: AsyncSession, workspace_id: UUID, events: list[Event]
+) -> None:
+    """Add each of `events` (applied once: the caller checked their receipts) to its
+    workspace's count for its topic."""
+    if not events:
+        return
+    counts = Counter(event.event_type for event in events)
+    latest: dict[str, datetime] = {}
+    for event in events:
+        latest[event.event_type] = max(
+            latest.get(event.event_type, event.timestamp), event.timestamp
+        )
+    topics = sorted(counts)
+    await session.execute(
+        _ADD,
+        {
+            "workspace_id": workspace_id,
+            "topics": topics,
+            "counts": [counts[t] for t in topics],
+            "latest": [latest[t] for t in topics],
+        },
+    )

@@ -312,6 +312,27 @@ def comparison(report: HybridReport) -> dict[str, Any]:
     }
 
 
+def circuit_figures(report: HybridReport) -> dict[str, Any]:
+    """What the circuits of one job measured, for the analytics read models: the largest
+    circuit, the best energy, and the worst gap between a circuit's answer and the exact
+    optimum of its subproblem (absolute cost units; None when no circuit answered)."""
+    results = [run.result for run in report.runs if run.result is not None]
+    gaps = [
+        abs(float(r.raw_result["cost"]) - float(r.raw_result["exact_optimum"]["cost"]))
+        for r in results
+        if "exact_optimum" in r.raw_result and r.raw_result.get("cost") is not None
+    ]
+    energies = [r.result_energy for r in results if r.result_energy is not None]
+    return {
+        "qubits": max((r.qubits_used for r in results), default=None),
+        "depth": max((r.circuit_depth for r in results), default=None),
+        "energy": min(energies, default=None),
+        "gap_to_exact": max(gaps, default=None),
+        "timed_out": report.timed_out,
+        "ran_as": report.ran_as or report.mode,
+    }
+
+
 def _run_rows(job: OptimizationJob, report: HybridReport) -> list[QuantumJob]:
     now = datetime.now(UTC)
     rows = []
@@ -421,8 +442,10 @@ async def _solve_and_save(
                     "classical_cost": report.baseline_cost,
                     "final_cost": report.final_cost,
                     "fell_back": report.fallback_reason is not None,
+                    **circuit_figures(report),
                 }
             )
+        data["time_ms"] = job.execution_time_ms
         emit(
             session=session,
             actor=actor,

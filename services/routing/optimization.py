@@ -374,6 +374,7 @@ async def apply_result(
             "departures": departures,
         },
     )
+    previous_distance_km = route.distance_km
     route.distance_km = round(plan["distance_m"] / 1000, 3)
     duration_s = plan.get("arrival", 0) - plan.get("departure", 0)
     route.estimated_duration_minutes = math.ceil(duration_s / 60) if plan["visits"] else 0
@@ -388,6 +389,16 @@ async def apply_result(
         "unassigned": len(result.get("unassigned", [])),
         "solver": result.get("solver"),
         "cached": bool(result.get("cached")),
+        # The figures the analytics read models fold, so that they never read live tables.
+        "vehicle_id": route.vehicle_id,
+        "stops": len(order),
+        "distance_m": plan["distance_m"],
+        "duration_s": duration_s if plan["visits"] else 0,
+        "submitted_distance_m": result.get("submitted_distance_m"),
+        "previous_distance_m": (
+            round(previous_distance_km * 1000) if previous_distance_km is not None else None
+        ),
+        "solve_time_ms": job.execution_time_ms,
     }
     emit(
         session=session,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +21,11 @@ from models.enums import RouteStatus, UserRole, VehicleStatus
 from models.routing_inputs import RouteCreate, RouteUpdate, StopInput
 from services.audit import diff
 from services.changes import record_change
+from services.events import emit
 from services.listing import paginate
+
+# A stop without a window counts as on time when reached within this of its ETA.
+ON_TIME_TOLERANCE_S = 900
 
 FINAL = {RouteStatus.COMPLETED, RouteStatus.CANCELLED}
 TRANSITIONS: dict[RouteStatus, set[RouteStatus]] = {
@@ -349,15 +353,52 @@ async def list_routes(
 
 
 async def _set_vehicle_status(
-    session: AsyncSession, vehicle_id: UUID | None, status: VehicleStatus
+    session: AsyncSession, actor: Principal, vehicle_id: UUID | None, status: VehicleStatus
 ) -> None:
     if vehicle_id is None:
         return
     vehicle = await session.get(Vehicle, vehicle_id)
     if vehicle is not None and vehicle.deleted_at is None:
+        before = vehicle.status
         vehicle.status = status
         vehicle.updated_at = datetime.now(UTC)
         session.add(vehicle)
+        if before != status:
+            # Fleet utilization is folded from these (time in each status per vehicle).
+            emit(
+                session=session,
+                actor=actor,
+                event_type="vehicle.status_changed",
+                entity_type="vehicle",
+                entity_id=vehicle.id,
+                data={
+                    "vehicle_id": vehicle.id,
+                    "vehicle_type": vehicle.vehicle_type,
+                    "from": str(before),
+                    "to": str(status),
+                },
+            )
+
+
+async def _stop_figures(session: AsyncSession, route_id: UUID) -> dict[str, int]:
+    """How many stops the route had, were served, and were served on time: within the
+    stop's window, or (without one) within ON_TIME_TOLERANCE_S of its ETA."""
+    stops = (await session.exec(select(RouteStop).where(RouteStop.route_id == route_id))).all()
+    tolerance = timedelta(seconds=ON_TIME_TOLERANCE_S)
+    on_time = 0
+    for stop in stops:
+        arrived = stop.actual_arrival
+        if arrived is None:
+            continue
+        if stop.time_window_end is not None:
+            on_time += arrived <= stop.time_window_end
+        elif stop.arrival_eta is not None:
+            on_time += arrived <= stop.arrival_eta + tolerance
+    return {
+        "stops": len(stops),
+        "stops_served": sum(1 for s in stops if s.actual_arrival is not None or s.completed),
+        "stops_on_time": on_time,
+    }
 
 
 async def deploy_route(*, session: AsyncSession, actor: Principal, route_id: UUID) -> Route:
@@ -368,7 +409,7 @@ async def deploy_route(*, session: AsyncSession, actor: Principal, route_id: UUI
     move(route, RouteStatus.DEPLOYED)
     route.started_at = route.started_at or datetime.now(UTC)
     session.add(route)
-    await _set_vehicle_status(session, route.vehicle_id, VehicleStatus.IN_TRANSIT)
+    await _set_vehicle_status(session, actor, route.vehicle_id, VehicleStatus.IN_TRANSIT)
     await record_change(
         session=session,
         actor=actor,
@@ -401,8 +442,25 @@ async def complete_route(*, session: AsyncSession, actor: Principal, route_id: U
     if route.started_at is not None:
         route.actual_duration_minutes = max(0, round((now - route.started_at).total_seconds() / 60))
     session.add(route)
-    await _set_vehicle_status(session, route.vehicle_id, VehicleStatus.AVAILABLE)
+    await _set_vehicle_status(session, actor, route.vehicle_id, VehicleStatus.AVAILABLE)
     state = {"actual_duration_minutes": route.actual_duration_minutes}
+    figures = {
+        **state,
+        "vehicle_id": route.vehicle_id,
+        "started_at": route.started_at,
+        "actual_duration_s": (
+            round((now - route.started_at).total_seconds()) if route.started_at else None
+        ),
+        "planned_distance_m": (
+            round(route.distance_km * 1000) if route.distance_km is not None else None
+        ),
+        "planned_duration_s": (
+            route.estimated_duration_minutes * 60
+            if route.estimated_duration_minutes is not None
+            else None
+        ),
+        **await _stop_figures(session, route.id),
+    }
     await record_change(
         session=session,
         actor=actor,
@@ -410,6 +468,7 @@ async def complete_route(*, session: AsyncSession, actor: Principal, route_id: U
         resource_type="route",
         resource_id=route.id,
         changes=state,
+        event=figures,
     )
     await session.flush()
     await session.refresh(route)
@@ -422,7 +481,7 @@ async def cancel_route(*, session: AsyncSession, actor: Principal, route_id: UUI
     move(route, RouteStatus.CANCELLED)
     session.add(route)
     if was_on_road:
-        await _set_vehicle_status(session, route.vehicle_id, VehicleStatus.AVAILABLE)
+        await _set_vehicle_status(session, actor, route.vehicle_id, VehicleStatus.AVAILABLE)
     await record_change(
         session=session,
         actor=actor,

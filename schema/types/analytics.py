@@ -1,0 +1,35 @@
+"""GraphQL shapes of the analytics reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+
+@strawberry.type(
+    description="One analytics report: totals over the range and groups by day, week or a "
+    "dimension, read from read models as fresh as `asOf` (the newest event folded in)."
+)
+class AnalyticsReport:
+    report: str
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    group_by: str
+    as_of: datetime | None
+    totals: JSON
+    groups: list[JSON]
+
+    @classmethod
+    def of(cls, body: dict[str, Any], as_of: datetime | None) -> AnalyticsReport:
+        return cls(
+            report=body["report"],
+            from_=datetime.fromisoformat(body["from"]),
+            to=datetime.fromisoformat(body["to"]),
+            group_by=body["group_by"],
+            as_of=as_of,
+            totals=body["totals"],
+            groups=body["groups"],
+        )

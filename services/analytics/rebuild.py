@@ -1,0 +1,76 @@
+"""Rebuilding a workspace's analytics read models from its stored events (`analytics_events`):
+the same fold as the consumer, over every event in time order, into emptied tables, in one
+transaction (readers see the old numbers until it commits, then the new ones)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import text
+
+from core.db import Database
+from core.events import Event
+from models.analytics_reads import READ_MODELS
+from services.analytics.consumer import GROUP, lock_read_models
+from services.analytics.fold import fold
+from services.analytics.topic_counts import add_topic_counts
+from services.receipts import first_deliveries
+
+BATCH = 5_000
+READ_TABLES = tuple(str(model.__tablename__) for model in READ_MODELS)
+
+_PAGE = text(
+    """
+    SELECT id, created_at, event_type, actor_id, payload FROM analytics_events
+    WHERE (created_at, id) > (:after_at, :after_id)
+    ORDER BY created_at, id LIMIT :limit
+    """
+)
+_FIRST_PAGE = text(
+    """
+    SELECT id, created_at, event_type, actor_id, payload FROM analytics_events
+    ORDER BY created_at, id LIMIT :limit
+    """
+)
+
+
+async def rebuild_read_models(*, db: Database, workspace_id: UUID, batch: int = BATCH) -> int:
+    """Empty the workspace's read models and fold all its events again; how many events.
+
+    Every replayed event also gets the consumer's receipt, so a consumer that delivers it
+    afterwards (it was still on its way) does not count it twice."""
+    replayed = 0
+    async with db.session(workspace_id) as session:
+        await lock_read_models(session, workspace_id)
+        for table in (*READ_TABLES, "event_topic_counts"):
+            await session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (constant names)
+        after: tuple[datetime, UUID] | None = None
+        while True:
+            if after is None:
+                result = await session.execute(_FIRST_PAGE, {"limit": batch})
+            else:
+                result = await session.execute(
+                    _PAGE, {"after_at": after[0], "after_id": after[1], "limit": batch}
+                )
+            rows = result.all()
+            if not rows:
+                return replayed
+            events = [
+                Event(
+                    event_type=row.event_type,
+                    workspace_id=workspace_id,
+                    actor_id=row.actor_id,
+                    data=row.payload or {},
+                    event_id=row.id,
+                    timestamp=row.created_at,
+                )
+                for row in rows
+            ]
+            await first_deliveries(
+                session=session, group=GROUP, workspace_id=workspace_id, events=events
+            )
+            await add_topic_counts(session=session, workspace_id=workspace_id, events=events)
+            await fold(session, events)
+            replayed += len(events)
+            after = (rows[-1].created_at, rows[-1].id)

@@ -1,0 +1,341 @@
+"""Analytics: the read models folded from events, the four reports over REST and GraphQL,
+their validation and roles, the rebuild from stored events, tenant isolation of every read
+model, and reports read through ANALYTICS_DATABASE_URL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from services.analytics.consumer import apply_events
+from services.analytics.rebuild import rebuild_read_models
+from tests.analytics_helpers import (
+    GPS_M,
+    READ_MODEL_TABLES,
+    Seed,
+    read_models,
+    seed_events,
+    store_events,
+    stored_events,
+)
+from tests.conftest import DatabaseUnderTest, settings_for, start_app
+from tests.helpers import Session, gql, member, register
+
+REPORTS = ("routes", "fleet", "efficiency", "quantum")
+
+
+async def seeded(app: Starlette, owner_conn: asyncpg.Connection, workspace: str) -> Seed:
+    """The known history, stored as events and folded by the consumer's handler in three
+    deliveries, one of them twice (a redelivery)."""
+    seed = seed_events(uuid.UUID(workspace))
+    await store_events(owner_conn, seed.events)
+    events = await stored_events(owner_conn, workspace)
+    third = len(events) // 3
+    await apply_events(db=app.state.db, events=events[:third])
+    await apply_events(db=app.state.db, events=events[third : 2 * third])
+    await apply_events(db=app.state.db, events=events[third : 2 * third])
+    await apply_events(db=app.state.db, events=events[2 * third :])
+    return seed
+
+
+async def report(
+    client: httpx.AsyncClient, who: Session, name: str, **params: str
+) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/analytics/{name}", params=params, headers=who.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_reports_equal_a_direct_computation_of_the_seeded_history(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register(client)
+    analyst = await member(client, admin, "analyst")
+    seed = await seeded(app, owner_conn, admin.workspace_id)
+    v1, _idle_van = seed.vans
+    (v2,) = seed.trucks
+
+    routes = await report(client, analyst, "routes")
+    newest = max(e.timestamp for e in await stored_events(owner_conn, admin.workspace_id))
+    assert datetime.fromisoformat(routes["meta"]["as_of"]) == newest
+    totals = routes["data"]["totals"]
+    assert totals["routes"] == 2
+    assert totals["by_status"] == {"cancelled": 1, "completed": 1}
+    assert totals["completed"] == {
+        "routes": 1,
+        "planned_distance_m": 10_000,
+        "actual_distance_m": pytest.approx(GPS_M, abs=1e-3),
+        "planned_duration_s": 3600,
+        "actual_duration_s": 4000,
+    }
+    assert (totals["stops_served"], totals["stops_on_time"], totals["on_time_rate"]) == (4, 3, 0.75)
+    assert totals["deviations"] == 1  # raised once, then escalated: one deviation
+    assert totals["deviations_per_100km"] == pytest.approx(100_000 / GPS_M, abs=1e-3)
+    by_vehicle = await report(client, analyst, "routes", group_by="vehicle")
+    assert {g["key"]: g["by_status"] for g in by_vehicle["data"]["groups"]} == {
+        v1: {"completed": 1},
+        v2: {"cancelled": 1},
+    }
+    by_day = await report(client, analyst, "routes", group_by="day")
+    assert [g["key"] for g in by_day["data"]["groups"]] == [
+        seed.base.date().isoformat(),
+        (seed.base + timedelta(days=1)).date().isoformat(),
+    ]
+
+    fleet = (await report(client, analyst, "fleet"))["data"]
+    # v1: available 0h-2h, in transit 2h-3h, available again at 3h (and said so once more a
+    # second later); v2: available 47 h to the next day's 23:00, offline 23:00-01:00 across
+    # midnight; v3 never changed and never moved. Open intervals do not count yet.
+    t = fleet["totals"]
+    assert t["in_transit_s"] == 3600
+    assert t["available_s"] == 2 * 3600 + 1 + 47 * 3600
+    assert t["offline_s"] == 2 * 3600
+    assert t["distance_m"] == pytest.approx(GPS_M, abs=1e-3)
+    assert (t["vehicles"], t["vehicles_known"], t["idle_vehicles"]) == (2, 3, 2)
+    assert t["utilization"] == round(3600 / (3600 + 49 * 3600 + 1 + 2 * 3600), 4)
+    assert t["incidents_responded"] == 2
+    assert (t["response_p50_s"], t["response_p90_s"]) == (450, 570)
+    by_type = {
+        g["key"]: g
+        for g in (await report(client, analyst, "fleet", group_by="vehicle_type"))["data"]["groups"]
+    }
+    assert by_type["van"]["in_transit_s"] == 3600 and by_type["van"]["response_p50_s"] == 600
+    assert by_type["truck"]["offline_s"] == 7200 and by_type["truck"]["response_p50_s"] == 300
+    by_day_fleet = {g["key"]: g for g in (await report(client, analyst, "fleet"))["data"]["groups"]}
+    assert by_day_fleet[(seed.base + timedelta(days=1)).date().isoformat()]["offline_s"] == 3600
+    assert by_day_fleet[(seed.base + timedelta(days=2)).date().isoformat()]["offline_s"] == 3600
+
+    efficiency = (await report(client, analyst, "efficiency"))["data"]["totals"]
+    assert efficiency["optimizations"] == 2
+    assert efficiency["distance_m"] == 15_000
+    assert efficiency["saved_vs_submitted_m"] == 2_000
+    assert efficiency["saved_vs_submitted_pct"] == round(100 * 2_000 / 17_000, 4)
+    assert (efficiency["replans"], efficiency["saved_vs_previous_m"]) == (1, 5_000)
+    assert (efficiency["cache_hits"], efficiency["cache_hit_rate"]) == (1, 0.5)
+    assert efficiency["solve_time_avg_ms"] == 125
+    solvers = (await report(client, analyst, "efficiency", group_by="solver"))["data"]["groups"]
+    assert [(g["key"], g["optimizations"]) for g in solvers] == [("ortools", 1), ("pyvrp", 1)]
+
+    quantum = (await report(client, analyst, "quantum"))["data"]["totals"]
+    assert {k: quantum[k] for k in ("jobs", "completed", "failed")} == {
+        "jobs": 3,
+        "completed": 2,
+        "failed": 1,
+    }
+    assert (quantum["improved"], quantum["matched"], quantum["lost"]) == (1, 1, 0)
+    assert (quantum["fell_back"], quantum["timed_out"]) == (1, 1)
+    assert (quantum["qubits_max"], quantum["depth_max"], quantum["energy_min"]) == (10, 40, -3.5)
+    assert (quantum["gaps_measured"], quantum["exact_optimum_found"]) == (2, 1)
+    assert (quantum["gap_to_exact_max"], quantum["cost_saved"], quantum["time_ms"]) == (
+        2.0,
+        10.0,
+        4600,
+    )
+    modes = (await report(client, analyst, "quantum", group_by="mode"))["data"]["groups"]
+    assert [(g["key"], g["jobs"]) for g in modes] == [("hybrid", 1), ("quantum", 2)]
+
+    # A range that ends before the history: nothing, and still fresh as of the same event.
+    early = await report(
+        client,
+        analyst,
+        "routes",
+        **{"from": (seed.base - timedelta(days=9)).isoformat(), "to": seed.base.isoformat()},
+    )
+    assert early["data"]["totals"]["routes"] == 0 and early["data"]["groups"] == []
+
+    # GraphQL gives the same report.
+    body = await gql(
+        client,
+        'query { analyticsFleet(groupBy: "vehicle_type") { report groupBy asOf totals groups } }',
+        session=analyst,
+    )
+    assert "errors" not in body, body
+    assert body["data"]["analyticsFleet"]["totals"]["incidents_responded"] == 2
+    assert {g["key"] for g in body["data"]["analyticsFleet"]["groups"]} == {"van", "truck"}
+
+
+async def test_rebuilding_from_stored_events_gives_the_incremental_read_models(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register(client)
+    seed = await seeded(app, owner_conn, admin.workspace_id)
+    incremental = await read_models(owner_conn, admin.workspace_id)
+    assert incremental["analytics_routes"] and incremental["analytics_vehicle_days"]
+    to = datetime.now(UTC).isoformat()
+    before = await report(client, admin, "fleet", group_by="vehicle", to=to)
+
+    replayed = await rebuild_read_models(db=app.state.db, workspace_id=seed.workspace_id, batch=7)
+    assert replayed == len(await stored_events(owner_conn, admin.workspace_id))
+    assert await read_models(owner_conn, admin.workspace_id) == incremental
+    after = await report(client, admin, "fleet", group_by="vehicle", to=to)
+    assert after["data"] == before["data"]
+    # The rebuild marked every event applied: a late delivery of one changes nothing.
+    await apply_events(db=app.state.db, events=seed.events[-5:])
+    assert await read_models(owner_conn, admin.workspace_id) == incremental
+
+
+async def test_the_rebuild_command_replays_every_workspace(
+    database: DatabaseUnderTest,
+    app: Starlette,
+    client: httpx.AsyncClient,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    import asyncio
+    import os
+    import sys
+
+    from tests.conftest import ROOT
+
+    admin = await register(client)
+    await seeded(app, owner_conn, admin.workspace_id)
+    incremental = await read_models(owner_conn, admin.workspace_id)
+    async with owner_conn.transaction():  # a read model lost
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        await owner_conn.execute("DELETE FROM analytics_routes")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tasks.analytics_rebuild",
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database.owner_url, "ENVIRONMENT": "test"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert admin.workspace_id in out.decode()
+    assert await read_models(owner_conn, admin.workspace_id) == incremental
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2030-02-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}, "query.from"),
+        ({"from": "2029-01-01T00:00:00Z", "to": "2030-03-01T00:00:00Z"}, "query.to"),
+        ({"group_by": "month"}, "query.group_by"),
+        ({"group_by": "solver"}, "query.group_by"),  # efficiency's, not the routes report's
+        ({"from": "yesterday"}, "query.from"),
+        ({"colour": "red"}, "query.colour"),
+    ],
+)
+async def test_an_invalid_range_or_grouping_is_422_naming_the_field(
+    client: httpx.AsyncClient, params: dict[str, str], field: str
+) -> None:
+    admin = await register(client)
+    response = await client.get("/api/v1/analytics/routes", params=params, headers=admin.headers)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert [f["field"] for f in error["details"]["fields"]] == [field]
+
+
+async def test_graphql_validates_the_range_too(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    body = await gql(
+        client,
+        'query { analyticsQuantum(from: "2030-02-01T00:00:00Z", to: "2030-01-01T00:00:00Z")'
+        " { totals } }",
+        session=admin,
+    )
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "VALIDATION_ERROR"
+    assert "from" in error["message"]
+
+
+async def test_reports_are_for_analysts_and_above(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    for role, allowed in (("operator", True), ("analyst", True), ("driver", False)):
+        who = await member(client, admin, role)
+        for name in REPORTS:
+            response = await client.get(f"/api/v1/analytics/{name}", headers=who.headers)
+            assert response.status_code == (200 if allowed else 403), (role, name)
+    assert (await client.get("/api/v1/analytics/fleet")).status_code == 401
+
+
+async def test_an_empty_workspace_gets_empty_reports(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    for name in REPORTS:
+        body = await report(client, admin, name, group_by="week")
+        assert body["data"]["groups"] == [], name
+        assert body["data"]["group_by"] == "week"
+    fleet = (await report(client, admin, "fleet"))["data"]["totals"]
+    assert (fleet["vehicles"], fleet["incidents_responded"], fleet["utilization"]) == (0, 0, None)
+
+
+async def test_no_path_shows_another_workspaces_read_models(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    owner_conn: asyncpg.Connection,
+    app_conn: asyncpg.Connection,
+) -> None:
+    ours = await register(client)
+    theirs = await register(client, organization="Rival Logistics")
+    await seeded(app, owner_conn, theirs.workspace_id)
+    # Their models have rows; as the application role, neither our workspace's setting nor
+    # none at all shows one of them, in any read model, and no role bypasses the policy.
+    assert all((await read_models(owner_conn, theirs.workspace_id)).values())
+    assert not any((await read_models(app_conn, ours.workspace_id)).values())
+    for table in READ_MODEL_TABLES:
+        assert await app_conn.fetchval(f"SELECT count(*) FROM {table}") == 0
+        forced = await owner_conn.fetchval(
+            "SELECT relrowsecurity AND relforcerowsecurity FROM pg_class WHERE relname = $1",
+            table,
+        )
+        assert forced, table
+    async with app_conn.transaction():
+        await app_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", ours.workspace_id
+        )
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await app_conn.execute(
+                "INSERT INTO analytics_routes (workspace_id, route_id, day, status)"
+                " VALUES ($1, $2, current_date, 'draft')",
+                uuid.UUID(theirs.workspace_id),
+                uuid.uuid4(),
+            )
+    # Over both APIs our reports are empty.
+    for name in REPORTS:
+        body = await report(client, ours, name)
+        assert body["data"]["groups"] == [], name
+    graph = await gql(client, "query { analyticsRoutes { totals } }", session=ours)
+    assert graph["data"]["analyticsRoutes"] == {
+        "totals": (await report(client, ours, "routes"))["data"]["totals"]
+    }
+    assert graph["data"]["analyticsRoutes"]["totals"]["routes"] == 0
+
+
+async def test_reports_read_through_analytics_database_url(
+    database: DatabaseUnderTest,
+    app: Starlette,
+    client: httpx.AsyncClient,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    admin = await register(client)
+    await seeded(app, owner_conn, admin.workspace_id)
+    # The primary under another name stands in for a streaming replica.
+    replica = database.settings.app_dsn.replace("127.0.0.1", "localhost")
+    assert replica != database.settings.app_dsn
+    settings = settings_for(database.name, analytics_database_url=replica)
+    to = datetime.now(UTC).isoformat()
+    other, lifespan = await start_app(settings)
+    try:
+        assert other.state.analytics_db is not other.state.db
+        assert other.state.analytics_db.engine.url.host == "localhost"
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            for name in REPORTS:
+                via_replica = await report(http, admin, name, to=to)
+                direct = await report(client, admin, name, to=to)
+                assert via_replica["data"] == direct["data"], name
+                assert via_replica["meta"]["as_of"] == direct["meta"]["as_of"] is not None
+    finally:
+        await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
