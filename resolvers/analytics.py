@@ -8,11 +8,9 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from models.analytics_inputs import ReportQuery
-from models.permissions import Operation
 from schema.context import Context
-from schema.permissions import requires
-from schema.types.analytics import AnalyticsReport
+from schema.permissions import Operation, requires
+from schema.types.analytics import AnalyticsReport, report_query
 from services.analytics.reports import run_report
 
 Ctx = Info[Context, None]
@@ -30,7 +28,7 @@ def _report(name: str, description: str) -> Any:
         info: Ctx, from_: From = None, to: datetime | None = None, group_by: GroupBy = "day"
     ) -> AnalyticsReport:
         actor = await info.context.principal()
-        query = ReportQuery(from_=from_, to=to, group_by=group_by)
+        query = report_query(from_, to, group_by)
         async with info.context.analytics_db.session(actor.workspace_id) as session:
             report = await run_report(name, session=session, query=query)
         return AnalyticsReport.of(report.as_json(), report.as_of)

@@ -8,6 +8,8 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from models.analytics_inputs import ReportQuery
+
 
 @strawberry.type(
     description="One analytics report: totals over the range and groups by day, week or a "
@@ -33,3 +35,8 @@ class AnalyticsReport:
             totals=body["totals"],
             groups=body["groups"],
         )
+
+
+def report_query(from_: datetime | None, to: datetime | None, group_by: str) -> ReportQuery:
+    """A report's arguments as the request model the reports validate with."""
+    return ReportQuery(from_=from_, to=to, group_by=group_by)
