@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import strawberry
@@ -18,7 +19,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
@@ -57,6 +59,8 @@ from tasks.routing import DramatiqJobQueue
 from tasks.runtime import install as install_worker_context
 
 log = logging.getLogger("omniroute")
+# `make console` builds it (npm); without it the API serves everything but the pages.
+CONSOLE_DIST = Path(__file__).resolve().parent / "console" / "dist"
 PARTITION_CHECK_INTERVAL_S = 12 * 3600
 
 
@@ -259,7 +263,11 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             )
         )
     exception_handlers: dict[Any, Any] = {DomainError: domain_error, HTTPException: http_error}
-    return Starlette(
+    console_dir = CONSOLE_DIST if CONSOLE_DIST.is_dir() else None
+    pages: list[BaseRoute] = []
+    if console_dir is not None:
+        pages.append(Mount("/console/assets", StaticFiles(directory=console_dir)))
+    app = Starlette(
         # Tried in order: the REST shims (position reports first) take most requests.
         routes=[
             Mount("/api/v1", routes=api_routes),
@@ -270,11 +278,14 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             WebSocketRoute("/ws/tracking", tracking_socket),
+            *pages,
         ],
         middleware=middleware,
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )
+    app.state.console_dir = console_dir
+    return app
 
 
 # `strawberry export-schema app:schema` (make schema) prints this one.

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from rest import (
+    docs,
     drivers,
     experience,
     identity,
@@ -40,4 +41,5 @@ routes: list[BaseRoute] = [
     *webhooks.routes,
     *incidents.routes,
     *experience.routes,
+    *docs.routes,
 ]
