@@ -34,6 +34,7 @@ from core.broadcast import create_broadcast
 from core.context import current_user, current_workspace
 from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
 from core.fanout import Hub
+from core.idempotency import MemoryIdempotencyStore, RedisIdempotencyStore
 from core.logging import configure_logging
 from core.outbox import BACKLOG_QUERY, OutboxRelay, RelaySettings, record_backlog
 from core.principal import Principal
@@ -160,6 +161,11 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         app.state.redis = runtime.redis
         app.state.security = runtime.security
         app.state.cache = runtime.cache
+        app.state.idempotency = (
+            RedisIdempotencyStore(runtime.redis)
+            if runtime.redis is not None
+            else MemoryIdempotencyStore()
+        )
         app.state.jobs = DramatiqJobQueue()
         app.state.sla_clock = DramatiqSlaClock()
         hub = Hub(
