@@ -41,7 +41,7 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.settings import MEMORY_URL, Settings, get_settings
 from dataloaders import DataLoaders
-from rest import health
+from rest import console, health
 from rest.envelope import failure
 from rest.middleware import RequestContextMiddleware
 from rest.routes import routes as api_routes
@@ -270,7 +270,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         )
     exception_handlers: dict[Any, Any] = {DomainError: domain_error, HTTPException: http_error}
     console_dir = CONSOLE_DIST if CONSOLE_DIST.is_dir() else None
-    pages: list[BaseRoute] = []
+    pages: list[BaseRoute] = [*console.routes]
     if console_dir is not None:
         pages.append(Mount("/console/assets", StaticFiles(directory=console_dir)))
     app = Starlette(

@@ -1,6 +1,6 @@
 // Builds dist/: the console bundle and the API reference page's files, all served by the API
 // itself (no CDN). `make console` runs it when dist/ is missing or older than its sources.
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { build } from "esbuild";
 
 const out = "dist";
@@ -10,16 +10,15 @@ for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
 }
 copyFileSync("src/docs.js", `${out}/docs/docs.js`);
 
-const entries = readdirSync("src").filter((f) => f === "console.js");
-if (entries.length && existsSync("src/console.js")) {
-  await build({
-    entryPoints: ["src/console.js"],
-    bundle: true,
-    minify: true,
-    sourcemap: true,
-    outdir: out,
-    loader: { ".png": "file", ".svg": "file" },
-    target: ["chrome110", "firefox110"],
-  });
-}
+copyFileSync("src/index.html", `${out}/index.html`);
+await build({
+  entryPoints: ["src/console.js"],
+  assetNames: "[name]-[hash]",
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  outdir: out,
+  loader: { ".png": "file", ".svg": "file" },
+  target: ["chrome110", "firefox110"],
+});
 console.log("console built into", out);
