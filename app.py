@@ -19,8 +19,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
@@ -147,6 +148,19 @@ async def _connect_with_retry(broadcast: Broadcast, interval_s: float = 5.0) -> 
             await asyncio.sleep(interval_s)
 
 
+def _allowed_methods(routes: list[BaseRoute], scope: Scope) -> set[str]:
+    allowed: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            allowed |= _allowed_methods(route.routes, {**scope, **child})
+        elif isinstance(route, Route) and route.methods:
+            allowed |= route.methods
+    return allowed
+
+
 def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> Starlette:
     settings = settings or get_settings()
 
@@ -248,7 +262,16 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         if exc.status_code == 404:
             return failure(NotFound(f"No route for {request.method} {request.url.path}"))
         if exc.status_code == 405:
-            allowed = (exc.headers or {}).get("Allow", "")
+            # Starlette names the methods of the first route for the path; list them all.
+            # Matched afresh from the top: routing has already moved this scope into a Mount.
+            scope = {
+                "type": "http",
+                "method": request.method,
+                "path": request.url.path,
+                "root_path": request.scope.get("app_root_path", ""),
+                "path_params": {},
+            }
+            allowed = ", ".join(sorted(_allowed_methods(request.app.routes, scope)))
             return failure(
                 MethodNotAllowed(
                     f"{request.method} is not allowed on {request.url.path}",

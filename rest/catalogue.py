@@ -58,6 +58,7 @@ class Doc:
     errors: tuple[ErrorCode, ...] = ()
     endpoint_name: str | None = None
     media_type: str = "application/json"  # of the success response
+    enveloped: bool = True  # False: a standard document of its own (JWKS, OpenAPI)
 
 
 _CONFLICT = (ErrorCode.CONFLICT,)
@@ -65,7 +66,7 @@ _ANY_OBJECT = {"type": "object"}
 
 CATALOGUE: dict[tuple[str, str], Doc] = {
     ("GET", "/"): Doc(None, "The API's name, version and schema revision"),
-    ("GET", "/openapi.json"): Doc(None, "This document"),
+    ("GET", "/openapi.json"): Doc(None, "This document", enveloped=False),
     ("GET", "/docs"): Doc(None, "This document as a reference page", media_type="text/html"),
     # Identity
     ("POST", "/auth/register"): Doc(
@@ -100,7 +101,9 @@ CATALOGUE: dict[tuple[str, str], Doc] = {
         body=InvitationAcceptance,
         errors=_CONFLICT,
     ),
-    ("GET", "/auth/jwks"): Doc(None, "The public keys that verify access tokens"),
+    ("GET", "/auth/jwks"): Doc(
+        None, "The public keys that verify access tokens (RFC 7517)", enveloped=False
+    ),
     ("GET", "/workspaces"): Doc(Op.WORKSPACE_LIST, "The caller's workspaces", paginated=True),
     ("POST", "/workspaces"): Doc(
         Op.WORKSPACE_CREATE,

@@ -8,7 +8,8 @@ import re
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from core.errors import HTTP_STATUS, ErrorCode
 from models.permissions import ROLE_MATRIX, Operation
@@ -18,6 +19,15 @@ REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
 # Path parameters that are not UUIDs.
 _TEXT_PARAMS = {"mode"}
+
+
+class _InputSchema(GenerateJsonSchema):
+    """Inputs as the models read them: a datetime is ISO 8601 or Unix seconds."""
+
+    def datetime_schema(self, schema: core_schema.DatetimeSchema) -> JsonSchemaValue:
+        iso = super().datetime_schema(schema)
+        return {"anyOf": [iso, {"type": "number", "description": "Unix seconds"}]}
+
 
 _ENVELOPE_META = {
     "type": "object",
@@ -76,7 +86,7 @@ def _error(code: ErrorCode) -> dict[str, Any]:
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(ref_template=REF)
+    schema = model.model_json_schema(ref_template=REF, schema_generator=_InputSchema)
     parameters = []
     for name, field in model.model_fields.items():
         prop = dict(schema["properties"][name])
@@ -84,6 +94,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
         shapes = [prop, *prop.get("anyOf", [])]
         if any("$ref" in s or s.get("type") == "object" for s in shapes):
             prop = {"type": "string", "description": field.description or ""}
+
         parameters.append(
             {
                 "name": name,
@@ -159,7 +170,10 @@ def _operation(method: str, path: str, doc: Doc) -> dict[str, Any]:
         }
     elif doc.raw_body:
         op["requestBody"] = {"required": True, "content": dict(doc.raw_body)}
-    success = {"type": "string"} if doc.media_type == "text/html" else _success(doc)
+    if doc.media_type == "text/html":
+        success: dict[str, Any] = {"type": "string"}
+    else:
+        success = _success(doc) if doc.enveloped else {"type": "object"}
     responses: dict[str, Any] = {
         str(doc.status): {
             "description": doc.summary,
@@ -184,7 +198,11 @@ def openapi_document() -> dict[str, Any]:
     """The document: built once per process, from the catalogue."""
     bodies = {doc.body for doc in CATALOGUE.values() if doc.body is not None}
     inputs = [(m, "validation") for m in sorted(bodies, key=lambda m: m.__name__)]
-    _, definitions = models_json_schema(inputs, ref_template=REF)  # type: ignore[arg-type]
+    _, definitions = models_json_schema(
+        inputs,  # type: ignore[arg-type]
+        ref_template=REF,
+        schema_generator=_InputSchema,
+    )
     components = dict(definitions.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
     for (method, path), doc in CATALOGUE.items():

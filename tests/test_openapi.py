@@ -12,6 +12,8 @@ from models.routing_inputs import RouteCreate
 from rest.catalogue import CATALOGUE
 from tests.helpers import register
 
+REGION = "us-east"
+
 
 def mounted_api_routes(app: Starlette) -> set[tuple[str, str]]:
     mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/api/v1")
@@ -90,3 +92,36 @@ async def test_the_reference_page_loads_only_its_own_scripts(client: httpx.Async
     if "swagger-ui-bundle.js" in response.text:
         bundle = await client.get("/console/assets/docs/swagger-ui-bundle.js")
         assert bundle.status_code == 200 and len(bundle.content) > 100_000
+
+
+async def test_what_the_fuzzer_found_is_refused_in_the_envelope(client: httpx.AsyncClient) -> None:
+    admin = await register(client)
+    h = admin.headers
+    huge = await client.post(
+        "/api/v1/workspaces",
+        json={"name": "Big", "region": REGION, "settings": {"n": 2**70}},
+        headers=h,
+    )
+    assert huge.status_code == 422, huge.text
+    assert huge.json()["error"]["details"]["fields"][0]["field"].startswith("settings")
+    far = await client.get(f"/api/v1/drivers?page={10**30}", headers=h)
+    assert far.status_code == 422 and far.json()["error"]["code"] == "VALIDATION_ERROR"
+    boolean = await client.post(
+        "/api/v1/locations",
+        json={"name": "X", "geo": {"type": "Point", "coordinates": [0, False]}},
+        headers=h,
+    )
+    assert boolean.status_code == 422
+    other_method = await client.request("OPTIONS", "/api/v1/vehicles", headers=h)
+    assert other_method.status_code == 405
+    assert other_method.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_the_console_page_has_a_strict_policy(client: httpx.AsyncClient) -> None:
+    response = await client.get("/console")
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "unsafe" not in policy
+    assert "<script>" not in response.text
+    config = (await client.get("/console/config.json")).json()
+    assert config == {"map_style_url": None}
