@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # .omniroute/env records where provisioning found PostgreSQL and Redis; the environment wins.
 LOAD_ENV := set -a; [ -f .omniroute/env ] && . .omniroute/env; set +a;
 
-.PHONY: help install services db migrate roads seed run worker api test test-pgbouncer test-fast lint fmt typecheck schema clean
+.PHONY: help install services db migrate roads seed console run worker api test test-pgbouncer test-fast lint fmt typecheck schema clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,11 +41,23 @@ seed: db ## Import the sample road network if none, seed the demo workspace, pri
 	@$(LOAD_ENV) $(PY) scripts/roads.py import --if-empty data/roads/helsinki.osm.pbf
 	@$(LOAD_ENV) $(PY) scripts/seed.py
 
-run: seed ## Set everything up, then serve the API and a worker until Ctrl-C
+# The console and the API reference page: npm packages pinned by console/package-lock.json,
+# bundled into console/dist (served by the app); rebuilt when a source is newer.
+CONSOLE_STAMP := console/dist/.built
+CONSOLE_SRC := $(wildcard console/src/*) console/package.json console/package-lock.json console/build.mjs
+
+$(CONSOLE_STAMP): $(CONSOLE_SRC)
+	@if command -v npm >/dev/null; then \
+		cd console && npm ci --no-audit --no-fund --loglevel=error && node build.mjs && touch dist/.built; \
+	else echo "npm is not installed: the console is not built (the API serves everything else)"; fi
+
+console: $(CONSOLE_STAMP) ## Build the console and the API reference page when missing or stale
+
+run: seed console ## Set everything up, then serve the API and a worker until Ctrl-C
 	@$(LOAD_ENV) $(PY) scripts/serve.py
 
-test: install ## Set everything up (Redis required), then run the whole suite
-	@REQUIRE_REDIS=1 bash scripts/provision.sh
+test: install console ## Set everything up (Redis required), then run the whole suite
+	@REQUIRE_REDIS=1 WITH_BROWSER=1 bash scripts/provision.sh
 	@$(LOAD_ENV) $(PY) scripts/bootstrap_db.py
 	@$(LOAD_ENV) $(VENV)/bin/alembic upgrade head
 	@$(LOAD_ENV) $(PY) -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import strawberry
@@ -19,7 +20,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
@@ -34,13 +37,14 @@ from core.context import current_user, current_workspace
 from core.db import Database, create_engine
 from core.errors import DomainError, ErrorCode, InternalError, MethodNotAllowed, NotFound
 from core.fanout import Hub
+from core.idempotency import MemoryIdempotencyStore, RedisIdempotencyStore
 from core.logging import configure_logging
 from core.outbox import BACKLOG_QUERY, OutboxRelay, RelaySettings, record_backlog
 from core.principal import Principal
 from core.runtime import Runtime
 from core.settings import MEMORY_URL, Settings, get_settings
 from dataloaders import DataLoaders
-from rest import health
+from rest import console, health
 from rest.envelope import failure
 from rest.middleware import RequestContextMiddleware
 from rest.routes import routes as api_routes
@@ -60,6 +64,8 @@ from tasks.routing import DramatiqJobQueue
 from tasks.runtime import install as install_worker_context
 
 log = logging.getLogger("omniroute")
+# `make console` builds it (npm); without it the API serves everything but the pages.
+CONSOLE_DIST = Path(__file__).resolve().parent / "console" / "dist"
 PARTITION_CHECK_INTERVAL_S = 12 * 3600
 
 
@@ -164,6 +170,19 @@ async def _connect_with_retry(broadcast: Broadcast, interval_s: float = 5.0) -> 
             await asyncio.sleep(interval_s)
 
 
+def _allowed_methods(routes: list[BaseRoute], scope: Scope) -> set[str]:
+    allowed: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            allowed |= _allowed_methods(route.routes, {**scope, **child})
+        elif isinstance(route, Route) and route.methods:
+            allowed |= route.methods
+    return allowed
+
+
 def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> Starlette:
     settings = settings or get_settings()
 
@@ -184,6 +203,11 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         app.state.redis = runtime.redis
         app.state.security = runtime.security
         app.state.cache = runtime.cache
+        app.state.idempotency = (
+            RedisIdempotencyStore(runtime.redis)
+            if runtime.redis is not None
+            else MemoryIdempotencyStore()
+        )
         app.state.jobs = DramatiqJobQueue()
         app.state.sla_clock = DramatiqSlaClock()
         hub = Hub(
@@ -269,7 +293,16 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         if exc.status_code == 404:
             return failure(NotFound(f"No route for {request.method} {request.url.path}"))
         if exc.status_code == 405:
-            allowed = (exc.headers or {}).get("Allow", "")
+            # Starlette names the methods of the first route for the path; list them all.
+            # Matched afresh from the top: routing has already moved this scope into a Mount.
+            scope = {
+                "type": "http",
+                "method": request.method,
+                "path": request.url.path,
+                "root_path": request.scope.get("app_root_path", ""),
+                "path_params": {},
+            }
+            allowed = ", ".join(sorted(_allowed_methods(request.app.routes, scope)))
             return failure(
                 MethodNotAllowed(
                     f"{request.method} is not allowed on {request.url.path}",
@@ -290,7 +323,11 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             )
         )
     exception_handlers: dict[Any, Any] = {DomainError: domain_error, HTTPException: http_error}
-    return Starlette(
+    console_dir = CONSOLE_DIST if CONSOLE_DIST.is_dir() else None
+    pages: list[BaseRoute] = [*console.routes]
+    if console_dir is not None:
+        pages.append(Mount("/console/assets", StaticFiles(directory=console_dir)))
+    app = Starlette(
         # Tried in order: the REST shims (position reports first) take most requests.
         routes=[
             Mount("/api/v1", routes=api_routes),
@@ -301,11 +338,14 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             WebSocketRoute("/ws/tracking", tracking_socket),
+            *pages,
         ],
         middleware=middleware,
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )
+    app.state.console_dir = console_dir
+    return app
 
 
 # `strawberry export-schema app:schema` (make schema) prints this one.

@@ -17,6 +17,7 @@ from core.errors import ValidationFailed
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
+MAX_OFFSET = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,8 @@ class PageRequest:
             raise ValidationFailed.field("query.page", "must be 1 or more")
         if not 1 <= self.per_page <= MAX_PAGE_SIZE:
             raise ValidationFailed.field("query.per_page", f"must be 1 to {MAX_PAGE_SIZE}")
+        if self.offset > MAX_OFFSET:  # PostgreSQL's OFFSET is a bigint
+            raise ValidationFailed.field("query.page", "is beyond the last possible page")
 
     @property
     def offset(self) -> int:

@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     )
 
     cors_origins: list[str] = []
+    # The console's base map: a raster tile URL template ({z}/{x}/{y}) on a server of your
+    # own; unset, the map is drawn offline from the workspace's own GeoJSON over a grid.
+    map_style_url: str | None = None
     partition_months_ahead: int = Field(default=3, ge=1, le=24)
     archive_dir: str = "archive"
 

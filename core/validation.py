@@ -3,13 +3,49 @@ fields become VALIDATION_ERROR naming the field."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from core.errors import ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
+
+
+_INT_LIMIT = 2**63
+
+
+def _storable(value: Any) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return
+    if isinstance(value, int):
+        if not -_INT_LIMIT <= value < _INT_LIMIT:
+            raise ValueError("numbers must fit in 64 bits")
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text may not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+
+
+def storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Free-form JSON that a jsonb column can hold and the response encoder can write."""
+    _storable(value)
+    return value
+
+
+# Free-form objects (metadata, settings) as the client sends them, refused here rather
+# than by the database when they hold what JSONB or the encoder cannot.
+JsonObject = Annotated[dict[str, Any], AfterValidator(storable_json)]
 
 
 class Body(BaseModel):

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator, model_validator
 
-from core.validation import Body
+from core.validation import Body, JsonObject
 from models.enums import FuelType, LocationType, VehicleStatus, VehicleType
 from models.geo import GeoPoint
 
@@ -36,7 +36,7 @@ class VehicleCreate(Body):
     status: VehicleStatus = VehicleStatus.AVAILABLE
     fuel_type: FuelType | None = None
     max_range_km: float | None = Field(default=None, gt=0, le=100_000)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict)
     last_location: GeoPoint | None = None
 
     @field_validator("plate_number")
@@ -53,7 +53,7 @@ class VehicleUpdate(Body):
     status: VehicleStatus | None = None
     fuel_type: FuelType | None = None
     max_range_km: float | None = Field(default=None, gt=0, le=100_000)
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     last_location: GeoPoint | None = None
 
     @field_validator("plate_number")
@@ -124,7 +124,7 @@ class LocationCreate(Body):
     location_type: LocationType = LocationType.CUSTOM
     contact_info: ContactInfo = Field(default_factory=ContactInfo)
     operating_hours: dict[str, Any] = Field(default_factory=dict)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict)
 
     @field_validator("operating_hours")
     @classmethod
@@ -139,7 +139,7 @@ class LocationUpdate(Body):
     location_type: LocationType | None = None
     contact_info: ContactInfo | None = None
     operating_hours: dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
 
     @field_validator("operating_hours")
     @classmethod

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from geoalchemy2.elements import WKBElement, WKTElement
 from geoalchemy2.shape import to_shape
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+
+def _not_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a coordinate is a number, not true or false")
+    return value
+
+
+# A number (or, from CSV imports, its text), never `true` or `false`, which pydantic would
+# otherwise read as 1 and 0.
+Coordinate = Annotated[float, BeforeValidator(_not_boolean)]
 
 
 class GeoPoint(BaseModel):
@@ -16,7 +27,7 @@ class GeoPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float] = Field(description="[longitude, latitude]")
+    coordinates: tuple[Coordinate, Coordinate] = Field(description="[longitude, latitude]")
 
     @model_validator(mode="before")
     @classmethod

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 
-from core.validation import Body
+from core.validation import Body, JsonObject
 from models.enums import ActiveMode, Region, UserRole
 
 MIN_PASSWORD = 12
@@ -96,7 +96,7 @@ class WorkspaceCreate(Body):
     name: str = Field(min_length=1, max_length=200)
     region: Region
     active_mode: ActiveMode = ActiveMode.LOGISTICS
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: JsonObject = Field(default_factory=dict)
 
     _travel_source = field_validator("settings")(_known_travel_source)
 
@@ -105,7 +105,7 @@ class WorkspaceUpdate(Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     region: Region | None = None
     active_mode: ActiveMode | None = None
-    settings: dict[str, Any] | None = None
+    settings: JsonObject | None = None
 
     _travel_source = field_validator("settings")(_known_travel_source)
 

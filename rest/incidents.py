@@ -19,6 +19,7 @@ from models.operations_inputs import DispatchRequest, IncidentCreate, IncidentUp
 from models.permissions import Operation
 from rest.auth import authorize, path_uuid
 from rest.envelope import pagination, success
+from rest.idempotency import idempotent
 from rest.parsing import parse_body, parse_query
 from rest.serialize import to_json
 from services.operations import dispatch, incidents
@@ -178,8 +179,8 @@ async def dispatch_incident(request: Request) -> JSONResponse:
 
 routes: list[BaseRoute] = [
     Route("/incidents", list_incidents, methods=["GET"]),
-    Route("/incidents", create_incident, methods=["POST"]),
+    Route("/incidents", idempotent(create_incident), methods=["POST"]),
     Route("/incidents/{incident_id}", get_incident, methods=["GET"]),
     Route("/incidents/{incident_id}", update_incident, methods=["PATCH"]),
-    Route("/incidents/{incident_id}/dispatch", dispatch_incident, methods=["POST"]),
+    Route("/incidents/{incident_id}/dispatch", idempotent(dispatch_incident), methods=["POST"]),
 ]

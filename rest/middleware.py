@@ -74,10 +74,13 @@ class RequestContextMiddleware:
                 started_response = True
                 status = message["status"]
                 message.setdefault("headers", [])
+                headers = message["headers"]
+                # A page with its own policy (the console, the reference) keeps it whole.
+                own_csp = any(name == b"content-security-policy" for name, _ in headers)
                 message["headers"] = [
-                    *message["headers"],
+                    *headers,
                     (b"x-request-id", request_id.encode("latin-1")),
-                    *extra,
+                    *(h for h in extra if not (own_csp and h[0] == b"content-security-policy")),
                 ]
             await send(message)
 

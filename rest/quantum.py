@@ -17,6 +17,7 @@ from models.permissions import Operation
 from models.quantum_inputs import QuantumOptimizeRequest, QuantumSimulateRequest
 from rest.auth import authorize, path_uuid
 from rest.envelope import pagination, success
+from rest.idempotency import idempotent
 from rest.parsing import parse_body, parse_query
 from rest.serialize import to_json
 from services.quantum import jobs, simulate
@@ -134,7 +135,7 @@ async def health(request: Request) -> JSONResponse:
 
 
 routes: list[BaseRoute] = [
-    Route("/quantum/optimize", optimize, methods=["POST"]),
+    Route("/quantum/optimize", idempotent(optimize), methods=["POST"]),
     Route("/quantum/jobs", list_jobs, methods=["GET"]),
     Route("/quantum/job/{job_id}", get_job, methods=["GET"]),
     Route("/quantum/simulate", run_simulation, methods=["POST"]),

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from rest import (
     analytics,
+    docs,
     drivers,
     experience,
     identity,
@@ -42,4 +43,5 @@ routes: list[BaseRoute] = [
     *incidents.routes,
     *experience.routes,
     *analytics.routes,
+    *docs.routes,
 ]

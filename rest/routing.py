@@ -22,6 +22,7 @@ from models.routing import plan_travel
 from models.routing_inputs import FleetPlanRequest, OptimizeRequest, RouteCreate, RouteUpdate
 from rest.auth import authorize, path_uuid
 from rest.envelope import pagination, success
+from rest.idempotency import idempotent
 from rest.parsing import parse_body, parse_query
 from rest.serialize import to_json
 from services.routing import optimization, planning, routes
@@ -321,11 +322,11 @@ def _transition(operation: Operation, action: Any) -> Any:
 routes_: list[BaseRoute] = [
     Route("/routes", list_routes, methods=["GET"]),
     Route("/routes", create_route, methods=["POST"]),
-    Route("/routes/plan", plan_fleet, methods=["POST"]),
+    Route("/routes/plan", idempotent(plan_fleet), methods=["POST"]),
     Route("/routes/{route_id}", get_route, methods=["GET"]),
     Route("/routes/{route_id}", update_route, methods=["PATCH"]),
     Route("/routes/{route_id}", delete_route, methods=["DELETE"]),
-    Route("/routes/{route_id}/optimize", optimize, methods=["POST"]),
+    Route("/routes/{route_id}/optimize", idempotent(optimize), methods=["POST"]),
     Route("/routes/{route_id}/reoptimize", reoptimize, methods=["POST"]),
     Route(
         "/routes/{route_id}/deploy",

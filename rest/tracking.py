@@ -18,6 +18,7 @@ from models.permissions import Operation
 from models.tracking_inputs import MAX_BATCH
 from rest.auth import authorize, path_uuid
 from rest.envelope import success
+from rest.idempotency import idempotent
 from rest.serialize import to_json
 from services.tracking import ingest, live
 
@@ -119,7 +120,7 @@ async def deviations(request: Request) -> JSONResponse:
 
 routes: list[BaseRoute] = [
     Route("/tracking/update", update, methods=["POST"]),
-    Route("/tracking/batch", batch, methods=["POST"]),
+    Route("/tracking/batch", idempotent(batch), methods=["POST"]),
     Route("/tracking/vehicle/{vehicle_id}", vehicle, methods=["GET"]),
     Route("/tracking/deviations", deviations, methods=["GET"]),
 ]

@@ -142,6 +142,10 @@ REDIS="$(ensure_redis)"
 if [ -z "$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null)" ]; then
   apt_install pgbouncer || log "no pgbouncer: the pooled test run will be skipped"
 fi
+# The console's browser test drives Debian's Chromium (Playwright never downloads a browser).
+if [ "${WITH_BROWSER:-0}" = 1 ] && [ -z "$(command -v chromium)" ]; then
+  apt_install chromium || log "no chromium: the console's browser test will be skipped"
+fi
 
 {
   echo "# Written by scripts/provision.sh; the environment overrides these."
