@@ -88,7 +88,9 @@ def _error(code: ErrorCode) -> dict[str, Any]:
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template=REF, schema_generator=_InputSchema)
     parameters = []
-    for name, field in model.model_fields.items():
+    for attribute, field in model.model_fields.items():
+        # A parameter that is a Python keyword (`from`) is a field with an alias.
+        name = field.alias or attribute
         prop = dict(schema["properties"][name])
         # Query values arrive as text: nested shapes (a bbox) are documented as their text form.
         shapes = [prop, *prop.get("anyOf", [])]

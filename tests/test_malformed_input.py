@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from tests.helpers import register
+from tests.helpers import ERR, register
 
 CORPUS: dict[str, bytes] = {
     "NaN": b'{"capacity_kg": NaN, "lat": NaN, "lng": NaN}',
@@ -87,11 +87,17 @@ async def test_a_nul_character_in_an_otherwise_valid_body_names_its_field(
         response = await client.post("/api/v1/locations", json=body, headers=admin.headers)
         assert response.status_code == 422, response.text
         assert response.json()["error"]["details"]["fields"][0]["field"] == field
-    query = "mutation($i: LocationInput!) { createLocation(input: $i) { id } }"
+    query = (
+        "mutation($i: LocationInput!) { createLocation(input: $i) {"
+        " __typename ... on Location { id } " + ERR + " } }"
+    )
     variables = {"i": {"name": "X\u0000", "geo": {"type": "Point", "coordinates": [77.5, 12.9]}}}
     answer = await client.post(
         "/graphql", json={"query": query, "variables": variables}, headers=admin.headers
     )
-    error = answer.json()["errors"][0]
-    assert error["extensions"]["code"] == "VALIDATION_ERROR", answer.text
-    assert "NUL" in error["message"], answer.text
+    refused = answer.json()["data"]["createLocation"]
+    assert refused["__typename"] == "ValidationError", answer.text
+    assert refused["code"] == "VALIDATION_ERROR"
+    [problem] = refused["fields"]
+    assert problem["path"] == ["name"], answer.text
+    assert "NUL" in problem["message"], answer.text
