@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from uuid import UUID
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dataloaders.grouping import grouped
 from models import IncidentUnit
 
 
@@ -20,7 +20,4 @@ async def units_by_incident(
         .where(col(IncidentUnit.incident_id).in_(keys))
         .order_by(col(IncidentUnit.dispatched_at), col(IncidentUnit.id))
     )
-    grouped: dict[UUID, list[IncidentUnit]] = defaultdict(list)
-    for unit in rows:
-        grouped[unit.incident_id].append(unit)
-    return [grouped.get(k, []) for k in keys]
+    return grouped(rows, lambda row: row.incident_id, keys)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from uuid import UUID
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dataloaders.grouping import grouped
 from models import Location, Route, RoutePath, RouteStop
 from models.enums import RouteStatus
 
@@ -23,10 +23,7 @@ async def stops_by_route(
         .where(col(RouteStop.route_id).in_(keys))
         .order_by(col(RouteStop.route_id), col(RouteStop.stop_order))
     )
-    grouped: dict[UUID, list[RouteStop]] = defaultdict(list)
-    for stop in rows:
-        grouped[stop.route_id].append(stop)
-    return [grouped.get(k, []) for k in keys]
+    return grouped(rows, lambda row: row.route_id, keys)
 
 
 async def paths_by_route(
@@ -37,10 +34,7 @@ async def paths_by_route(
         .where(col(RoutePath.route_id).in_(keys))
         .order_by(col(RoutePath.route_id), col(RoutePath.segment_index))
     )
-    grouped: dict[UUID, list[RoutePath]] = defaultdict(list)
-    for path in rows:
-        grouped[path.route_id].append(path)
-    return [grouped.get(k, []) for k in keys]
+    return grouped(rows, lambda row: row.route_id, keys)
 
 
 async def locations_by_id(session: AsyncSession, keys: Sequence[UUID]) -> list[Location | None]:
