@@ -246,7 +246,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
         background = [housekeeping, broadcast_link]
         relay = None
         if settings.event_relay_in_api:
-            relay = OutboxRelay(runtime.db.dsn, runtime.db.bus, RelaySettings.of(settings))
+            relay = OutboxRelay(settings.session_dsn, runtime.db.bus, RelaySettings.of(settings))
             runtime.db.on_events_committed = relay.wake
             background.append(asyncio.create_task(relay.run()))
         heap.settle(settings.gc_gen0_threshold)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # The owner URL runs migrations; the app URL is what the API and workers connect as.
     database_url: str = "postgresql://omniroute_owner@127.0.0.1:5432/omniroute"
     app_database_url: str | None = None
+    # The app role's direct URL for session-holding connections (the outbox relay), needed
+    # only when app_database_url leads to a pooler; unset: derived as described at session_dsn.
+    session_database_url: str | None = None
     # Where analytics reports read (the application role on a streaming replica, spec 18);
     # unset: the app URL. Read models are written on the primary by the events process.
     analytics_database_url: str | None = None
@@ -254,6 +257,22 @@ class Settings(BaseSettings):
         if self.db_app_port:
             url = url.set(port=self.db_app_port)
         return _asyncpg_url(url.render_as_string(hide_password=False))
+
+    @property
+    def session_dsn(self) -> str:
+        """The application role's plain `postgresql://` URL straight to PostgreSQL, never
+        through the pooler: for connections that hold session state across transactions
+        (the outbox relay's advisory lock), which PgBouncer's transaction mode would hand
+        from one client to another."""
+        explicit = self.session_database_url or self.app_database_url
+        if explicit:
+            url = make_url(explicit)
+        else:
+            url = make_url(self.database_url).set(
+                username=self.db_app_role,
+                password=self.db_app_password.get_secret_value() if self.db_app_password else None,
+            )
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _asyncpg_url(url: str) -> str:

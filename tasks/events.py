@@ -70,7 +70,7 @@ async def serve(
         pruning = asyncio.Event()
         workers.append((pruning.set, asyncio.create_task(_prune(runtime, settings, pruning))))
     if relay:
-        outbox = OutboxRelay(runtime.db.dsn, runtime.db.bus, RelaySettings.of(settings))
+        outbox = OutboxRelay(settings.session_dsn, runtime.db.bus, RelaySettings.of(settings))
         workers.append((outbox.stop, asyncio.create_task(outbox.run())))
     log.info("events process started", extra={"groups": groups, "relay": relay})
     try:

@@ -39,6 +39,24 @@ def test_app_role_url_is_derived_from_the_owner_url() -> None:
     assert settings.owner_dsn == "postgresql+asyncpg://owner:pw@db:5432/fleet"
 
 
+def test_the_outbox_relay_goes_around_the_pooler() -> None:
+    """Its session advisory lock would travel with a transaction-mode server connection."""
+    settings = Settings(
+        database_url="postgresql://owner:pw@db:5432/fleet",
+        db_app_password="apppw",  # type: ignore[arg-type]
+        db_app_host="pgbouncer",
+        db_app_port=6432,
+        db_transaction_pooling=True,
+    )
+    assert settings.app_dsn == "postgresql+asyncpg://omniroute_app:apppw@pgbouncer:6432/fleet"
+    assert settings.session_dsn == "postgresql://omniroute_app:apppw@db:5432/fleet"
+    direct = Settings(
+        app_database_url="postgresql://app@pooler:6432/fleet",
+        session_database_url="postgresql://app@db:5432/fleet",
+    )
+    assert direct.session_dsn == "postgresql://app@db:5432/fleet"
+
+
 def test_several_api_processes_need_redis() -> None:
     """In memory, a logout or a rate limit would hold in one process and not the next."""
     with pytest.raises(ValidationError, match="API_WORKERS"):
