@@ -1,9 +1,9 @@
 """The console in a real browser (the system's Chromium driven by Playwright) against a real
 server, worker and events process: sign in, vehicles on the map and moving as positions
-arrive, a route created, renamed and deleted through the API redrawn without a reload, a
-route optimized with its progress bar, a deviation highlighted, the analytics charts empty
-and then drawn from what happened, a viewer told the reports need the analyst role, a wrong
-password refused."""
+arrive, a route created, renamed, optimized and deleted through the API redrawn without a
+reload, a route optimized from the page with its progress bar, a deviation highlighted, the
+analytics charts empty and then drawn from what happened, a viewer told the reports need
+the analyst role, a wrong password refused."""
 
 from __future__ import annotations
 
@@ -163,6 +163,14 @@ async def _drive(http: httpx.AsyncClient) -> None:
         await page.wait_for_selector(
             f'#routes li[data-route-id="{late_id}"] span:has-text("Evening run")', timeout=20_000
         )
+        optimized = await http.post(
+            f"/api/v1/routes/{late_id}/optimize?wait=60", headers=admin.headers
+        )
+        assert optimized.status_code == 200, optimized.text
+        await page.wait_for_selector(
+            f'#routes li[data-route-id="{late_id}"][data-status="optimized"]', timeout=20_000
+        )
+        assert int(await late.get_attribute("data-points") or 0) > 3  # its legs, not its stops
         deleted = await http.delete(f"/api/v1/routes/{late_id}", headers=admin.headers)
         assert deleted.status_code == 200, deleted.text
         await late.wait_for(state="detached", timeout=20_000)
@@ -235,7 +243,7 @@ async def _drive(http: httpx.AsyncClient) -> None:
         analyst = await member(http, admin, "analyst")
         waiting = {
             "fleet": lambda t: t["incidents_responded"] and t["utilization"],
-            "efficiency": lambda t: t["optimizations"],
+            "efficiency": lambda t: t["optimizations"] == 2,  # the API's and the page's
             "quantum": lambda t: t["jobs"],
         }
         deadline = time.monotonic() + 120
@@ -253,7 +261,7 @@ async def _drive(http: httpx.AsyncClient) -> None:
         assert await saved.get_attribute("data-points") == "1"  # today
         assert await saved.locator("canvas").count() >= 1
         km = efficiency["data"]["totals"]["saved_vs_submitted_m"] / 1000
-        assert f"{km:.2f} km saved" in await saved.inner_text()
+        assert f"2 optimizations, {km:.2f} km saved" in await saved.inner_text()
         assert (await saved.locator(".as-of").inner_text()).startswith("As of ")
         as_of = await saved.get_attribute("data-as-of")
         assert as_of and abs(time.time() - _epoch(as_of)) < 600
