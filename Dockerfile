@@ -1,3 +1,13 @@
+# The console and the API reference page: npm packages pinned by console/package-lock.json,
+# bundled by esbuild into console/dist. Only the bundle reaches the final image.
+FROM node:20-slim AS console
+WORKDIR /build/console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY console/build.mjs ./
+COPY console/src src
+RUN node build.mjs
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -18,6 +28,8 @@ COPY migrations migrations
 COPY scripts scripts
 COPY data data
 RUN pip install .
+# app.py serves /console and /api/v1/docs from console/dist beside it.
+COPY --from=console /build/console/dist console/dist
 
 RUN useradd --system --uid 10001 omniroute
 USER omniroute

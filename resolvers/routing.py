@@ -1,4 +1,5 @@
-"""Routing queries, mutations and the optimization progress subscription."""
+"""Routing queries, mutations, and the subscriptions to optimization progress and route
+changes."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from schema.types.routing import (
     OptimizePayload,
     ReplanPayload,
     Route,
+    RouteChange,
     RouteFilterInput,
     RouteInput,
     RoutePatch,
@@ -41,8 +43,10 @@ from schema.types.routing import (
     optimize_request,
     progress_channel,
 )
+from services.notifications.live import ROUTE_CHANGE_TYPES
 from services.routing import optimization, planning, routes
 from services.routing.optimization import FINAL_JOB
+from services.tracking.feed import channel as live_channel
 
 Ctx = Info[Context, None]
 
@@ -225,3 +229,22 @@ class RoutingSubscription:
                 yield _progress(job_id, data)
                 if JobStatusEnum(data["status"]) in FINAL_JOB:
                     return
+
+    @strawberry.subscription(
+        description="Routes of the workspace created, edited, optimized, deployed, completed,"
+        " cancelled or deleted, as the changes commit (all of them, or one route's)."
+    )
+    async def route_changed(
+        self, info: Ctx, route_id: UUID | None = None
+    ) -> AsyncGenerator[RouteChange, None]:
+        ctx = info.context
+        actor = await ctx.principal()
+        ensure_allowed(actor, Operation.ROUTE_READ, "Your role may not follow routes")
+        wanted = str(route_id) if route_id else None
+        hub = ctx.request.app.state.hub
+        async with hub.subscribe(live_channel(actor.workspace_id)) as subscription:
+            async for message in subscription:
+                change = ROUTE_CHANGE_TYPES.get(message.get("type", ""))
+                if change is None or (wanted and message["data"].get("route_id") != wanted):
+                    continue
+                yield RouteChange.of(change, message)

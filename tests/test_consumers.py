@@ -30,7 +30,7 @@ async def test_route_deployments_reach_the_dashboards_once(
     admin = await register(client)
     workspace = uuid.UUID(admin.workspace_id)
     deployed = Event("route.deployed", workspace, None, {"route_id": "r-1"})
-    other = Event("route.created", workspace, None, {"route_id": "r-1"})
+    other = Event("route.optimize_requested", workspace, None, {"route_id": "r-1"})
     bus = RedisStreamBus(redis)
     async with (
         httpx.AsyncClient(transport=ASGIWebSocketTransport(app=app), base_url="http://t") as ws,

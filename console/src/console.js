@@ -1,9 +1,11 @@
 // The operations console: sign in, a live map of the workspace over GraphQL subscriptions
-// (graphql-transport-ws), routes with their stops, deviations, incidents, and optimizing a
-// route with its progress. Tokens stay in memory only.
+// (graphql-transport-ws), routes with their stops redrawn as they change, deviations,
+// incidents, optimizing a route with its progress, and the analytics reports as charts.
+// Tokens stay in memory only.
 import "./console.css";
 import L from "leaflet";
 import { createClient } from "graphql-ws";
+import { closeReports, loadReports } from "./reports.js";
 
 const STATUS_COLORS = {
   available: "#2e7d32",
@@ -40,7 +42,8 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body, headers = {}) {
+// The whole envelope (`data` and `meta`); an ApiError when it is not a success.
+async function call(method, path, body, headers = {}) {
   const init = { method, headers: { ...headers } };
   if (state.access) init.headers.authorization = `Bearer ${state.access}`;
   if (body !== undefined) {
@@ -50,7 +53,11 @@ async function api(method, path, body, headers = {}) {
   const response = await fetch(`/api/v1${path}`, init);
   const json = await response.json();
   if (!json.success) throw new ApiError(response.status, json.error);
-  return json.data;
+  return json;
+}
+
+async function api(method, path, body, headers = {}) {
+  return (await call(method, path, body, headers)).data;
 }
 
 // Sign-in, refresh before expiry, logout -----------------------------------------------
@@ -99,6 +106,7 @@ function signedOut(message) {
   if (state.ws) state.ws.dispose();
   state.ws = null;
   state.access = state.refresh = null;
+  closeReports();
   $("console").hidden = true;
   $("signin").hidden = false;
   $("password").value = "";
@@ -240,6 +248,37 @@ function showRoute(route) {
       .addTo(entry.stops);
   }
   highlight(route.id);
+}
+
+function removeRoute(routeId) {
+  const entry = state.routes.get(routeId);
+  if (!entry) return;
+  if (entry.line) entry.line.remove();
+  entry.stops.remove();
+  entry.li.remove();
+  state.routes.delete(routeId);
+}
+
+// A route changed (routeChanged): read it again and redraw it, or take it off the map once
+// deleted, completed or cancelled. Only the newest read of a route is drawn.
+const CLOSED = new Set(["completed", "cancelled"]);
+const reads = new Map(); // route id -> number of the newest read
+
+async function routeChanged(change) {
+  const id = change.routeId;
+  const seq = (reads.get(id) || 0) + 1;
+  reads.set(id, seq);
+  let route = null;
+  if (change.change !== "DELETED") {
+    try {
+      route = await api("GET", `/routes/${id}`);
+    } catch (exc) {
+      if (!(exc instanceof ApiError && exc.status === 404)) throw exc;
+    }
+  }
+  if (reads.get(id) !== seq || !state.map) return;
+  if (route === null || CLOSED.has(route.status)) removeRoute(id);
+  else showRoute(route);
 }
 
 function highlight(routeId) {
@@ -397,6 +436,9 @@ function connect() {
       {},
       (d) => routeDeviation(d.routeDeviation),
     ),
+    subscribe("subscription { routeChanged { routeId change } }", {}, (d) =>
+      routeChanged(d.routeChanged).catch((exc) => console.warn(exc)),
+    ),
   );
 }
 
@@ -432,7 +474,7 @@ async function openConsole() {
       .bindTooltip(loc.name)
       .addTo(state.base);
   }
-  const open = (routes || []).filter((r) => !["completed", "cancelled"].includes(r.status));
+  const open = (routes || []).filter((r) => !CLOSED.has(r.status));
   for (const r of await Promise.all(open.map((r) => api("GET", `/routes/${r.id}`)))) {
     showRoute(r);
     points.push(...routeLatLngs(r));
@@ -454,6 +496,7 @@ async function openConsole() {
   drawGrid(bounds);
   state.map.fitBounds(bounds.pad(0.1));
   connect();
+  showReports();
   if (incidents !== null) {
     state.unsubscribe.push(
       subscribe("subscription { incidentUpdated { incidentId } }", {}, async (d) => {
@@ -464,6 +507,11 @@ async function openConsole() {
   document.body.dataset.ready = "true";
 }
 
-// A route created after sign-in appears when it is optimized or on the next load.
+function showReports() {
+  loadReports((path) => call("GET", path)).catch((exc) => console.warn(exc));
+}
+
 $("signin-form").addEventListener("submit", signIn);
 $("logout").addEventListener("click", logout);
+$("report-range").addEventListener("change", showReports);
+$("reports-refresh").addEventListener("click", showReports);

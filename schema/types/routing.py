@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -213,6 +214,42 @@ class OptimizationJob:
 class OptimizePayload:
     job: OptimizationJob
     route: Route
+
+
+@strawberry.enum(description="What happened to a route.")
+class RouteChangeKind(Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    OPTIMIZED = "optimized"
+    REOPTIMIZED = "reoptimized"
+    DEPLOYED = "deployed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+
+
+@strawberry.type(
+    description="A route of the workspace changed: read it again to draw it (a deleted one is"
+    " gone). Sent once the change has committed."
+)
+class RouteChange:
+    route_id: UUID
+    change: RouteChangeKind
+    vehicle_id: UUID | None
+    event_id: UUID
+    at: datetime
+
+    @classmethod
+    def of(cls, change: str, message: dict[str, Any]) -> RouteChange:
+        data = message["data"]
+        vehicle = data.get("vehicle_id")
+        return cls(
+            route_id=UUID(data["route_id"]),
+            change=RouteChangeKind(change),
+            vehicle_id=UUID(vehicle) if vehicle else None,
+            event_id=UUID(message["event_id"]),
+            at=datetime.fromisoformat(message["timestamp"]),
+        )
 
 
 @strawberry.type(description="A running job's progress, for a dispatcher's progress bar.")

@@ -1,5 +1,5 @@
-"""The `realtime` consumer: route deployments and incident dispatches reach the workspace's
-live channel (the one `/ws/tracking` and the GraphQL subscriptions listen to)."""
+"""The `realtime` consumer: route changes and incident dispatches reach the workspace's live
+channel (the one `/ws/tracking` and the GraphQL subscriptions listen to)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,20 @@ from core.events import Event
 from services.tracking.feed import channel
 
 GROUP = "realtime"
-TOPICS = ("route.deployed", "incident.dispatched")
+# Every change a map shows of a route: `routeChanged` announces them.
+ROUTE_CHANGES = (
+    "route.created",
+    "route.updated",
+    "route.optimized",
+    "route.reoptimized",
+    "route.deployed",
+    "route.completed",
+    "route.cancelled",
+    "route.deleted",
+)
+TOPICS = (*ROUTE_CHANGES, "incident.dispatched")
+# The live messages of ROUTE_CHANGES, by their type: `route_created` -> `created`.
+ROUTE_CHANGE_TYPES = {t.replace(".", "_"): t.split(".", 1)[1] for t in ROUTE_CHANGES}
 # How long an event id is remembered as forwarded: far longer than any redelivery takes.
 SEEN_TTL_S = 7 * 24 * 3600
 

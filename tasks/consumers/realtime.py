@@ -1,4 +1,4 @@
-"""`realtime`: route deployments and incident dispatches onto the workspace's live channel."""
+"""`realtime`: route changes and incident dispatches onto the workspace's live channel."""
 
 from __future__ import annotations
 
