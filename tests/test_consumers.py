@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -31,6 +32,14 @@ async def test_route_deployments_reach_the_dashboards_once(
     workspace = uuid.UUID(admin.workspace_id)
     deployed = Event("route.deployed", workspace, None, {"route_id": "r-1"})
     other = Event("route.optimize_requested", workspace, None, {"route_id": "r-1"})
+    # History (a group first created on a stream holding last week's events) is not news.
+    stale = Event(
+        "route.deployed",
+        workspace,
+        None,
+        {"route_id": "r-0"},
+        timestamp=datetime.now(UTC) - timedelta(hours=1),
+    )
     bus = RedisStreamBus(redis)
     async with (
         httpx.AsyncClient(transport=ASGIWebSocketTransport(app=app), base_url="http://t") as ws,
@@ -38,7 +47,7 @@ async def test_route_deployments_reach_the_dashboards_once(
         events_process(database, "--groups", "realtime", "--no-relay"),
     ):
         # Published twice (a relay that died before deleting its batch): shown once.
-        for event in (deployed, other, deployed):
+        for event in (stale, deployed, other, deployed):
             await bus.publish(event)
         body = orjson.loads(await dashboard.receive_text(timeout=20))
         assert body["type"] == "route_deployed"

@@ -4,6 +4,7 @@ channel (the one `/ws/tracking` and the GraphQL subscriptions listen to)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
@@ -28,6 +29,10 @@ TOPICS = (*ROUTE_CHANGES, "incident.dispatched")
 ROUTE_CHANGE_TYPES = {t.replace(".", "_"): t.split(".", 1)[1] for t in ROUTE_CHANGES}
 # How long an event id is remembered as forwarded: far longer than any redelivery takes.
 SEEN_TTL_S = 7 * 24 * 3600
+# A live screen wants news, not history: events older than this (a group created on streams
+# that already hold months of events, an events process back from a long outage) are
+# acknowledged without being shown; a screen reconnecting reads the current state anyway.
+STALE_AFTER = timedelta(minutes=5)
 
 Publish = Callable[[str, str], Awaitable[None]]
 
@@ -43,7 +48,12 @@ def live_message(event: Event) -> dict[str, object]:
 
 
 async def forward_to_live_channel(*, redis: Redis, publish: Publish, events: list[Event]) -> None:
-    """Publish each event once on its workspace's channel; a redelivered one is skipped."""
+    """Publish each event once on its workspace's channel; a redelivered or stale one is
+    skipped."""
+    oldest = datetime.now(UTC) - STALE_AFTER
+    events = [event for event in events if event.timestamp >= oldest]
+    if not events:
+        return
     pipe = redis.pipeline(transaction=False)
     for event in events:
         pipe.set(f"events:seen:{GROUP}:{event.event_id}", 1, nx=True, ex=SEEN_TTL_S)
