@@ -53,7 +53,12 @@ from schema.context import Context
 from schema.factory import build_schema
 from schema.sharing import SharedSubscriptions, SharedTransportWSHandler
 from services import maintenance
-from services.identity.accounts import authenticate, enforce_rate_limit, still_admitted
+from services.identity.accounts import (
+    RateCharge,
+    authenticate,
+    enforce_rate_limit,
+    still_admitted,
+)
 from services.tracking.feed import FeedSettings, TrackingFeed
 from services.tracking.writer import PositionWriter
 from tasks.broker import broker_url
@@ -99,8 +104,13 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Context:
         state = request.app.state
 
-        async def authenticator(token: str) -> Principal:
-            principal = await authenticate(db=state.db, security=state.security, token=token)
+        async def authenticator(token: str, cost: int) -> Principal:
+            principal = await authenticate(
+                db=state.db,
+                security=state.security,
+                token=token,
+                charge=RateCharge(state.settings, cost) if cost else None,
+            )
             current_user.set(principal.user_id)
             current_workspace.set(principal.workspace_id)
             return principal

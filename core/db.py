@@ -338,6 +338,49 @@ class Database:
         await self.engine.dispose()
 
 
+class SharedRead:
+    """One read transaction (Database.read) shared by all the reads of one request, such
+    as a GraphQL query's resolvers and dataloaders: opened by the first read, so the
+    membership check and the tenant scope run once per request; lent to one reader at a
+    time (its statements never interleave); committed by close(), after which it lends
+    nothing. A reader must not wait on another reader while it holds the connection."""
+
+    def __init__(self, db: Database, workspace_id: UUID, member: MemberCheck) -> None:
+        self._db = db
+        self._workspace_id = workspace_id
+        self._member = member
+        self._lock = asyncio.Lock()
+        self._open: contextlib.AsyncExitStack | None = None
+        self._conn: asyncpg.Connection | None = None
+        self._closed = False
+
+    @property
+    def member(self) -> MemberCheck:
+        return self._member
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self._lock:
+            if self._closed:
+                raise RuntimeError("this request's reads are over")
+            if self._conn is None:
+                stack = contextlib.AsyncExitStack()
+                self._conn = await stack.enter_async_context(
+                    self._db.read(self._workspace_id, member=self._member)
+                )
+                self._open = stack
+            yield self._conn
+
+    async def close(self) -> None:
+        """Commit the transaction, if a read opened one (waiting for a reader still on it),
+        and give its connection back."""
+        async with self._lock:
+            self._closed = True
+            stack, self._open, self._conn = self._open, None, None
+        if stack is not None:
+            await stack.aclose()
+
+
 async def _keep_state(_: asyncpg.Connection) -> None:
     return None
 

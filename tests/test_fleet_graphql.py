@@ -13,6 +13,7 @@ from sqlalchemy import event
 from starlette.applications import Starlette
 
 from tests.helpers import ERR, Session, error_code, gql, member, register
+from tests.sql_count import sql_sent
 
 VEHICLES_WITH_DRIVERS = """
 query($first: Int!, $after: String) {
@@ -97,6 +98,70 @@ async def test_lists_with_relations_run_a_constant_number_of_queries(
         body = await gql(client, drivers_query, session=admin)
     assert len(body["data"]["drivers"]["edges"]) == 100
     assert len(statements) <= 12
+
+
+FLOOR = """query($first: Int!) { vehicles(first: $first) { edges { node { id plateNumber
+  status driver { id licenseNumber user { id fullName } } } } } }"""
+
+
+async def test_a_query_reads_in_one_transaction_whatever_its_size(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """All of a list with drivers and users, authentication included: the membership
+    look-up, then one read-only transaction opened by the membership and role check, the
+    vehicles with their drivers and users in one statement, and the commit."""
+    admin = await register(client)
+    await seed_fleet(owner_conn, admin, 100)
+    for first in (10, 100):
+        with sql_sent() as sent:
+            body = await gql(client, FLOOR, {"first": first}, session=admin)
+        edges = body["data"]["vehicles"]["edges"]
+        assert len(edges) == first
+        assert edges[-1]["node"]["driver"]["licenseNumber"] == f"LIC-{first - 1}"
+        assert edges[-1]["node"]["driver"]["user"]["fullName"] == "Driver"
+        assert len(sent) == 5, sent
+        begins = [s for s in sent if s.upper().startswith("BEGIN")]
+        assert begins == ["BEGIN READ ONLY"], sent
+        assert sent[sent.index(begins[0]) + 1].startswith("SELECT auth_scope_member(")
+        assert sent[-1] == "COMMIT", sent
+        assert len([s for s in sent if "FROM vehicles" in s]) == 1, sent
+
+
+async def test_graphql_reads_see_a_revocation_on_the_next_request(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """Sharing a transaction per request keeps no answer across requests: a role change,
+    a suspension or a logout applies to the very next query."""
+    admin = await register(client)
+    await seed_fleet(owner_conn, admin, 3)
+
+    async def set_user(assignment: str) -> None:
+        async with owner_conn.transaction():
+            await owner_conn.execute(
+                "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+            )
+            await owner_conn.execute(
+                f"UPDATE users SET {assignment} WHERE id = $1", uuid.UUID(admin.user_id)
+            )
+
+    async def code() -> str | None:
+        body = await gql(client, FLOOR, {"first": 3}, session=admin)
+        if body.get("errors") is None:
+            assert len(body["data"]["vehicles"]["edges"]) == 3
+        return error_code(body)
+
+    assert await code() is None
+    await set_user("role = 'viewer'")
+    assert await code() == "FORBIDDEN"
+    await set_user("role = 'operator'")
+    assert await code() is None
+    await set_user("status = 'suspended'")
+    assert await code() == "UNAUTHORIZED"
+    await set_user("status = 'active'")
+    assert await code() is None
+    logout = await client.post("/api/v1/auth/logout", json={}, headers=admin.headers)
+    assert logout.status_code in (200, 204), logout.text
+    assert await code() == "UNAUTHORIZED"
 
 
 async def test_connection_pages_with_cursors(

@@ -27,6 +27,7 @@ from models.fleet_inputs import (
     VehicleCreate,
     VehicleUpdate,
 )
+from models.fleet_records import DriverRecord, VehicleRecord
 from models.geo import GeoPoint
 from schema.context import Context
 from schema.requests import fields, request
@@ -83,7 +84,6 @@ class Vehicle:
     last_location: GeoPointType | None
     last_location_at: datetime | None
     created_at: datetime | None
-    row: strawberry.Private[VehicleRow]
 
     @classmethod
     def of(cls, row: VehicleRow) -> Vehicle:
@@ -100,7 +100,27 @@ class Vehicle:
             last_location=GeoPointType.of(row.last_location),
             last_location_at=row.last_location_at,
             created_at=row.created_at,
-            row=row,
+        )
+
+    @classmethod
+    def of_record(cls, row: VehicleRecord) -> Vehicle:
+        return cls(
+            id=row.id,
+            vehicle_type=row.vehicle_type,
+            plate_number=row.plate_number,
+            capacity_kg=row.capacity_kg,
+            capacity_volume_m3=row.capacity_volume_m3,
+            status=row.status,
+            fuel_type=row.fuel_type,
+            max_range_km=row.max_range_km,
+            metadata=JSON(row.metadata_),
+            last_location=(
+                GeoPointType(type="Point", coordinates=[row.lng, row.lat])
+                if row.lng is not None and row.lat is not None
+                else None
+            ),
+            last_location_at=row.last_location_at,
+            created_at=row.created_at,
         )
 
     @strawberry.field(description="The deployed or in-progress route of this vehicle, if any.")
@@ -135,10 +155,9 @@ class Driver:
     availability: bool
     rating: float | None
     total_trips: int
-    row: strawberry.Private[DriverRow]
 
     @classmethod
-    def of(cls, row: DriverRow) -> Driver:
+    def of(cls, row: DriverRow | DriverRecord) -> Driver:
         return cls(
             id=row.id,
             user_id=row.user_id,
@@ -149,7 +168,6 @@ class Driver:
             availability=row.availability,
             rating=row.rating,
             total_trips=row.total_trips,
-            row=row,
         )
 
     @strawberry.field

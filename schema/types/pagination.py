@@ -45,16 +45,22 @@ class Connection(Generic[Node]):
         )
 
 
-def wants_total(info: Any) -> bool:
-    """Whether the connection's `totalCount` is selected (fragments included)."""
+def selects(info: Any, name: str) -> bool:
+    """Whether a field called `name` is selected anywhere under the field being resolved
+    (fragments included)."""
 
     def selected(selections: list[Any]) -> bool:
         return any(
-            getattr(s, "name", None) == "totalCount" or selected(getattr(s, "selections", []))
+            getattr(s, "name", None) == name or selected(getattr(s, "selections", []))
             for s in selections
         )
 
     return selected(info.selected_fields[0].selections)
+
+
+def wants_total(info: Any) -> bool:
+    """Whether the connection's `totalCount` is selected (fragments included)."""
+    return selects(info, "totalCount")
 
 
 def cursor(info: Any, first: int, after: str | None) -> CursorRequest:
