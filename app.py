@@ -31,7 +31,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 import resolvers
-from core import heap
+from core import heap, jsontext
 from core.broadcast import create_broadcast
 from core.context import current_user, current_workspace
 from core.db import Database, create_engine
@@ -88,6 +88,9 @@ class GraphQLApp(GraphQL[Context, None]):
         if not isinstance(decoded, dict | list):
             raise json.JSONDecodeError("the body must be a JSON object", "", 0)
         return decoded
+
+    def encode_json(self, data: object) -> bytes:
+        return jsontext.dumps(data)
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -73,14 +73,15 @@ class FleetQuery:
             rows = await vehicle_reads.vehicle_cursor_page(
                 conn=conn, workspace_id=actor.workspace_id, query=hot
             )
-        if hot.with_drivers:
-            # The drivers and their users came with the vehicles: their loaders read nothing.
-            loaders = info.context.loaders
-            for row in rows.items:
-                loaders.prime_driver(row.id, row.driver)
-                if row.driver is not None:
-                    loaders.prime_user(row.driver.user_id, row.user)
-        return Connection.of(rows, lambda row: Vehicle.of_record(row.vehicle))
+        if not hot.with_drivers:
+            return Connection.of(rows, lambda row: Vehicle.of_record(row.vehicle))
+        # The drivers and their users came with the vehicles: nothing more is read for them.
+        loaders = info.context.loaders
+        for row in rows.items:
+            loaders.prime_driver(row.id, row.driver)
+            if row.driver is not None:
+                loaders.prime_user(row.driver.user_id, row.user)
+        return Connection.of(rows, Vehicle.read_with_driver)
 
     @strawberry.field(extensions=requires(Operation.VEHICLE_READ))
     async def vehicle(self, info: Ctx, id: UUID) -> Vehicle:
