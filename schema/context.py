@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -24,6 +25,19 @@ Authenticator = Callable[[str, int], Awaitable[Principal]]
 Charger = Callable[[Principal, int], Awaitable[None]]
 Admission = Callable[[Principal], Awaitable[bool]]
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class OperationTransaction:
+    """The read transaction of one query operation, once a read has opened it."""
+
+    shared: SharedRead | None = None
+    over: bool = False
+
+
+_OPERATION_READS: ContextVar[OperationTransaction | None] = ContextVar(
+    "operation_reads", default=None
+)
 
 
 async def _always(principal: Principal) -> bool:
@@ -46,9 +60,6 @@ class Context:
     # Whether a principal's session still stands (long-lived websockets check it).
     admitted: Admission = _always
     _principal: Principal | None = None
-    # Set for the length of a query operation: its reads share one transaction.
-    _sharing: bool = False
-    _shared: SharedRead | None = None
 
     def __post_init__(self) -> None:
         self.loaders.reader = self.read
@@ -95,10 +106,11 @@ class Context:
         principal = await self.principal()
         member = MemberCheck(principal.user_id, (principal.role,))
         try:
-            if self._sharing:
-                if self._shared is None:
-                    self._shared = SharedRead(self.db, principal.workspace_id, member)
-                async with self._shared.use() as conn:
+            operation = _OPERATION_READS.get()
+            if operation is not None and not operation.over:
+                if operation.shared is None:
+                    operation.shared = SharedRead(self.db, principal.workspace_id, member)
+                async with operation.shared.use() as conn:
                     yield conn
             else:
                 async with self.db.read(principal.workspace_id, member=member) as conn:
@@ -108,19 +120,26 @@ class Context:
         except RoleRefused as refused:
             raise Forbidden(f"The role of this account is now {refused.role}") from None
 
-    def share_reads(self) -> None:
-        """From now until end_reads(), reads share one transaction."""
-        self._sharing = True
+    @staticmethod
+    def share_reads() -> OperationTransaction:
+        """Until end_reads(), the reads of the operation running in this task (and in the
+        tasks it starts: dataloader batches) share one transaction. Per task, so that the
+        operations of one websocket, which share a Context, share nothing."""
+        operation = OperationTransaction()
+        _OPERATION_READS.set(operation)
+        return operation
 
-    async def end_reads(self) -> None:
+    @staticmethod
+    async def end_reads(operation: OperationTransaction) -> None:
         """Commit the shared read transaction, if one was opened. Its reads are done: a
         failure to commit is logged, not answered."""
-        shared, self._shared, self._sharing = self._shared, None, False
+        operation.over = True
+        shared, operation.shared = operation.shared, None
         if shared is not None:
             try:
                 await shared.close()
             except Exception:
-                log.warning("the request's read transaction did not commit", exc_info=True)
+                log.warning("the operation's read transaction did not commit", exc_info=True)
 
     @property
     def authenticated(self) -> Principal | None:

@@ -10,15 +10,16 @@ from collections.abc import AsyncIterator
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from schema.context import Context
+
 
 class OperationReads(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
-        context = self.execution_context.context
-        query = self.execution_context.operation_type is OperationType.QUERY
-        if query and context is not None:
-            context.share_reads()
+        if self.execution_context.operation_type is not OperationType.QUERY:
+            yield
+            return
+        reads = Context.share_reads()
         try:
             yield
         finally:
-            if query and context is not None:
-                await context.end_reads()
+            await Context.end_reads(reads)

@@ -127,6 +127,29 @@ async def test_a_query_reads_in_one_transaction_whatever_its_size(
         assert len([s for s in sent if "FROM vehicles" in s]) == 1, sent
 
 
+async def test_the_loaders_read_in_the_operations_transaction(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """A list read by its resolver and drivers read by a loader, in one operation: one
+    membership check, one read transaction."""
+    admin = await register(client)
+    await seed_fleet(owner_conn, admin, 3)
+    listed = await gql(client, FLOOR, {"first": 1}, session=admin)
+    first = listed["data"]["vehicles"]["edges"][0]["node"]["id"]
+    query = """query($id: UUID!) { vehicle(id: $id) { driver { licenseNumber user { email } } }
+      vehicles(first: 3) { edges { node { plateNumber } } } }"""
+    with sql_sent() as sent:
+        body = await gql(client, query, {"id": first}, session=admin)
+    assert body["data"]["vehicle"]["driver"] == {
+        "licenseNumber": "LIC-0",
+        "user": {"email": "d0@example.com"},
+    }
+    assert len(body["data"]["vehicles"]["edges"]) == 3
+    assert [s for s in sent if s.startswith("BEGIN READ ONLY")] == ["BEGIN READ ONLY"], sent
+    assert len([s for s in sent if "auth_scope_member" in s]) == 1, sent
+    assert len([s for s in sent if "FROM drivers d" in s]) == 1, sent
+
+
 async def test_graphql_reads_see_a_revocation_on_the_next_request(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:
