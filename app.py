@@ -89,8 +89,9 @@ class GraphQLApp(GraphQL[Context, None]):
             raise json.JSONDecodeError("the body must be a JSON object", "", 0)
         return decoded
 
-    def encode_json(self, data: object) -> bytes:
-        return jsontext.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # Text: the websocket protocols send it as text frames.
+        return jsontext.text(data)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
