@@ -189,6 +189,66 @@ async def test_graphql_reads_see_a_revocation_on_the_next_request(
     assert await code() == "UNAUTHORIZED"
 
 
+async def test_the_read_list_answers_what_the_orm_list_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    """The plain-statement page (drivers and users decrypted from the same row) answers
+    field for field what the ORM page answers (a bounding box takes that path)."""
+    admin = await register(client)
+    driver_user = await member(client, admin, "driver")
+    vehicles = []
+    for plate, body in (
+        ("READ-1", {"last_location": {"type": "Point", "coordinates": [13.4, 52.5]}}),
+        ("READ-2", {"metadata": {"depot": "north", "n": 2}}),
+    ):
+        created = await client.post(
+            "/api/v1/vehicles",
+            json={"vehicle_type": "van", "plate_number": plate, **body},
+            headers=admin.headers,
+        )
+        assert created.status_code == 201, created.text
+        vehicles.append(created.json()["data"]["id"])
+    driver = await client.post(
+        "/api/v1/drivers",
+        json={
+            "user_id": driver_user.user_id,
+            "vehicle_id": vehicles[1],
+            "license_number": "SECRET-LIC-9",
+            "phone": "+49 30 1234",
+        },
+        headers=admin.headers,
+    )
+    assert driver.status_code == 201, driver.text
+    query = """query($filter: VehicleFilterInput) { vehicles(first: 10, filter: $filter) {
+      totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id plateNumber
+      status vehicleType capacityKg metadata lastLocation { type coordinates } createdAt
+      driver { id licenseNumber phone availability totalTrips
+        user { id email fullName role status } } } } } }"""
+    around = {"bbox": {"minLng": 13, "minLat": 52, "maxLng": 14, "maxLat": 53}}
+    read = await gql(client, query, {}, session=admin)
+    orm = await gql(client, query, {"filter": around}, session=admin)
+    assert "errors" not in read, read
+    nodes = [e["node"] for e in read["data"]["vehicles"]["edges"]]
+    assert [n["id"] for n in nodes] == vehicles
+    assert nodes[1]["driver"]["licenseNumber"] == "SECRET-LIC-9"
+    assert nodes[1]["driver"]["user"]["fullName"] == "Driver"
+    # The bounding box leaves out the vehicle with no position.
+    orm_nodes = [e["node"] for e in orm["data"]["vehicles"]["edges"]]
+    assert orm_nodes == [nodes[0]]
+    unlocated = await gql(client, query, {"filter": {"search": "READ-2"}}, session=admin)
+    assert [e["node"] for e in unlocated["data"]["vehicles"]["edges"]] == [nodes[1]]
+    by_id = await gql(
+        client,
+        query.replace("vehicles(first: 10, filter: $filter) {", "vehicle(id: $id) {")
+        .replace("totalCount pageInfo { hasNextPage endCursor } edges { cursor node {", "")
+        .replace("} } } } } }", "} } } }")
+        .replace("$filter: VehicleFilterInput", "$id: UUID!"),
+        {"id": vehicles[1]},
+        session=admin,
+    )
+    assert by_id["data"]["vehicle"] == nodes[1], by_id
+
+
 async def test_connection_pages_with_cursors(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.helpers import Session, member, register
+from tests.sql_count import sql_sent
 
 DEPOT = {"type": "Point", "coordinates": [77.5187, 13.0285]}
 
@@ -237,3 +238,21 @@ async def test_reads_answer_what_the_writes_answered(client: httpx.AsyncClient) 
     past = await client.get("/api/v1/vehicles?page=3&per_page=1", headers=admin.headers)
     assert past.json()["data"] == []
     assert past.json()["meta"]["pagination"] == {"page": 3, "per_page": 1, "total": 2}
+
+
+async def test_hot_reads_are_one_transaction_opened_by_the_membership_check(
+    client: httpx.AsyncClient,
+) -> None:
+    """The one-vehicle read and the page: BEGIN with the membership and role check as one
+    simple query, the read, COMMIT: four statements, no look-up of their own."""
+    admin = await register(client)
+    created = await create(client, admin, van("FLOOR-1"))
+    for path in (f"/api/v1/vehicles/{created['id']}", "/api/v1/vehicles?per_page=50"):
+        with sql_sent() as sent:
+            response = await client.get(path, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        assert len(sent) == 4, sent
+        assert sent[0] == "BEGIN READ ONLY", sent
+        assert sent[1].startswith("SELECT auth_scope_member("), sent
+        assert "FROM vehicles v" in sent[2], sent
+        assert sent[3] == "COMMIT", sent
