@@ -284,6 +284,29 @@ class Database:
                 raise
             await conn.execute("COMMIT")
 
+    async def member_fetch(
+        self, query: str, workspace_id: UUID, *args: object, member: MemberCheck
+    ) -> list[asyncpg.Record]:
+        """The rows of one statement that checks the membership and scopes itself: a
+        function that calls auth_scope_member before it reads (auth_read_vehicle), its
+        first three parameters the user, the workspace and the roles, then `args`.
+        Sent on its own, the statement is its own transaction, the check's and the read's:
+        one round trip. Behind PgBouncer it runs inside BEGIN and COMMIT, as every
+        statement there. NotAMember and RoleRefused as `read`."""
+        pool = self._reads or await self._open_reads()
+        params = (member.user_id, workspace_id, list(member.roles), *args)
+        try:
+            if not self.pooled:
+                return list(await pool.fetch(query, *params))
+            async with pool.acquire() as conn, conn.transaction(readonly=True):
+                return list(await conn.fetch(query, *params))
+        except InvalidAuthorizationSpecificationError:
+            raise NotAMember from None
+        except InsufficientPrivilegeError as exc:
+            if exc.detail is None:  # not auth_scope_member's refusal
+                raise
+            raise RoleRefused(exc.detail) from None
+
     async def _open_reads(self) -> asyncpg.Pool:
         async with self._lookups_ready:
             if self._reads is None:

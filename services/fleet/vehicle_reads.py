@@ -27,7 +27,9 @@ from models.fleet_records import (
 from services.fleet.spatial import escape_like
 from services.fleet.vehicles import VehicleFilter
 
-_ONE = f"SELECT {VEHICLE_COLUMNS} FROM vehicles v WHERE v.id = $1 AND v.deleted_at IS NULL"  # noqa: S608 (constants only)
+# Migration 0025: the membership check, the scope and the read in one statement, run with
+# Database.member_fetch (its first three parameters the caller's).
+ONE = f"SELECT {VEHICLE_COLUMNS} FROM auth_read_vehicle($1, $2, $3, $4) v"  # noqa: S608 (constants only)
 # The workspace condition repeats the RLS policy's so the planner can use the index on it.
 _MATCHING = """v.workspace_id = $1 AND v.deleted_at IS NULL
     AND ($2::vehicle_status IS NULL OR v.status = $2::vehicle_status)
@@ -74,12 +76,11 @@ def vehicle_record_json(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def vehicle_json(*, conn: asyncpg.Connection, vehicle_id: UUID) -> dict[str, Any]:
-    """A live vehicle of the connection's workspace, as the API writes it; NotFound else."""
-    row = await conn.fetchrow(_ONE, vehicle_id)
-    if row is None:
+def vehicle_json(rows: list[asyncpg.Record], vehicle_id: UUID) -> dict[str, Any]:
+    """The vehicle ONE read, as the API writes it; NotFound where it read none."""
+    if not rows:
         raise NotFound.resource("Vehicle", vehicle_id)
-    return vehicle_record_json(row)
+    return vehicle_record_json(rows[0])
 
 
 @dataclass(frozen=True, slots=True)
