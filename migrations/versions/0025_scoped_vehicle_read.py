@@ -6,7 +6,8 @@ transaction scoped to that workspace) and returns the live vehicle with that id 
 caller may see it. It runs as its caller (SECURITY INVOKER): the forced RLS policies apply
 to the read, under the scope just set, which lasts as long as the transaction. A statement
 sent on its own is its own transaction: one round trip for the whole read, its check as
-fresh as the read.
+fresh as the read. Its statements (a look-up by primary key, the membership's two-key join)
+keep one generic plan each for the session instead of being planned on every call.
 
 Revision ID: 0025
 Revises: 0023
@@ -28,7 +29,8 @@ CREATE FUNCTION auth_read_vehicle(
     p_user_id uuid, p_workspace_id uuid, p_roles text[], p_vehicle_id uuid
 )
 RETURNS SETOF public.vehicles
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $fn$
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET plan_cache_mode = force_generic_plan AS $fn$
 BEGIN
     PERFORM public.auth_scope_member(p_user_id, p_workspace_id, p_roles);
     RETURN QUERY
