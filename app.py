@@ -31,7 +31,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 import resolvers
-from core import heap
+from core import heap, jsontext
 from core.broadcast import create_broadcast
 from core.context import current_user, current_workspace
 from core.db import Database, create_engine
@@ -53,7 +53,12 @@ from schema.context import Context
 from schema.factory import build_schema
 from schema.sharing import SharedSubscriptions, SharedTransportWSHandler
 from services import maintenance
-from services.identity.accounts import authenticate, enforce_rate_limit, still_admitted
+from services.identity.accounts import (
+    RateCharge,
+    authenticate,
+    enforce_rate_limit,
+    still_admitted,
+)
 from services.tracking.feed import FeedSettings, TrackingFeed
 from services.tracking.writer import PositionWriter
 from tasks.broker import broker_url
@@ -84,6 +89,10 @@ class GraphQLApp(GraphQL[Context, None]):
             raise json.JSONDecodeError("the body must be a JSON object", "", 0)
         return decoded
 
+    def encode_json(self, data: object) -> str:
+        # Text: the websocket protocols send it as text frames.
+        return jsontext.text(data)
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
@@ -99,8 +108,13 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Context:
         state = request.app.state
 
-        async def authenticator(token: str) -> Principal:
-            principal = await authenticate(db=state.db, security=state.security, token=token)
+        async def authenticator(token: str, cost: int) -> Principal:
+            principal = await authenticate(
+                db=state.db,
+                security=state.security,
+                token=token,
+                charge=RateCharge(state.settings, cost) if cost else None,
+            )
             current_user.set(principal.user_id)
             current_workspace.set(principal.workspace_id)
             return principal

@@ -42,6 +42,7 @@ from _common import (
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.db import MemberCheck
 from core.pagination import CursorRequest, PageRequest
 from core.passwords import hash_password
 from core.principal import Principal
@@ -576,6 +577,7 @@ async def bench_service(
             )
         loaders = DataLoaders.for_request(db)
         loaders.workspace_id = ws
+        loaders.reader = lambda: db.read(ws, member=MemberCheck(actor.user_id, (actor.role,)))
         drivers = await asyncio.gather(*(loaders.driver_by_vehicle.load(v.id) for v in page.items))
         users = await asyncio.gather(*(loaders.user_by_id.load(d.user_id) for d in drivers if d))
         return sum(user is not None for user in users)

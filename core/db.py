@@ -284,6 +284,29 @@ class Database:
                 raise
             await conn.execute("COMMIT")
 
+    async def member_fetch(
+        self, query: str, workspace_id: UUID, *args: object, member: MemberCheck
+    ) -> list[asyncpg.Record]:
+        """The rows of one statement that checks the membership and scopes itself: a
+        function that calls auth_scope_member before it reads (auth_read_vehicle), its
+        first three parameters the user, the workspace and the roles, then `args`.
+        Sent on its own, the statement is its own transaction, the check's and the read's:
+        one round trip. Behind PgBouncer it runs inside BEGIN and COMMIT, as every
+        statement there. NotAMember and RoleRefused as `read`."""
+        pool = self._reads or await self._open_reads()
+        params = (member.user_id, workspace_id, list(member.roles), *args)
+        try:
+            if not self.pooled:
+                return list(await pool.fetch(query, *params))
+            async with pool.acquire() as conn, conn.transaction(readonly=True):
+                return list(await conn.fetch(query, *params))
+        except InvalidAuthorizationSpecificationError:
+            raise NotAMember from None
+        except InsufficientPrivilegeError as exc:
+            if exc.detail is None:  # not auth_scope_member's refusal
+                raise
+            raise RoleRefused(exc.detail) from None
+
     async def _open_reads(self) -> asyncpg.Pool:
         async with self._lookups_ready:
             if self._reads is None:
@@ -336,6 +359,49 @@ class Database:
                 await pool.close()
         self._lookups = self._reads = None
         await self.engine.dispose()
+
+
+class SharedRead:
+    """One read transaction (Database.read) shared by all the reads of one request, such
+    as a GraphQL query's resolvers and dataloaders: opened by the first read, so the
+    membership check and the tenant scope run once per request; lent to one reader at a
+    time (its statements never interleave); committed by close(), after which it lends
+    nothing. A reader must not wait on another reader while it holds the connection."""
+
+    def __init__(self, db: Database, workspace_id: UUID, member: MemberCheck) -> None:
+        self._db = db
+        self._workspace_id = workspace_id
+        self._member = member
+        self._lock = asyncio.Lock()
+        self._open: contextlib.AsyncExitStack | None = None
+        self._conn: asyncpg.Connection | None = None
+        self._closed = False
+
+    @property
+    def member(self) -> MemberCheck:
+        return self._member
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self._lock:
+            if self._closed:
+                raise RuntimeError("this request's reads are over")
+            if self._conn is None:
+                stack = contextlib.AsyncExitStack()
+                self._conn = await stack.enter_async_context(
+                    self._db.read(self._workspace_id, member=self._member)
+                )
+                self._open = stack
+            yield self._conn
+
+    async def close(self) -> None:
+        """Commit the transaction, if a read opened one (waiting for a reader still on it),
+        and give its connection back."""
+        async with self._lock:
+            self._closed = True
+            stack, self._open, self._conn = self._open, None, None
+        if stack is not None:
+            await stack.aclose()
 
 
 async def _keep_state(_: asyncpg.Connection) -> None:

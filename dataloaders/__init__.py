@@ -1,33 +1,37 @@
 """Per-request dataloaders, one per access pattern, created in the GraphQL context.
 
-Each batch runs in its own short transaction scoped to the caller's workspace, so Row-Level
-Security applies to loaded relations exactly as to the query that led to them.
+Every batch reads under the caller's workspace scope, so Row-Level Security applies to
+loaded relations exactly as to the query that led to them. Drivers and users are read on the
+request's `reader` (in a query operation, the one transaction all its reads share; see
+schema.context.Context.read); the other loaders open a short ORM transaction per batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TypeVar
 from uuid import UUID
 
+import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from core.db import Database
 from dataloaders import fleet, operations, routing
 from models import (
-    Driver,
     IncidentUnit,
     Location,
     Route,
     RoutePath,
     RouteStop,
-    User,
     Vehicle,
 )
+from models.fleet_records import DriverRecord, UserRecord
 
 R = TypeVar("R")
+Reader = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 
 @dataclass(slots=True)
@@ -36,8 +40,10 @@ class DataLoaders:
 
     db: Database
     workspace_id: UUID | None = None
-    driver_by_vehicle: DataLoader[UUID, Driver | None] = field(init=False)
-    user_by_id: DataLoader[UUID, User | None] = field(init=False)
+    # A connection under the caller's scope and membership check, per use (see above).
+    reader: Reader | None = None
+    driver_by_vehicle: DataLoader[UUID, DriverRecord | None] = field(init=False)
+    user_by_id: DataLoader[UUID, UserRecord | None] = field(init=False)
     vehicle_by_id: DataLoader[UUID, Vehicle | None] = field(init=False)
     stops_by_route: DataLoader[UUID, list[RouteStop] | None] = field(init=False)
     paths_by_route: DataLoader[UUID, list[RoutePath] | None] = field(init=False)
@@ -46,8 +52,8 @@ class DataLoaders:
     units_by_incident: DataLoader[UUID, list[IncidentUnit] | None] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.driver_by_vehicle = DataLoader(self._scoped(self._drivers_priming_users))
-        self.user_by_id = DataLoader(self._scoped(fleet.users_by_id))
+        self.driver_by_vehicle = DataLoader(self._reading(self._drivers_priming_users))
+        self.user_by_id = DataLoader(self._reading(fleet.users_by_id))
         self.vehicle_by_id = DataLoader(self._scoped(fleet.vehicles_by_id))
         self.stops_by_route = DataLoader(self._scoped(routing.stops_by_route))
         self.paths_by_route = DataLoader(self._scoped(routing.paths_by_route))
@@ -59,12 +65,20 @@ class DataLoaders:
     def for_request(cls, db: Database) -> DataLoaders:
         return cls(db=db)
 
+    def prime_driver(self, vehicle_id: UUID, driver: DriverRecord | None) -> None:
+        """A vehicle's driver read by another statement (with the vehicle), and the driver's
+        user if that statement read it too."""
+        self.driver_by_vehicle.prime(vehicle_id, driver)
+
+    def prime_user(self, user_id: UUID, user: UserRecord | None) -> None:
+        self.user_by_id.prime(user_id, user)
+
     async def _drivers_priming_users(
-        self, session: AsyncSession, keys: Sequence[UUID]
-    ) -> list[Driver | None]:
+        self, conn: asyncpg.Connection, keys: Sequence[UUID]
+    ) -> list[DriverRecord | None]:
         """The drivers, their users loaded by the same statement into `user_by_id`."""
-        drivers: list[Driver | None] = []
-        for pair in await fleet.drivers_with_users_by_vehicle(session, keys):
+        drivers: list[DriverRecord | None] = []
+        for pair in await fleet.drivers_with_users_by_vehicle(conn, keys):
             if pair is None:
                 drivers.append(None)
                 continue
@@ -72,6 +86,17 @@ class DataLoaders:
             self.user_by_id.prime(driver.user_id, user)
             drivers.append(driver)
         return drivers
+
+    def _reading(
+        self, batch: Callable[[asyncpg.Connection, Sequence[UUID]], Awaitable[list[R | None]]]
+    ) -> Callable[[list[UUID]], Awaitable[list[R | None]]]:
+        async def load(keys: list[UUID]) -> list[R | None]:
+            if self.reader is None:
+                raise RuntimeError("these loaders read as the caller: set `reader` first")
+            async with self.reader() as conn:
+                return await batch(conn, keys)
+
+        return load
 
     def _scoped(
         self, batch: Callable[[AsyncSession, Sequence[UUID]], Awaitable[list[R | None]]]

@@ -40,8 +40,8 @@ from schema.types.fleet import (
     bounding_box,
     nearby_query,
 )
-from schema.types.pagination import Connection, cursor
-from services.fleet import drivers, imports, locations, vehicles
+from schema.types.pagination import Connection, cursor, selects
+from services.fleet import drivers, imports, locations, vehicle_reads, vehicles
 
 Ctx = Info[Context, None]
 
@@ -61,11 +61,27 @@ class FleetQuery:
         filters = vehicles.VehicleFilter(
             status=f.status, vehicle_type=f.vehicle_type, search=f.search, bbox=bounding_box(f.bbox)
         )
-        async with info.context.db.session(actor.workspace_id) as session:
-            page = await vehicles.list_vehicles(
-                session=session, actor=actor, filters=filters, request=cursor(info, first, after)
+        request = cursor(info, first, after)
+        hot = vehicle_reads.CursorQuery(filters, request, with_drivers=selects(info, "driver"))
+        if not hot.covered:
+            async with info.context.db.session(actor.workspace_id) as session:
+                page = await vehicles.list_vehicles(
+                    session=session, actor=actor, filters=filters, request=request
+                )
+            return Connection.of(page, Vehicle.of)
+        async with info.context.read() as conn:
+            rows = await vehicle_reads.vehicle_cursor_page(
+                conn=conn, workspace_id=actor.workspace_id, query=hot
             )
-        return Connection.of(page, Vehicle.of)
+        if not hot.with_drivers:
+            return Connection.of(rows, lambda row: Vehicle.of_record(row.vehicle))
+        # The drivers and their users came with the vehicles: nothing more is read for them.
+        loaders = info.context.loaders
+        for row in rows.items:
+            loaders.prime_driver(row.id, row.driver)
+            if row.driver is not None:
+                loaders.prime_user(row.driver.user_id, row.user)
+        return Connection.of(rows, Vehicle.read_with_driver)
 
     @strawberry.field(extensions=requires(Operation.VEHICLE_READ))
     async def vehicle(self, info: Ctx, id: UUID) -> Vehicle:

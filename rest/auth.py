@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from uuid import UUID
 
 import asyncpg
@@ -75,11 +75,31 @@ async def member_read(
     membership and the role: the check is as fresh as the read and costs no round trip of
     its own. The token's role is not trusted: the database's is."""
     member = MemberCheck(claims.user_id, allowed_roles(operation))
-    try:
+    with _membership(operation):
         async with conn.app.state.db.read(
             claims.workspace_id, member=member, generic_plans=generic_plans
         ) as reading:
             yield reading
+
+
+async def member_fetch(
+    conn: HTTPConnection, claims: AccessClaims, operation: Operation, query: str, *args: object
+) -> list[asyncpg.Record]:
+    """A hot read that is one statement checking the membership and the role itself
+    (Database.member_fetch): one round trip, as fresh as member_read's."""
+    member = MemberCheck(claims.user_id, allowed_roles(operation))
+    with _membership(operation):
+        rows: list[asyncpg.Record] = await conn.app.state.db.member_fetch(
+            query, claims.workspace_id, *args, member=member
+        )
+    return rows
+
+
+@contextmanager
+def _membership(operation: Operation) -> Iterator[None]:
+    """The database's refusals as the API's: 401 for a member no more, 403 for a role."""
+    try:
+        yield
     except NotAMember:
         raise Unauthorized("The account is not active") from None
     except RoleRefused as refused:

@@ -17,7 +17,7 @@ from models.enums import VehicleStatus, VehicleType
 from models.fleet_inputs import NearbyQuery, VehicleCreate, VehicleUpdate
 from models.geo import GeoPoint
 from models.permissions import Operation
-from rest.auth import admitted, authorize, member_read, path_uuid
+from rest.auth import admitted, authorize, member_fetch, member_read, path_uuid
 from rest.envelope import pagination, success
 from rest.parsing import parse_body, parse_query
 from rest.queries import ListQuery
@@ -99,10 +99,10 @@ async def create_vehicle(request: Request) -> JSONResponse:
 async def get_vehicle(request: Request) -> JSONResponse:
     claims = await admitted(request)
     vehicle_id = path_uuid(request, "vehicle_id")
-    # A point look-up by primary key: one generic plan serves every call.
-    async with member_read(request, claims, Operation.VEHICLE_READ, generic_plans=True) as conn:
-        body = await vehicle_reads.vehicle_json(conn=conn, vehicle_id=vehicle_id)
-    return success(body)
+    rows = await member_fetch(
+        request, claims, Operation.VEHICLE_READ, vehicle_reads.ONE, vehicle_id
+    )
+    return success(vehicle_reads.vehicle_json(rows, vehicle_id))
 
 
 async def update_vehicle(request: Request) -> JSONResponse:

@@ -7,22 +7,24 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from core.settings import Environment, Settings
 from schema.errors import ErrorMapping
 from schema.metrics import OperationMetrics
 from schema.payloads import ExpectedErrors
 from schema.ratelimit import OperationRateLimit
+from schema.reads import OperationReads
 
 
 class Schema(strawberry.Schema):
@@ -39,15 +41,22 @@ def build_schema(
     subscription: type[Any] | None,
     settings: Settings,
 ) -> Schema:
+    # The depth and alias limits as rule classes made once: the validation cache is keyed by
+    # the document and the rules, and QueryDepthLimiter or MaxAliasesLimiter built per request
+    # would make new classes each time, so every request would validate anew.
+    limits: list[type[ASTValidationRule]] = [
+        depth_rule(settings.graphql_max_depth, None),
+        aliases_rule(settings.graphql_max_aliases),
+    ]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         # Parsing and validating anew on every request cost about 3x in throughput here.
         partial(ParserCache, maxsize=512),
         partial(ValidationCache, maxsize=512),
-        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        partial(AddValidationRules, limits),
         partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
         OperationMetrics,
         OperationRateLimit,
+        OperationReads,
         ErrorMapping,
     ]
     if mutation is not None:

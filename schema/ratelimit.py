@@ -71,12 +71,11 @@ class OperationRateLimit(SchemaExtension):
         context: Any, operation: OperationDefinitionNode, fragments: dict[str, object]
     ) -> None:
         try:
+            cost = max(1, root_field_count(operation.selection_set, fragments))
             try:
-                principal = await context.principal()
+                await context.charged_principal(cost)
             except Unauthorized:
                 return  # the fields' permissions will answer UNAUTHORIZED
-            cost = max(1, root_field_count(operation.selection_set, fragments))
-            await context.charge(principal, cost)
         except REDIS_DOWN as exc:
             outage = as_unavailable(exc)
             assert outage is not None

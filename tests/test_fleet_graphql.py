@@ -13,6 +13,7 @@ from sqlalchemy import event
 from starlette.applications import Starlette
 
 from tests.helpers import ERR, Session, error_code, gql, member, register
+from tests.sql_count import sql_sent
 
 VEHICLES_WITH_DRIVERS = """
 query($first: Int!, $after: String) {
@@ -97,6 +98,155 @@ async def test_lists_with_relations_run_a_constant_number_of_queries(
         body = await gql(client, drivers_query, session=admin)
     assert len(body["data"]["drivers"]["edges"]) == 100
     assert len(statements) <= 12
+
+
+FLOOR = """query($first: Int!) { vehicles(first: $first) { edges { node { id plateNumber
+  status driver { id licenseNumber user { id fullName } } } } } }"""
+
+
+async def test_a_query_reads_in_one_transaction_whatever_its_size(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """All of a list with drivers and users, authentication included: the membership
+    look-up, then one read-only transaction opened by the membership and role check, the
+    vehicles with their drivers and users in one statement, and the commit."""
+    # Behind PgBouncer the look-up runs in a transaction of its own (BEGIN, COMMIT).
+    expected = 7 if app.state.settings.db_transaction_pooling else 5
+    admin = await register(client)
+    await seed_fleet(owner_conn, admin, 100)
+    for first in (10, 100):
+        with sql_sent() as sent:
+            body = await gql(client, FLOOR, {"first": first}, session=admin)
+        edges = body["data"]["vehicles"]["edges"]
+        assert len(edges) == first
+        assert edges[-1]["node"]["driver"]["licenseNumber"] == f"LIC-{first - 1}"
+        assert edges[-1]["node"]["driver"]["user"]["fullName"] == "Driver"
+        assert len(sent) == expected, sent
+        begins = [s for s in sent if s.startswith("BEGIN READ ONLY")]
+        assert begins == ["BEGIN READ ONLY"], sent
+        assert sent[sent.index(begins[0]) + 1].startswith("SELECT auth_scope_member(")
+        assert sent[-1] == "COMMIT", sent
+        assert len([s for s in sent if "FROM vehicles" in s]) == 1, sent
+
+
+async def test_the_loaders_read_in_the_operations_transaction(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """A list read by its resolver and drivers read by a loader, in one operation: one
+    membership check, one read transaction."""
+    admin = await register(client)
+    await seed_fleet(owner_conn, admin, 3)
+    listed = await gql(client, FLOOR, {"first": 1}, session=admin)
+    first = listed["data"]["vehicles"]["edges"][0]["node"]["id"]
+    query = """query($id: UUID!) { vehicle(id: $id) { driver { licenseNumber user { email } } }
+      vehicles(first: 3) { edges { node { plateNumber } } } }"""
+    with sql_sent() as sent:
+        body = await gql(client, query, {"id": first}, session=admin)
+    assert body["data"]["vehicle"]["driver"] == {
+        "licenseNumber": "LIC-0",
+        "user": {"email": "d0@example.com"},
+    }
+    assert len(body["data"]["vehicles"]["edges"]) == 3
+    assert [s for s in sent if s.startswith("BEGIN READ ONLY")] == ["BEGIN READ ONLY"], sent
+    assert len([s for s in sent if "auth_scope_member" in s]) == 1, sent
+    assert len([s for s in sent if "FROM drivers d" in s]) == 1, sent
+
+
+async def test_graphql_reads_see_a_revocation_on_the_next_request(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """Sharing a transaction per request keeps no answer across requests: a role change,
+    a suspension or a logout applies to the very next query."""
+    admin = await register(client)
+    await seed_fleet(owner_conn, admin, 3)
+
+    async def set_user(assignment: str) -> None:
+        async with owner_conn.transaction():
+            await owner_conn.execute(
+                "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+            )
+            await owner_conn.execute(
+                f"UPDATE users SET {assignment} WHERE id = $1", uuid.UUID(admin.user_id)
+            )
+
+    async def code() -> str | None:
+        body = await gql(client, FLOOR, {"first": 3}, session=admin)
+        if body.get("errors") is None:
+            assert len(body["data"]["vehicles"]["edges"]) == 3
+        return error_code(body)
+
+    assert await code() is None
+    await set_user("role = 'viewer'")
+    assert await code() == "FORBIDDEN"
+    await set_user("role = 'operator'")
+    assert await code() is None
+    await set_user("status = 'suspended'")
+    assert await code() == "UNAUTHORIZED"
+    await set_user("status = 'active'")
+    assert await code() is None
+    logout = await client.post("/api/v1/auth/logout", json={}, headers=admin.headers)
+    assert logout.status_code in (200, 204), logout.text
+    assert await code() == "UNAUTHORIZED"
+
+
+async def test_the_read_list_answers_what_the_orm_list_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    """The plain-statement page (drivers and users decrypted from the same row) answers
+    field for field what the ORM page answers (a bounding box takes that path)."""
+    admin = await register(client)
+    driver_user = await member(client, admin, "driver")
+    vehicles = []
+    for plate, body in (
+        ("READ-1", {"last_location": {"type": "Point", "coordinates": [13.4, 52.5]}}),
+        ("READ-2", {"metadata": {"depot": "north", "n": 2}}),
+    ):
+        created = await client.post(
+            "/api/v1/vehicles",
+            json={"vehicle_type": "van", "plate_number": plate, **body},
+            headers=admin.headers,
+        )
+        assert created.status_code == 201, created.text
+        vehicles.append(created.json()["data"]["id"])
+    driver = await client.post(
+        "/api/v1/drivers",
+        json={
+            "user_id": driver_user.user_id,
+            "vehicle_id": vehicles[1],
+            "license_number": "SECRET-LIC-9",
+            "phone": "+49 30 1234",
+        },
+        headers=admin.headers,
+    )
+    assert driver.status_code == 201, driver.text
+    query = """query($filter: VehicleFilterInput) { vehicles(first: 10, filter: $filter) {
+      totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id plateNumber
+      status vehicleType capacityKg metadata lastLocation { type coordinates } createdAt
+      driver { id licenseNumber phone availability totalTrips
+        user { id email fullName role status } } } } } }"""
+    around = {"bbox": {"minLng": 13, "minLat": 52, "maxLng": 14, "maxLat": 53}}
+    read = await gql(client, query, {}, session=admin)
+    orm = await gql(client, query, {"filter": around}, session=admin)
+    assert "errors" not in read, read
+    nodes = [e["node"] for e in read["data"]["vehicles"]["edges"]]
+    assert [n["id"] for n in nodes] == vehicles
+    assert nodes[1]["driver"]["licenseNumber"] == "SECRET-LIC-9"
+    assert nodes[1]["driver"]["user"]["fullName"] == "Driver"
+    # The bounding box leaves out the vehicle with no position.
+    orm_nodes = [e["node"] for e in orm["data"]["vehicles"]["edges"]]
+    assert orm_nodes == [nodes[0]]
+    unlocated = await gql(client, query, {"filter": {"search": "READ-2"}}, session=admin)
+    assert [e["node"] for e in unlocated["data"]["vehicles"]["edges"]] == [nodes[1]]
+    by_id = await gql(
+        client,
+        query.replace("vehicles(first: 10, filter: $filter) {", "vehicle(id: $id) {")
+        .replace("totalCount pageInfo { hasNextPage endCursor } edges { cursor node {", "")
+        .replace("} } } } } }", "} } } }")
+        .replace("$filter: VehicleFilterInput", "$id: UUID!"),
+        {"id": vehicles[1]},
+        session=admin,
+    )
+    assert by_id["data"]["vehicle"] == nodes[1], by_id
 
 
 async def test_connection_pages_with_cursors(

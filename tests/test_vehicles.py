@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncpg
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from tests.helpers import Session, member, register
+from tests.sql_count import sql_sent
 
 DEPOT = {"type": "Point", "coordinates": [77.5187, 13.0285]}
 
@@ -237,3 +239,30 @@ async def test_reads_answer_what_the_writes_answered(client: httpx.AsyncClient) 
     past = await client.get("/api/v1/vehicles?page=3&per_page=1", headers=admin.headers)
     assert past.json()["data"] == []
     assert past.json()["meta"]["pagination"] == {"page": 3, "per_page": 1, "total": 2}
+
+
+async def test_hot_reads_check_the_membership_in_their_own_transaction(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """No look-up of their own. The one-vehicle read is one statement, its own transaction
+    (behind PgBouncer inside BEGIN and COMMIT); the page is BEGIN with the membership and
+    role check as one simple query, the page, COMMIT."""
+    admin = await register(client)
+    created = await create(client, admin, van("FLOOR-1"))
+    with sql_sent() as sent:
+        one = await client.get(f"/api/v1/vehicles/{created['id']}", headers=admin.headers)
+    assert one.status_code == 200, one.text
+    read = "SELECT v.id, v.vehicle_type"
+    if app.state.settings.db_transaction_pooling:
+        assert [s[: len(read)] for s in sent] == ["BEGIN READ ONLY", read, "COMMIT"], sent
+    else:
+        assert len(sent) == 1 and sent[0].startswith(read), sent
+    assert "FROM auth_read_vehicle($1, $2, $3, $4)" in sent[-2 if len(sent) > 1 else 0]
+    with sql_sent() as sent:
+        page = await client.get("/api/v1/vehicles?per_page=50", headers=admin.headers)
+    assert page.status_code == 200, page.text
+    assert len(sent) == 4, sent
+    assert sent[0] == "BEGIN READ ONLY", sent
+    assert sent[1].startswith("SELECT auth_scope_member("), sent
+    assert "FROM vehicles v" in sent[2], sent
+    assert sent[3] == "COMMIT", sent

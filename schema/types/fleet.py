@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 from uuid import UUID
 
 import strawberry
@@ -27,6 +27,7 @@ from models.fleet_inputs import (
     VehicleCreate,
     VehicleUpdate,
 )
+from models.fleet_records import DriverRecord, UserRecord, VehicleRecord, VehicleWithDriver
 from models.geo import GeoPoint
 from schema.context import Context
 from schema.requests import fields, request
@@ -83,7 +84,9 @@ class Vehicle:
     last_location: GeoPointType | None
     last_location_at: datetime | None
     created_at: datetime | None
-    row: strawberry.Private[VehicleRow]
+    # The driver and the driver's user where the statement that read the vehicle read them
+    # too (None: the loader reads them).
+    read_with: strawberry.Private[VehicleWithDriver | None] = None
 
     @classmethod
     def of(cls, row: VehicleRow) -> Vehicle:
@@ -100,7 +103,33 @@ class Vehicle:
             last_location=GeoPointType.of(row.last_location),
             last_location_at=row.last_location_at,
             created_at=row.created_at,
-            row=row,
+        )
+
+    @classmethod
+    def read_with_driver(cls, row: VehicleWithDriver) -> Vehicle:
+        vehicle = cls.of_record(row.vehicle)
+        vehicle.read_with = row
+        return vehicle
+
+    @classmethod
+    def of_record(cls, row: VehicleRecord) -> Vehicle:
+        return cls(
+            id=row.id,
+            vehicle_type=row.vehicle_type,
+            plate_number=row.plate_number,
+            capacity_kg=row.capacity_kg,
+            capacity_volume_m3=row.capacity_volume_m3,
+            status=row.status,
+            fuel_type=row.fuel_type,
+            max_range_km=row.max_range_km,
+            metadata=JSON(row.metadata_),
+            last_location=(
+                GeoPointType(type="Point", coordinates=[row.lng, row.lat])
+                if row.lng is not None and row.lat is not None
+                else None
+            ),
+            last_location_at=row.last_location_at,
+            created_at=row.created_at,
         )
 
     @strawberry.field(description="The deployed or in-progress route of this vehicle, if any.")
@@ -113,7 +142,15 @@ class Vehicle:
         return Route.of(row) if row else None
 
     @strawberry.field(description="The driver assigned to this vehicle, if any.")
-    async def driver(self, info: Info[Context, None]) -> Driver | None:
+    def driver(self, info: Info[Context, None]) -> Driver | None:
+        # Known already, the answer is immediate: a list of such vehicles completes
+        # without a task per vehicle. Else an awaitable, which GraphQL waits for.
+        if self.read_with is not None:
+            known = self.read_with.driver
+            return Driver.with_user(known, self.read_with.user) if known else None
+        return cast("Driver | None", self._loaded_driver(info))
+
+    async def _loaded_driver(self, info: Info[Context, None]) -> Driver | None:
         row = await info.context.loaders.driver_by_vehicle.load(self.id)
         return Driver.of(row) if row else None
 
@@ -135,10 +172,18 @@ class Driver:
     availability: bool
     rating: float | None
     total_trips: int
-    row: strawberry.Private[DriverRow]
+    # The driver's user where the statement that read the driver read it too.
+    read_with: strawberry.Private[tuple[UserRecord | None] | None] = None
 
     @classmethod
-    def of(cls, row: DriverRow) -> Driver:
+    def with_user(cls, row: DriverRecord, user: UserRecord | None) -> Driver:
+        """A driver whose statement read its user too (None: the user was deleted)."""
+        driver = cls.of(row)
+        driver.read_with = (user,)
+        return driver
+
+    @classmethod
+    def of(cls, row: DriverRow | DriverRecord) -> Driver:
         return cls(
             id=row.id,
             user_id=row.user_id,
@@ -149,11 +194,17 @@ class Driver:
             availability=row.availability,
             rating=row.rating,
             total_trips=row.total_trips,
-            row=row,
         )
 
     @strawberry.field
-    async def user(self, info: Info[Context, None]) -> User | None:
+    def user(self, info: Info[Context, None]) -> User | None:
+        # As Vehicle.driver: immediate where known, else an awaitable.
+        if self.read_with is not None:
+            known = self.read_with[0]
+            return user_of(known) if known else None
+        return cast("User | None", self._loaded_user(info))
+
+    async def _loaded_user(self, info: Info[Context, None]) -> User | None:
         row = await info.context.loaders.user_by_id.load(self.user_id)
         return user_of(row) if row else None
 

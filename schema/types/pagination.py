@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 import strawberry
 
@@ -20,8 +22,13 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[Node]):
-    cursor: str
     node: Node
+    # The node's (created_at, id): its cursor, encoded only where a query asks for it.
+    key: strawberry.Private[tuple[datetime, UUID]]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return encode_cursor(*self.key)
 
 
 @strawberry.type
@@ -32,29 +39,33 @@ class Connection(Generic[Node]):
 
     @classmethod
     def of(cls, page: Page[Any], to_node: Callable[[Any], Node]) -> Connection[Node]:
-        edges = [
-            Edge(cursor=encode_cursor(row.created_at, row.id), node=to_node(row))
-            for row in page.items
-        ]
+        edges = [Edge(node=to_node(row), key=(row.created_at, row.id)) for row in page.items]
         return cls(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+                has_next_page=page.has_next,
+                end_cursor=encode_cursor(*edges[-1].key) if edges else None,
             ),
             total_count=page.total,
         )
 
 
-def wants_total(info: Any) -> bool:
-    """Whether the connection's `totalCount` is selected (fragments included)."""
+def selects(info: Any, name: str) -> bool:
+    """Whether a field called `name` is selected anywhere under the field being resolved
+    (fragments included)."""
 
     def selected(selections: list[Any]) -> bool:
         return any(
-            getattr(s, "name", None) == "totalCount" or selected(getattr(s, "selections", []))
+            getattr(s, "name", None) == name or selected(getattr(s, "selections", []))
             for s in selections
         )
 
     return selected(info.selected_fields[0].selections)
+
+
+def wants_total(info: Any) -> bool:
+    """Whether the connection's `totalCount` is selected (fragments included)."""
+    return selects(info, "totalCount")
 
 
 def cursor(info: Any, first: int, after: str | None) -> CursorRequest:
