@@ -106,6 +106,17 @@ async def test_list_filters_search_bbox_and_near(client: httpx.AsyncClient) -> N
     assert [x["name"] for x in search.json()["data"]] == ["Koramangala Bakery"]
     box = await client.get("/api/v1/locations?bbox=77.4,12.8,77.7,13.1", headers=h)
     assert len(box.json()["data"]) == 3
+    # A box's edges are parallels and meridians, not great circles: Depot North (13.03°N)
+    # lies above a wide box's northern edge at 13°N; the whole world holds everything.
+    wide = await client.get("/api/v1/locations?bbox=0,0,150,13", headers=h)
+    assert sorted(x["name"] for x in wide.json()["data"]) == [
+        "Indiranagar Grocers",
+        "Koramangala Bakery",
+        "Mysuru Market",
+    ]
+    world = await client.get("/api/v1/locations?bbox=-180,-90,180,90", headers=h)
+    assert world.status_code == 200, world.text
+    assert len(world.json()["data"]) == 4
     bad_box = await client.get("/api/v1/locations?bbox=77.7,12.8,77.4,13.1", headers=h)
     assert bad_box.status_code == 422
     near = await client.get(

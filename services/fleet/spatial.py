@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
-from geoalchemy2 import Geography
+from geoalchemy2 import Geography, Geometry
 from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel
 
@@ -23,8 +23,11 @@ def point(lng: Any, lat: Any) -> Any:
 
 
 def within_bbox(column: Any, bbox: BoundingBox) -> Any:
+    """A bbox is a longitude/latitude rectangle, so it is compared in plain coordinates: as a
+    geography its edges would be great circles (a wide box's northern edge bulging north),
+    and a whole-world box would have antipodal corners, which PostGIS refuses."""
     envelope = sa.func.ST_MakeEnvelope(bbox.min_lng, bbox.min_lat, bbox.max_lng, bbox.max_lat, 4326)
-    return sa.func.ST_Intersects(column, sa.cast(envelope, Geography))
+    return sa.func.ST_Intersects(sa.cast(column, Geometry), envelope)
 
 
 @lru_cache(maxsize=32)
