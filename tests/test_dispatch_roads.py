@@ -75,3 +75,38 @@ async def test_units_are_ranked_by_road_time_and_drive_along_the_streets(
     straight_m = straight.matrix([VAN, SCENE], ["van"]).distance[0, 1] / straight.detour_factor
     assert path["points"] > 2
     assert path["metres"] > straight_m
+
+
+async def test_a_unit_beyond_the_nearest_few_goes_when_the_roads_make_it_the_fastest(
+    client: httpx.AsyncClient, database: DatabaseUnderTest, tmp_path: Path
+) -> None:
+    """Five lorries by A are the nearest in a straight line, but the short road to B is
+    closed to them; one by D, farther away, drives straight down to B. The walk reads the
+    four nearest lorries first: the one by D is still found and sent."""
+    await import_network(database.owner_dsn, write_village(tmp_path))
+    admin = await register(client)
+    near = [
+        await unit(client, admin, f"LORRY A{i}", LORRY.lat + i * 0.00002, LORRY.lon, "truck")
+        for i in range(5)
+    ]
+    by_d = await unit(client, admin, "LORRY D", 60.3028, 25.3040, "truck")
+    body = {
+        "severity": "high",
+        "incident_type": "collision",
+        "location": {"lat": SCENE.lat, "lng": SCENE.lon},
+    }
+    created = await client.post("/api/v1/incidents", json=body, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    straight = HaversineProvider()
+    assert (
+        straight.durations_to([LORRY], SCENE, "truck")[0]
+        < straight.durations_to([Point(60.3028, 25.3040)], SCENE, "truck")[0]
+    )
+
+    response = await dispatch(client, admin, created.json()["data"]["id"], count=1)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert [u["vehicle_id"] for u in data["units"]] == [by_d]
+    passed = [a for a in data["alternatives"] if a["reason"] == "farther"]
+    assert passed and all(a["vehicle_id"] in near for a in passed)
+    assert all(a["travel_s"] > data["units"][0]["travel_s"] for a in passed)
