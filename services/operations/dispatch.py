@@ -9,8 +9,9 @@ vehicle is never faster under a provider whose travel time grows with distance, 
 walk can stop early and the choice still equals a ranking of the whole fleet. On roads a
 farther vehicle may be faster: a provider that knows the least time a straight-line
 distance can take (`least_seconds`) bounds the unread, and when the best read are not
-yet certain every unit within the circle that could still beat them is read and ranked,
-so the choice equals a road ranking of the whole fleet too.
+yet certain the walk reads on, as far as the units that could still beat them lie (as
+many as its density so far promises there), so the choice equals a road ranking of the
+whole fleet too.
 
 Units are claimed with `FOR UPDATE SKIP LOCKED` in rank order: two dispatches at the same
 moment never take the same vehicle (and the unique index on open assignments would refuse
@@ -63,9 +64,8 @@ DISPATCHABLE = (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStat
 # Candidates read per type beyond the units asked for: room for a few claimed by others.
 SPARE = 3
 ALTERNATIVES = 5
-# The most candidates of one type read at once within a circle (by road); more are read
-# in later rounds when a walk is cut off inside it.
-CIRCLE_CAP = 2000
+# The most candidates of one type one walk reads (by road); a later round reads on.
+WALK_CAP = 2000
 
 FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
     "farther",
@@ -78,7 +78,8 @@ FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
 # The types present among the workspace's free vehicles, by a skip scan of
 # `idx_vehicles_dispatch_types` (one index descent per type): a nearest-first walk for a
 # type with no vehicle would read the workspace's whole part of the GiST index.
-_CANDIDATES = """
+CANDIDATES = sa.text(
+    """
     WITH RECURSIVE present(vehicle_type) AS (
         (SELECT v.vehicle_type FROM vehicles v
          WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
@@ -101,7 +102,7 @@ _CANDIDATES = """
         WHERE v.workspace_id = :workspace_id AND v.vehicle_type = t.vehicle_type
           AND v.deleted_at IS NULL AND v.status = 'available' AND v.last_location IS NOT NULL
           AND v.last_location_at >= :fresh_since
-          AND v.id <> ALL(CAST(:exclude AS uuid[])) {within}
+          AND v.id <> ALL(CAST(:exclude AS uuid[]))
           AND NOT EXISTS (SELECT 1 FROM incident_units u
                           WHERE u.vehicle_id = v.id AND u.cleared_at IS NULL)
         ORDER BY v.last_location <-> ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography
@@ -109,15 +110,6 @@ _CANDIDATES = """
     ) c
     WHERE t.vehicle_type = ANY(CAST(:types AS text[]))
     """
-CANDIDATES = sa.text(_CANDIDATES.replace("{within}", ""))
-# The same walk kept within a circle round the scene (by road, every unit that could
-# still beat the best read so far).
-CANDIDATES_WITHIN = sa.text(
-    _CANDIDATES.replace(
-        "{within}",
-        "AND ST_DWithin(v.last_location,"
-        " ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography, :within)",
-    )
 )
 # The nearest vehicles whatever their state, to say why each was not sent.
 NEIGHBOURS = sa.text(
@@ -243,15 +235,11 @@ async def candidates(
     fresh_since: datetime,
     per_type: int,
     exclude: Sequence[UUID] = (),
-    within_m: float | None = None,
 ) -> list[Candidate]:
-    """The nearest `per_type` free units of each type (only those within `within_m` metres
-    of the scene when given)."""
-    circle = {} if within_m is None else {"within": within_m}
+    """The nearest `per_type` free units of each type."""
     rows = await session.execute(
-        CANDIDATES if within_m is None else CANDIDATES_WITHIN,
+        CANDIDATES,
         {
-            **circle,
             "types": list(types),
             "workspace_id": workspace_id,
             "fresh_since": fresh_since,
@@ -306,7 +294,7 @@ async def closest(
     chosen: list[Ranked] = []
     passed: list[Ranked] = []
     tried: list[UUID] = []
-    per_type, within = count + SPARE, None
+    per_type = count + SPARE
     least = getattr(provider, "least_seconds", None)
     origin = Point(scene.lat, scene.lng)
     while len(chosen) < count:
@@ -318,30 +306,23 @@ async def closest(
             fresh_since=fresh_since,
             per_type=per_type,
             exclude=tried,
-            within_m=within,
         )
         if not found:
-            if within is None:
-                break
-            per_type, within = count + SPARE, None  # none left in the circle: walk beyond it
-            continue
+            break
         ranked = rank(provider, scene, found)
         bound = _frontier(scene, ranked, per_type, provider)
         ready = [r for r in ranked if (r.travel_s, r.distance_m) <= bound]
         rest = ranked[len(ready) :]
         need = count - len(chosen)
         if least is not None and len(ready) < need and bound[0] < math.inf:
-            # By road a unit farther in a straight line may be nearer: read every unit
-            # that could beat the `need`-th best read so far, within a circle (as many per
-            # type as its walk so far promises there, at least four times more).
+            # By road a unit farther in a straight line may be nearer: walk on until every
+            # unit that could beat the `need`-th best read so far is read, as many per type
+            # as the walk so far promises within that reach (at least twice as many).
             per_metre = min(least(1.0, t) for t in types)
-            if per_metre <= 0:
-                per_type *= 4
-                continue
-            within = (ranked[need - 1].travel_s + 1) / per_metre
+            reach = (ranked[need - 1].travel_s + 1) / per_metre if per_metre > 0 else math.inf
             reached = float(haversine_to_m([Point(c.lat, c.lng) for c in found], origin).max())
-            promised = per_type * (within / max(reached, 1.0)) ** 2
-            per_type = min(CIRCLE_CAP, max(per_type * 4, math.ceil(1.5 * promised)))
+            promised = 1.2 * per_type * (min(reach, 1e7) / max(reached, 1.0)) ** 2
+            per_type = min(WALK_CAP, max(per_type * 2, math.ceil(promised)))
             continue
         while ready and len(chosen) < count:
             batch, ready = ready[: count - len(chosen)], ready[count - len(chosen) :]
