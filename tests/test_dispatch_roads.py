@@ -18,7 +18,7 @@ from services.roads.travel import road_provider
 from solvers.matrix import HaversineProvider, travel_to
 from solvers.problem import Point
 from tests.conftest import DatabaseUnderTest
-from tests.helpers import register
+from tests.helpers import Session, register
 from tests.operations_helpers import dispatch, in_workspace, unit
 from tests.roads_helpers import write_village
 
@@ -27,6 +27,18 @@ from tests.roads_helpers import write_village
 SCENE = Point(lat=60.3001, lon=25.3035)
 LORRY = Point(lat=60.3001, lon=25.3005)
 VAN = Point(lat=60.3029, lon=25.3001)
+
+
+async def report(client: httpx.AsyncClient, admin: Session, place: Point) -> httpx.Response:
+    """A collision reported at `place`."""
+    body = {
+        "severity": "high",
+        "incident_type": "collision",
+        "location": {"lat": place.lat, "lng": place.lon},
+    }
+    created = await client.post("/api/v1/incidents", json=body, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    return created
 
 
 async def test_units_are_ranked_by_road_time_and_drive_along_the_streets(
@@ -39,13 +51,7 @@ async def test_units_are_ranked_by_road_time_and_drive_along_the_streets(
     admin = await register(client)
     lorry = await unit(client, admin, "LORRY 1", LORRY.lat, LORRY.lon, "truck")
     van = await unit(client, admin, "VAN 1", VAN.lat, VAN.lon, "van")
-    body = {
-        "severity": "high",
-        "incident_type": "collision",
-        "location": {"lat": SCENE.lat, "lng": SCENE.lon},
-    }
-    created = await client.post("/api/v1/incidents", json=body, headers=admin.headers)
-    assert created.status_code == 201, created.text
+    created = await report(client, admin, SCENE)
 
     # In a straight line the lorry is the closer unit, and would be sent.
     straight = HaversineProvider()
@@ -93,13 +99,7 @@ async def test_a_unit_beyond_the_nearest_few_goes_when_the_roads_make_it_the_fas
         for i in range(5)
     ]
     by_d = await unit(client, admin, "LORRY D", 60.3028, 25.3040, "truck")
-    body = {
-        "severity": "high",
-        "incident_type": "collision",
-        "location": {"lat": SCENE.lat, "lng": SCENE.lon},
-    }
-    created = await client.post("/api/v1/incidents", json=body, headers=admin.headers)
-    assert created.status_code == 201, created.text
+    created = await report(client, admin, SCENE)
     straight = HaversineProvider()
     assert (
         straight.durations_to([LORRY], SCENE, "truck")[0]
@@ -136,14 +136,7 @@ async def test_a_position_flush_refreshes_etas_by_road_with_one_travel_selection
     vans = [await unit(client, admin, f"VAN {i}", VAN.lat, VAN.lon, "van") for i in range(3)]
     incidents = []
     for place, van in zip(scenes, vans, strict=True):
-        body = {
-            "severity": "high",
-            "incident_type": "collision",
-            "location": {"lat": place.lat, "lng": place.lon},
-        }
-        created = await client.post("/api/v1/incidents", json=body, headers=admin.headers)
-        assert created.status_code == 201, created.text
-        incidents.append(created.json()["data"]["id"])
+        incidents.append((await report(client, admin, place)).json()["data"]["id"])
         sent = await dispatch(client, admin, incidents[-1], vehicle_ids=[van])
         assert sent.status_code == 200, sent.text
 

@@ -208,6 +208,15 @@ async def test_the_demo_workspace_lies_inside_the_sample_network(
     assert (matrix.distance < UNREACHABLE).all()
 
 
+def sample_points(seed: int, n: int) -> list[Point]:
+    """`n` random points among the sample's streets."""
+    rng = np.random.default_rng(seed)
+    return [
+        Point(lat=float(rng.uniform(60.1660, 60.1770)), lon=float(rng.uniform(24.9370, 24.9520)))
+        for _ in range(n)
+    ]
+
+
 async def test_durations_to_one_incident_are_the_matrix_column(
     database: DatabaseUnderTest,
 ) -> None:
@@ -215,11 +224,7 @@ async def test_durations_to_one_incident_are_the_matrix_column(
 
     imported = await import_sample(database)
     provider = RoadMatrixProvider(await _network(database, imported.version))
-    rng = np.random.default_rng(11)
-    points = [
-        Point(lat=float(rng.uniform(60.1660, 60.1770)), lon=float(rng.uniform(24.9370, 24.9520)))
-        for _ in range(30)
-    ]
+    points = sample_points(11, 30)
     target = Point(lat=60.1705, lon=24.9440)
     column = provider.matrix([target, *points], ["van"]).durations["van"][1:, 0]
     got = durations_to(provider, points, target, "van")
@@ -236,11 +241,7 @@ async def test_travel_to_one_scene_is_the_matrix_column_for_every_type(
 
     imported = await import_sample(database)
     provider = RoadMatrixProvider(await _network(database, imported.version))
-    rng = np.random.default_rng(12)
-    points = [
-        Point(lat=float(rng.uniform(60.1660, 60.1770)), lon=float(rng.uniform(24.9370, 24.9520)))
-        for _ in range(40)
-    ]
+    points = sample_points(12, 40)
     target = Point(lat=60.1705, lon=24.9440)
     types = ["car", "van", "truck", "bike"]
     matrix = provider.matrix([target, *points], types)
