@@ -31,6 +31,9 @@ from core.settings import get_settings  # noqa: E402
 
 T = TypeVar("T")
 POSTGIS_TEMPLATE = "omniroute_postgis_template"
+HELSINKI = ROOT / "data" / "roads" / "helsinki.osm.pbf"
+# Where the sample's streets are (its extract is a little larger than its road coverage).
+HELSINKI_BOX = (24.9370, 60.1660, 24.9520, 60.1770)
 # A benchmark drops and rebuilds its database: never one whose name says it is something else.
 DROPPABLE_PREFIX = "omniroute_bench"
 

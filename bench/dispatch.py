@@ -3,6 +3,7 @@
     nice -n 5 .venv/bin/python bench/dispatch.py                       # 10 workspaces x 10k
     .venv/bin/python bench/dispatch.py --vehicles 1000 --iterations 50  # quick look
     .venv/bin/python bench/dispatch.py --json
+    .venv/bin/python bench/dispatch.py --roads   # in the sample road network, by road time
 
 Builds its own database (default omniroute_bench_dispatch: cloned from the PostGIS
 template, migrated, seeded), then:
@@ -15,6 +16,11 @@ template, migrated, seeded), then:
   (these commit: each takes three units off the market, of about 7,000 free).
 
 It also prints the plan of the candidate walk as the application role.
+
+With --roads (default database omniroute_bench_dispatch_roads) the shipped central-Helsinki
+sample is imported with the project's own import and the fleets and incidents are placed
+among its streets, so dispatch ranks candidates by road time (the workspaces' default
+`auto` travel), and the brute force ranks every vehicle by road time too.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from uuid import UUID
 
 import asyncpg
 from _common import (
+    HELSINKI,
+    HELSINKI_BOX,
     owner_url,
     percentile,
     prepare_database,
@@ -49,8 +57,11 @@ from core.runtime import Runtime
 from core.settings import Environment, Settings
 from models.enums import VehicleType
 from models.operations_inputs import DispatchRequest
-from services.operations import dispatch
-from solvers.matrix import HaversineProvider
+from services.operations import dispatch, travel
+from services.roads.imports import import_network
+from services.roads.network import read_network
+from services.roads.travel import road_provider
+from solvers.matrix import HaversineProvider, MatrixProvider, travel_to
 from solvers.problem import Point
 
 DEFAULT_DATABASE = "omniroute_bench_dispatch"
@@ -62,6 +73,14 @@ ADMIN_PASSWORD = "bench-dispatch-password"
 NAMESPACE = UUID("0b7c1f7e-5d0a-4f43-9a57-3f3c1c6d2e88")
 CENTRE = (77.5946, 12.9716)  # Bengaluru (lng, lat); fleets within +-0.25 deg
 SPREAD_DEG = 0.25
+# Where fleets and incidents are: (min lng, min lat, max lng, max lat, workspace name).
+BENGALURU = (
+    CENTRE[0] - SPREAD_DEG,
+    CENTRE[1] - SPREAD_DEG,
+    CENTRE[0] + SPREAD_DEG,
+    CENTRE[1] + SPREAD_DEG,
+)
+AREA = BENGALURU
 TYPES = (("ambulance", 30), ("police_car", 30), ("fire_engine", 20), ("car", 20))
 STATUSES = (("available", 70), ("in_transit", 20), ("maintenance", 10))
 MAX_AGE_S = 600.0
@@ -77,10 +96,7 @@ def weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
 
 
 def city_point(rng: random.Random) -> tuple[float, float]:
-    return (
-        CENTRE[0] + rng.uniform(-SPREAD_DEG, SPREAD_DEG),
-        CENTRE[1] + rng.uniform(-SPREAD_DEG, SPREAD_DEG),
-    )
+    return (rng.uniform(AREA[0], AREA[2]), rng.uniform(AREA[1], AREA[3]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +214,10 @@ async def seed(database: str, per_workspace: int, seed_value: int) -> None:
                 )
                 await conn.execute(
                     "INSERT INTO workspaces (id, organization_id, name, region, active_mode)"
-                    " VALUES ($1, $2, 'Bengaluru', 'ap-south', 'emergency')",
+                    " VALUES ($1, $2, $3, 'ap-south', 'emergency')",
                     tenant.workspace_id,
                     tenant.organization_id,
+                    "Helsinki" if AREA == HELSINKI_BOX else "Bengaluru",
                 )
                 await conn.execute(
                     "INSERT INTO users (id, workspace_id, email, password_hash, full_name, role,"
@@ -290,7 +307,7 @@ async def decide(runtime: Runtime, tenant: Tenant, incident_id: UUID) -> dispatc
 
 
 async def brute_force(
-    database: str, tenant: Tenant, lng: float, lat: float
+    database: str, tenant: Tenant, lng: float, lat: float, provider: MatrixProvider
 ) -> list[tuple[int, int, str]]:
     """Every free, fresh, unassigned vehicle of the workspace ranked by matrix travel time."""
     conn = await asyncpg.connect(owner_url(database))
@@ -311,20 +328,19 @@ async def brute_force(
             )
     finally:
         await conn.close()
-    # The provider answers square matrices: the scene and a slice of the fleet at a time.
-    provider, scene = HaversineProvider(), Point(lat, lng)
+    # A slice of the fleet at a time, as dispatch asks: the column towards the scene.
     ranked: list[tuple[int, int, str]] = []
     for start in range(0, len(rows), BRUTE_FORCE_SLICE):
         part = rows[start : start + BRUTE_FORCE_SLICE]
-        points = [scene] + [Point(r["lat"], r["lng"]) for r in part]
-        matrix = provider.matrix(points, {r["vehicle_type"] for r in part})
+        points = [Point(r["lat"], r["lng"]) for r in part]
+        column = travel_to(provider, points, Point(lat, lng), {r["vehicle_type"] for r in part})
         ranked.extend(
             (
-                int(matrix.durations[r["vehicle_type"]][i, 0]),
-                int(matrix.distance[i, 0]),
+                int(column.durations[r["vehicle_type"]][i]),
+                int(column.distance[i]),
                 str(r["id"]),
             )
-            for i, r in enumerate(part, start=1)
+            for i, r in enumerate(part)
         )
     return sorted(ranked)
 
@@ -353,8 +369,29 @@ async def explain(settings: Settings, tenant: Tenant, lng: float, lat: float) ->
     return "\n".join(r[0] for r in rows)
 
 
+async def checking_provider(database: str, settings: Settings) -> MatrixProvider:
+    """The provider the brute force ranks with: road travel (great-circle for a slice with a
+    vehicle off the network, as dispatch does) when a network is active, else great-circle."""
+    conn = await asyncpg.connect(owner_url(database))
+    try:
+        version = await conn.fetchval("SELECT version FROM roads.networks WHERE status = 'active'")
+    finally:
+        await conn.close()
+    if version is None:
+        return HaversineProvider()
+    network = await read_network(settings.owner_dsn, version)
+    assert network is not None
+    return travel.RoadFirst(road_provider(network))
+
+
 async def bench_service(
-    report: Report, database: str, settings: Settings, warmup: int, iterations: int, seed: int
+    report: Report,
+    database: str,
+    settings: Settings,
+    warmup: int,
+    iterations: int,
+    seed: int,
+    checks: int,
 ) -> None:
     runtime = Runtime.start(settings)
     try:
@@ -385,17 +422,18 @@ async def bench_service(
             )
         )
 
-        # The choice against brute force, on 100 random incidents across the workspaces.
-        checks = [(tenants[i % WORKSPACES], city_point(rng)) for i in range(100)]
-        for tenant, point in checks:
+        # The choice against brute force, on random incidents across the workspaces.
+        provider = await checking_provider(database, settings)
+        points = [(tenants[i % WORKSPACES], city_point(rng)) for i in range(checks)]
+        for tenant, point in points:
             (incident_id,) = await insert_incidents(database, tenant, [point])
             result = await decide(runtime, tenant, incident_id)
-            expected = (await brute_force(database, tenant, *point))[:UNITS]
+            expected = (await brute_force(database, tenant, *point, provider))[:UNITS]
             got = [(u.travel_s, u.distance_m, str(u.vehicle_id)) for u in result.chosen]
             report.brute_force_checked += 1
             report.brute_force_equal += got == expected
         log(f"brute force: {report.brute_force_equal}/{report.brute_force_checked} equal")
-        report.plan = await explain(settings, tenants[0], *checks[0][1])
+        report.plan = await explain(settings, tenants[0], *points[0][1])
     finally:
         await runtime.close()
 
@@ -449,6 +487,9 @@ async def run(args: argparse.Namespace) -> Report:
     started = time.perf_counter()
     if not (args.reuse and await exists(args.database)):
         await prepare_database(args.database)
+        if args.roads:
+            imported = await import_network(owner_url(args.database), HELSINKI)
+            log(f"road network version {imported.version}: {imported.edges} edges")
         await seed(args.database, args.vehicles, args.seed)
     else:
         await refresh_positions(args.database)
@@ -460,7 +501,9 @@ async def run(args: argparse.Namespace) -> Report:
         db_pool_size=2,
         db_max_overflow=0,
     )
-    await bench_service(report, args.database, settings, args.warmup, args.iterations, args.seed)
+    await bench_service(
+        report, args.database, settings, args.warmup, args.iterations, args.seed, args.checks
+    )
     await bench_http(report, args.database, redis_url, args.warmup, args.iterations, args.seed)
     return report
 
@@ -506,7 +549,7 @@ async def refresh_positions(database: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--database", help=f"default {DEFAULT_DATABASE}[_roads]")
     parser.add_argument("--vehicles", type=int, default=10_000, help="per workspace")
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
@@ -514,12 +557,25 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=9)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="keep the database if it exists")
+    parser.add_argument(
+        "--roads", action="store_true", help="fleets in the sample road network, by road time"
+    )
+    parser.add_argument(
+        "--checks", type=int, help="incidents checked against brute force (100; 20 on roads)"
+    )
     args = parser.parse_args()
+    global AREA
+    if args.roads:
+        AREA = HELSINKI_BOX
+    args.database = args.database or DEFAULT_DATABASE + ("_roads" if args.roads else "")
+    if args.checks is None:
+        args.checks = 20 if args.roads else 100
     report = asyncio.run(run(args))
     if args.json:
         print(json.dumps(asdict(report), indent=2))
         return
-    print(f"{WORKSPACES} workspaces x {report.vehicles_per_workspace} vehicles")
+    travel_by = "road time (Helsinki sample)" if args.roads else "great-circle time (Bengaluru)"
+    print(f"{WORKSPACES} workspaces x {report.vehicles_per_workspace} vehicles, by {travel_by}")
     print(f"seeded in {report.seed_s} s")
     for s in report.results:
         verdict = "met" if s.met else "MISSED"

@@ -64,7 +64,7 @@ from _common import (
 from redis import Redis
 from sqlalchemy import event
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 
 DEFAULT_DATABASE = "omniroute_bench_optimize"
 DEFAULT_REDIS_DB = 14
@@ -522,12 +522,16 @@ def child_env(args: argparse.Namespace, redis_url: str, port: int) -> dict[str, 
     return env
 
 
-def wait_for_worker(redis: Redis, children: Children) -> None:
-    """Until the worker's consumer has polled the broker once (it then has a heartbeat)."""
+def wait_for_worker(redis: Redis, children: Children, database: str) -> None:
+    """Until the worker's consumer has polled the broker once (it then has a heartbeat, under
+    the broker's namespace `dramatiq:<deployment>` of `tasks.broker.redis_namespace`, the
+    deployment named after the database; importing that module would build a broker)."""
+    deployment = Settings(database_url=owner_url(database)).deployment
+    heartbeats = f"dramatiq:{deployment}:__heartbeats__"
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         children.check()
-        if redis.zcard("dramatiq:__heartbeats__"):
+        if redis.zcard(heartbeats):
             return
         time.sleep(0.2)
     raise RuntimeError(f"the worker did not poll the broker within {READY_TIMEOUT_S:.0f} s")
@@ -571,7 +575,7 @@ def run(args: argparse.Namespace, children: Children) -> Report:
     ) as client:
         api = Api(client, children)
         api.wait_ready()
-        wait_for_worker(redis, children)
+        wait_for_worker(redis, children, args.database)
         log(f"API on 127.0.0.1:{port} and worker ready")
         api.register()
         depot = api.import_locations(city_points(rng, 1), "depot", "Depot")[0]

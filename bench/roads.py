@@ -43,7 +43,7 @@ from typing import Any
 
 import asyncpg
 import numpy as np
-from _common import ROOT, owner_url, prepare_database
+from _common import HELSINKI, HELSINKI_BOX, owner_url, prepare_database
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
@@ -54,9 +54,6 @@ from solvers.problem import Depot, Point, Problem, Stop, Vehicle
 from solvers.roads import UNREACHABLE, RoadMatrixProvider, RoadNetwork
 from solvers.selector import solve_problem
 
-HELSINKI = ROOT / "data" / "roads" / "helsinki.osm.pbf"
-# Where the sample's streets are (its extract is a little larger than its road coverage).
-HELSINKI_BOX = (24.9370, 60.1660, 24.9520, 60.1770)
 VAN = 4
 
 

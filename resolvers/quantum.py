@@ -11,6 +11,7 @@ from strawberry.types import Info
 from schema.context import Context
 from schema.payloads import QuantumJobResult, QuantumSimulationResult
 from schema.permissions import Operation, requires
+from schema.requests import check_wait
 from schema.types.pagination import Connection, cursor
 from schema.types.quantum import (
     QuantumJob,
@@ -63,19 +64,33 @@ class QuantumQuery:
 class QuantumMutation:
     @strawberry.mutation(
         extensions=requires(Operation.QUANTUM_OPTIMIZE),
-        description="Queue a quantum (or hybrid) optimization; poll `quantumJob(id)`.",
+        description="Queue a quantum (or hybrid) optimization; poll `quantumJob(id)`, or "
+        "give `wait` (seconds, at most 60) to be answered with the finished job when it is "
+        "done by then (QuantumTimeoutError when its budget ran out and fallback was disabled).",
     )
-    async def quantum_optimize(self, info: Ctx, input: QuantumOptimizeInput) -> QuantumJobResult:
+    async def quantum_optimize(
+        self, info: Ctx, input: QuantumOptimizeInput, wait: float = 0
+    ) -> QuantumJobResult:
         ctx = info.context
         actor = await ctx.principal()
         data = input.to_request()
+        check_wait(wait)
         state = ctx.request.app.state
         queue = getattr(state, "quantum_jobs", None) or jobs.BrokerQuantumQueue()
         async with ctx.db.session(actor.workspace_id) as session:
             job = await jobs.request_quantum_job(
                 session=session, actor=actor, data=data, settings=ctx.settings, queue=queue
             )
-            return QuantumJob.of(job)
+            queued = QuantumJob.of(job)
+        if wait <= 0:
+            return queued
+        view = await jobs.wait_for_quantum_job(
+            db=ctx.db, actor=actor, job_id=job.id, timeout_s=wait
+        )
+        if view.job.status not in jobs.FINAL:
+            return queued
+        jobs.raise_if_quantum_timeout(view.job)
+        return QuantumJob.of(view.job, view.runs)
 
     @strawberry.mutation(
         extensions=requires(Operation.QUANTUM_SIMULATE),

@@ -22,6 +22,7 @@ from schema.payloads import (
     RouteResult,
 )
 from schema.permissions import Operation, ensure_allowed, requires
+from schema.requests import check_wait
 from schema.types.pagination import Connection, cursor
 from schema.types.routing import (
     FleetPlanInput,
@@ -112,14 +113,17 @@ class RoutingMutation:
 
     @strawberry.mutation(
         extensions=requires(Operation.ROUTE_OPTIMIZE),
-        description="Start optimizing; follow `optimizationProgress(jobId)` until it is done.",
+        description="Start optimizing; follow `optimizationProgress(jobId)` until it is done, "
+        "or give `wait` (seconds, at most 60) to be answered with the optimized route when it "
+        "is done by then (OptimizationFailedError when the solver and its fallback failed).",
     )
     async def optimize_route(
-        self, info: Ctx, id: UUID, input: OptimizeInput | None = None
+        self, info: Ctx, id: UUID, input: OptimizeInput | None = None, wait: float = 0
     ) -> OptimizeResult:
         ctx = info.context
         actor = await ctx.principal()
         data = optimize_request(input)
+        check_wait(wait)
         state = ctx.request.app.state
         async with ctx.db.session(actor.workspace_id, generic_plans=True) as session:
             ticket = await optimization.request_optimization(
@@ -130,7 +134,18 @@ class RoutingMutation:
                 cache=state.cache,
                 queue=state.jobs,
             )
-            return OptimizePayload(job=OptimizationJob.of(ticket.job), route=Route.of(ticket.route))
+            payload = OptimizePayload(
+                job=OptimizationJob.of(ticket.job), route=Route.of(ticket.route)
+            )
+        if ticket.cached or wait <= 0:
+            return payload
+        job = await optimization.wait_for_job(
+            db=ctx.db, actor=actor, job_id=ticket.job.id, timeout_s=wait
+        )
+        optimization.raise_if_failed(job)
+        async with ctx.db.session(actor.workspace_id) as session:
+            route = await routes.get_route(session=session, actor=actor, route_id=id)
+            return OptimizePayload(job=OptimizationJob.of(job), route=Route.of(route))
 
     @strawberry.mutation(extensions=requires(Operation.ROUTE_OPTIMIZE))
     async def cancel_optimization(self, info: Ctx, job_id: UUID) -> OptimizationJobResult:

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from core.errors import OptimizationFailed
 from core.pagination import PageRequest
 from core.principal import Principal
 from core.validation import Body
@@ -244,11 +243,7 @@ async def optimize(request: Request) -> JSONResponse:
         job = await optimization.wait_for_job(
             db=state.db, actor=actor, job_id=job.id, timeout_s=query.wait
         )
-        if job.status == JobStatus.FAILED:
-            raise OptimizationFailed(
-                "The optimization failed, the fallback solver too; the route is a draft again",
-                details={"job_id": str(job.id), "error": job.error_message},
-            )
+        optimization.raise_if_failed(job)
         if job.status in (JobStatus.COMPLETED, JobStatus.TIMEOUT):
             detail = await _detail(request, actor, route_id)
     if detail is not None:

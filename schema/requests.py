@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import strawberry
 from pydantic import BaseModel
 
+from core.errors import ValidationFailed
 from core.validation import parse_model
 
 M = TypeVar("M", bound=BaseModel)
@@ -44,3 +45,12 @@ def parse(model: type[M], data: Any) -> M:
 def fields(model: type[M], **values: Any) -> M:
     """Arguments of a field as `model`."""
     return parse_model(model, values)
+
+
+MAX_WAIT_S = 60.0
+
+
+def check_wait(wait: float) -> None:
+    """A mutation's `wait` (seconds to wait for its job), as REST's `?wait=` takes it."""
+    if not 0 <= wait <= MAX_WAIT_S:
+        raise ValidationFailed.field("wait", f"must be between 0 and {MAX_WAIT_S:g} seconds")

@@ -31,8 +31,9 @@ class MatrixProvider(Protocol):
     """Computes travel distances and, per vehicle type, durations between points.
 
     A provider may also offer ``durations_to(points, target, vehicle_type)`` (seconds from
-    each point to one target, for ranking many candidates); `durations_to` below falls back
-    to a column of the matrix for one that does not."""
+    each point to one target, for ranking many candidates) and ``travel_to(points, target,
+    vehicle_types)`` (that column of the whole matrix); `durations_to` and `travel_to` below
+    fall back to a column of the matrix for one that does not."""
 
     def matrix(self, points: Sequence[Point], vehicle_types: Collection[str]) -> TravelMatrix:
         """Return the matrix for ``points`` with a duration matrix per vehicle type."""
@@ -48,6 +49,33 @@ def durations_to(
         result: IntArray = own(points, target, vehicle_type)
         return result
     return provider.matrix([target, *points], [vehicle_type]).durations[vehicle_type][1:, 0]
+
+
+@dataclass(frozen=True, slots=True)
+class TravelTo:
+    """Whole metres and, per vehicle type, whole seconds from each point to one target."""
+
+    distance: IntArray
+    durations: dict[str, IntArray]
+
+
+def travel_to(
+    provider: MatrixProvider,
+    points: Sequence[Point],
+    target: Point,
+    vehicle_types: Collection[str],
+) -> TravelTo:
+    """Column `target` of `provider.matrix([target, *points], vehicle_types)`, from the
+    provider's own `travel_to` where it has one (one search per cost, not one per point)."""
+    own = getattr(provider, "travel_to", None)
+    if own is not None:
+        result: TravelTo = own(points, target, vehicle_types)
+        return result
+    matrix = provider.matrix([target, *points], vehicle_types)
+    return TravelTo(
+        matrix.distance[1:, 0],
+        {vtype: durations[1:, 0] for vtype, durations in matrix.durations.items()},
+    )
 
 
 def _radians(points: Sequence[Point]) -> tuple[np.ndarray, np.ndarray]:

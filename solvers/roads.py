@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from solvers.matrix import TravelTo
 from solvers.problem import IntMatrix, Point, TravelMatrix
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 UNREACHABLE = 10**9
 """Matrix entry of a pair that no road joins (metres or seconds): far beyond any route."""
+
+SNAPS_KEPT = 200_000
+"""Positions whose snaps a network keeps per vehicle-types mask and snap distance."""
 
 VEHICLE_BITS: Mapping[str, int] = {"bike": 1, "car": 2, "van": 4, "truck": 8}
 # The most any vehicle type drives, whatever the road allows.
@@ -55,6 +59,9 @@ class OffNetwork(ValueError):
     def __init__(self, indexes: list[int]) -> None:
         super().__init__(f"points {indexes} are off the road network")
         self.indexes = indexes
+
+
+_UNSEEN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +111,21 @@ class RoadNetwork:
     offsets: npt.NDArray[np.int64]
     _graphs: dict[tuple[str, int, float], _Graph] = field(default_factory=dict, repr=False)
     _snap_trees: dict[int, tuple[_Pieces, _Pieces]] = field(default_factory=dict, repr=False)
+    # Snaps of positions seen before, per (types mask, snap distance): a vehicle that has
+    # not moved is not searched for again (dispatch ranks hundreds of them per incident).
+    _snapped: dict[tuple[int, float], dict[tuple[float, float], Snap | None]] = field(
+        default_factory=dict, repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def num_edges(self) -> int:
         return len(self.source)
+
+    @cached_property
+    def top_speed_kmh(self) -> float:
+        """The fastest any road of the network may be driven."""
+        return float(self.speed_kmh.max()) if self.num_edges else 0.0
 
     @cached_property
     def origin(self) -> tuple[float, float, float]:
@@ -179,7 +196,25 @@ class RoadNetwork:
 
         An edge of the main network wins over a nearer one in a fragment (a one-way trap
         where the extract was cut, a private yard): from there every other point of the
-        main network can be reached. A point near only a fragment snaps to it."""
+        main network can be reached. A point near only a fragment snaps to it.
+
+        Positions snapped before are answered from memory (up to `SNAPS_KEPT` per mask and
+        distance; then that memory starts over)."""
+        kept = self._snapped.setdefault((_mask(vehicle_types), max_snap_m), {})
+        keys = [(p.lon, p.lat) for p in points]
+        snaps = [kept.get(k, _UNSEEN) for k in keys]
+        new = [i for i, s in enumerate(snaps) if s is _UNSEEN]
+        if new:
+            found = self._snap([points[i] for i in new], vehicle_types, max_snap_m)
+            if len(kept) + len(new) > SNAPS_KEPT:
+                kept.clear()
+            for i, s in zip(new, found, strict=True):
+                snaps[i] = kept[keys[i]] = s
+        return snaps  # type: ignore[return-value]
+
+    def _snap(
+        self, points: Sequence[Point], vehicle_types: Collection[str], max_snap_m: float
+    ) -> list[Snap | None]:
         tree, edge_of, along, plane_length = self._segments
         xy = self.to_plane(np.array([(p.lon, p.lat) for p in points], dtype=float).reshape(-1, 2))
         geoms = shapely.points(xy)
@@ -573,6 +608,34 @@ class RoadMatrixProvider:
             durations[vtype] = _whole(costs + approach[:, None] + approach[None, :])
         return TravelMatrix(distance=distance, durations=durations)
 
+    def least_seconds(self, metres: float, vehicle_type: str) -> float:
+        """No point `metres` away in a straight line is nearer than this by road: the line
+        at the type's top speed on this network (less 1 %: great-circle against the plane
+        the network is measured in)."""
+        speed = min(self.network.top_speed_kmh, self.speed_kmh(vehicle_type)) / 3.6
+        return 0.99 * metres / speed if speed > 0 else math.inf
+
+    def travel_to(
+        self, points: Sequence[Point], target: Point, vehicle_types: Collection[str]
+    ) -> TravelTo:
+        """Column `target` of `matrix([target, *points], vehicle_types)`, snapped alike, with
+        one backward search per cost instead of a search from every point."""
+        types = sorted(set(vehicle_types)) or ["van"]
+        goal, *snaps = self.snaps([target, *points], types)
+        network = self.network
+        offsets = np.array([s.offset_m for s in snaps])
+        length = network.graph("distance", types).costs_to(snaps, goal)
+        distance = _whole_column(length + offsets + goal.offset_m)
+        durations: dict[str, npt.NDArray[np.int64]] = {}
+        for vtype in vehicle_types:
+            cap = self.speed_kmh(vtype)
+            graph = network.graph("time", [vtype], cap)
+            speeds = np.minimum(network.speed_kmh[[s.edge for s in snaps]], cap) / 3.6
+            arrive = goal.offset_m / (min(float(network.speed_kmh[goal.edge]), cap) / 3.6)
+            costs = graph.costs_to(snaps, goal)
+            durations[vtype] = _whole_column(costs + offsets / speeds + arrive)
+        return TravelTo(distance, durations)
+
     def durations_to(
         self,
         points: Sequence[Point],
@@ -605,6 +668,11 @@ class RoadMatrixProvider:
         snaps = self.snaps(points, types)
         graph = self.network.graph("distance", types)
         return graph.paths(snaps, [(i, i + 1) for i in range(len(points) - 1)])
+
+
+def _whole_column(costs: FloatArray) -> npt.NDArray[np.int64]:
+    out = np.where(np.isfinite(costs), np.rint(np.minimum(costs, UNREACHABLE)), UNREACHABLE)
+    return out.astype(np.int64)
 
 
 def _whole(costs: FloatArray) -> IntMatrix:

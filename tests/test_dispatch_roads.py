@@ -3,19 +3,22 @@ that prices plans, and each unit's route to the scene follows the streets."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
+from starlette.applications import Starlette
 
 from services.roads.imports import import_network
 from services.roads.network import read_network
 from services.roads.travel import road_provider
-from solvers.matrix import HaversineProvider
+from solvers.matrix import HaversineProvider, travel_to
 from solvers.problem import Point
 from tests.conftest import DatabaseUnderTest
-from tests.helpers import register
+from tests.helpers import Session, register
 from tests.operations_helpers import dispatch, in_workspace, unit
 from tests.roads_helpers import write_village
 
@@ -24,6 +27,18 @@ from tests.roads_helpers import write_village
 SCENE = Point(lat=60.3001, lon=25.3035)
 LORRY = Point(lat=60.3001, lon=25.3005)
 VAN = Point(lat=60.3029, lon=25.3001)
+
+
+async def report(client: httpx.AsyncClient, admin: Session, place: Point) -> httpx.Response:
+    """A collision reported at `place`."""
+    body = {
+        "severity": "high",
+        "incident_type": "collision",
+        "location": {"lat": place.lat, "lng": place.lon},
+    }
+    created = await client.post("/api/v1/incidents", json=body, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    return created
 
 
 async def test_units_are_ranked_by_road_time_and_drive_along_the_streets(
@@ -36,13 +51,7 @@ async def test_units_are_ranked_by_road_time_and_drive_along_the_streets(
     admin = await register(client)
     lorry = await unit(client, admin, "LORRY 1", LORRY.lat, LORRY.lon, "truck")
     van = await unit(client, admin, "VAN 1", VAN.lat, VAN.lon, "van")
-    body = {
-        "severity": "high",
-        "incident_type": "collision",
-        "location": {"lat": SCENE.lat, "lng": SCENE.lon},
-    }
-    created = await client.post("/api/v1/incidents", json=body, headers=admin.headers)
-    assert created.status_code == 201, created.text
+    created = await report(client, admin, SCENE)
 
     # In a straight line the lorry is the closer unit, and would be sent.
     straight = HaversineProvider()
@@ -75,3 +84,93 @@ async def test_units_are_ranked_by_road_time_and_drive_along_the_streets(
     straight_m = straight.matrix([VAN, SCENE], ["van"]).distance[0, 1] / straight.detour_factor
     assert path["points"] > 2
     assert path["metres"] > straight_m
+
+
+async def test_a_unit_beyond_the_nearest_few_goes_when_the_roads_make_it_the_fastest(
+    client: httpx.AsyncClient, database: DatabaseUnderTest, tmp_path: Path
+) -> None:
+    """Five lorries by A are the nearest in a straight line, but the short road to B is
+    closed to them; one by D, farther away, drives straight down to B. The walk reads the
+    four nearest lorries first: the one by D is still found and sent."""
+    await import_network(database.owner_dsn, write_village(tmp_path))
+    admin = await register(client)
+    near = [
+        await unit(client, admin, f"LORRY A{i}", LORRY.lat + i * 0.00002, LORRY.lon, "truck")
+        for i in range(5)
+    ]
+    by_d = await unit(client, admin, "LORRY D", 60.3028, 25.3040, "truck")
+    created = await report(client, admin, SCENE)
+    straight = HaversineProvider()
+    assert (
+        straight.durations_to([LORRY], SCENE, "truck")[0]
+        < straight.durations_to([Point(60.3028, 25.3040)], SCENE, "truck")[0]
+    )
+
+    response = await dispatch(client, admin, created.json()["data"]["id"], count=1)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert [u["vehicle_id"] for u in data["units"]] == [by_d]
+    passed = [a for a in data["alternatives"] if a["reason"] == "farther"]
+    assert passed and all(a["vehicle_id"] in near for a in passed)
+    assert all(a["travel_s"] > data["units"][0]["travel_s"] for a in passed)
+
+
+async def test_a_position_flush_refreshes_etas_by_road_with_one_travel_selection(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    database: DatabaseUnderTest,
+    owner_conn: asyncpg.Connection,
+    tmp_path: Path,
+) -> None:
+    """Three units on their way, moved in one batch: the two whose scenes lie on the
+    network get road ETAs from where they now are, the one whose scene is off it a
+    great-circle ETA; the workspace's travel is selected once for the whole flush."""
+    from tests.test_fleet_graphql import count_statements
+
+    imported = await import_network(database.owner_dsn, write_village(tmp_path))
+    network = await read_network(database.settings.app_dsn, imported.version)
+    assert network is not None
+    roads = road_provider(network)
+    admin = await register(client)
+    scenes = [SCENE, Point(lat=60.3030, lon=25.3010), Point(lat=60.3100, lon=25.3000)]
+    vans = [await unit(client, admin, f"VAN {i}", VAN.lat, VAN.lon, "van") for i in range(3)]
+    incidents = []
+    for place, van in zip(scenes, vans, strict=True):
+        incidents.append((await report(client, admin, place)).json()["data"]["id"])
+        sent = await dispatch(client, admin, incidents[-1], vehicle_ids=[van])
+        assert sent.status_code == 200, sent.text
+
+    # Whole seconds, and after the positions the units were created with.
+    now = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    moves = [Point(lat=60.3030, lon=25.3025), Point(lat=60.3001, lon=25.3005), LORRY]
+    batch = {
+        "positions": [
+            {"vehicle_id": v, "lat": p.lat, "lng": p.lon, "recorded_at": now.isoformat()}
+            for v, p in zip(vans, moves, strict=True)
+        ]
+    }
+    expected = [
+        now + timedelta(seconds=int(travel_to(p, [m], place, ["van"]).durations["van"][0]))
+        for p, m, place in zip([roads, roads, HaversineProvider()], moves, scenes, strict=True)
+    ]
+
+    async def etas() -> list[datetime]:
+        rows = await in_workspace(
+            owner_conn,
+            admin.workspace_id,
+            "SELECT incident_id, eta FROM incident_units WHERE incident_id = ANY($1::uuid[])",
+            [uuid.UUID(i) for i in incidents],
+        )
+        eta = {str(r["incident_id"]): r["eta"] for r in rows}
+        return [eta[i] for i in incidents]
+
+    with count_statements(app) as statements:
+        stored = await client.post("/api/v1/tracking/batch", json=batch, headers=admin.headers)
+        assert stored.status_code in (200, 201), stored.text
+        for _ in range(60):  # the feed follows the stored batch
+            if await etas() == expected:
+                break
+            await asyncio.sleep(0.25)
+    assert await etas() == expected
+    assert sum("roads.networks" in s for s in statements) == 1
+    assert network.snap([scenes[2]], ["van"], roads.max_snap_m) == [None]

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from core.settings import Settings
 from services.roads.imports import OsmImportError, import_network
 from services.roads.network import read_network
+from solvers.matrix import haversine_to_m
 from solvers.problem import Point
 from solvers.roads import UNREACHABLE, RoadMatrixProvider, RoadNetwork, Snap
 from tests.conftest import DatabaseUnderTest
@@ -207,6 +208,15 @@ async def test_the_demo_workspace_lies_inside_the_sample_network(
     assert (matrix.distance < UNREACHABLE).all()
 
 
+def sample_points(seed: int, n: int) -> list[Point]:
+    """`n` random points among the sample's streets."""
+    rng = np.random.default_rng(seed)
+    return [
+        Point(lat=float(rng.uniform(60.1660, 60.1770)), lon=float(rng.uniform(24.9370, 24.9520)))
+        for _ in range(n)
+    ]
+
+
 async def test_durations_to_one_incident_are_the_matrix_column(
     database: DatabaseUnderTest,
 ) -> None:
@@ -214,13 +224,36 @@ async def test_durations_to_one_incident_are_the_matrix_column(
 
     imported = await import_sample(database)
     provider = RoadMatrixProvider(await _network(database, imported.version))
-    rng = np.random.default_rng(11)
-    points = [
-        Point(lat=float(rng.uniform(60.1660, 60.1770)), lon=float(rng.uniform(24.9370, 24.9520)))
-        for _ in range(30)
-    ]
+    points = sample_points(11, 30)
     target = Point(lat=60.1705, lon=24.9440)
     column = provider.matrix([target, *points], ["van"]).durations["van"][1:, 0]
     got = durations_to(provider, points, target, "van")
     assert np.abs(got - column).max() <= 1
     assert (got > 0).all()
+
+
+async def test_travel_to_one_scene_is_the_matrix_column_for_every_type(
+    database: DatabaseUnderTest,
+) -> None:
+    """What dispatch ranks with: metres and seconds per type towards one point, snapped as
+    the whole matrix snaps them, equal to its column."""
+    from solvers.matrix import travel_to
+
+    imported = await import_sample(database)
+    provider = RoadMatrixProvider(await _network(database, imported.version))
+    points = sample_points(12, 40)
+    target = Point(lat=60.1705, lon=24.9440)
+    types = ["car", "van", "truck", "bike"]
+    matrix = provider.matrix([target, *points], types)
+    column = travel_to(provider, points, target, types)
+    assert np.array_equal(column.distance, matrix.distance[1:, 0])
+    for vtype in types:
+        assert np.array_equal(column.durations[vtype], matrix.durations[vtype][1:, 0])
+    # A snap remembered from the first call answers the second alike.
+    again = travel_to(provider, points, target, types)
+    assert np.array_equal(again.durations["bike"], column.durations["bike"])
+    # No point is nearer by road than the straight line at the network's top speed allows.
+    straight = haversine_to_m(points, target)
+    for vtype in types:
+        least = np.array([provider.least_seconds(float(m), vtype) for m in straight])
+        assert (column.durations[vtype] >= np.floor(least)).all()

@@ -6,7 +6,12 @@ only the closest few; they are then ranked by travel time to the incident throug
 routing matrix provider (the solver's, with its speeds per type), so a road-network
 provider changes dispatch without touching this module. Within one type a farther
 vehicle is never faster under a provider whose travel time grows with distance, so the
-walk can stop early and the choice still equals a ranking of the whole fleet.
+walk can stop early and the choice still equals a ranking of the whole fleet. On roads a
+farther vehicle may be faster: a provider that knows the least time a straight-line
+distance can take (`least_seconds`) bounds the unread, and when the best read are not
+yet certain the walk reads on, as far as the units that could still beat them lie (as
+many as its density so far promises there), so the choice equals a road ranking of the
+whole fleet too.
 
 Units are claimed with `FOR UPDATE SKIP LOCKED` in rank order: two dispatches at the same
 moment never take the same vehicle (and the unique index on open assignments would refuse
@@ -52,13 +57,15 @@ from services.operations.incidents import (
     units_of,
 )
 from services.operations.notify import Publisher, announce
-from solvers.matrix import MatrixProvider
+from solvers.matrix import MatrixProvider, haversine_to_m, travel_to
 from solvers.problem import Point
 
 DISPATCHABLE = (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStatus.IN_PROGRESS)
 # Candidates read per type beyond the units asked for: room for a few claimed by others.
 SPARE = 3
 ALTERNATIVES = 5
+# The most candidates of one type one walk reads (by road); a later round reads on.
+WALK_CAP = 2000
 
 FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
     "farther",
@@ -205,15 +212,15 @@ def rank(
     """Candidates by travel time to the scene (then matrix distance, then id)."""
     if not candidates:
         return []
-    points = [Point(scene.lat, scene.lng)] + [Point(c.lat, c.lng) for c in candidates]
-    matrix = provider.matrix(points, {c.vehicle_type for c in candidates})
+    column = travel_to(
+        provider,
+        [Point(c.lat, c.lng) for c in candidates],
+        Point(scene.lat, scene.lng),
+        {c.vehicle_type for c in candidates},
+    )
     ranked = [
-        Ranked(
-            c,
-            int(matrix.durations[c.vehicle_type][i, 0]),
-            int(matrix.distance[i, 0]),
-        )
-        for i, c in enumerate(candidates, start=1)
+        Ranked(c, int(column.durations[c.vehicle_type][i]), int(column.distance[i]))
+        for i, c in enumerate(candidates)
     ]
     ranked.sort(key=lambda r: r.key)
     return ranked
@@ -229,6 +236,7 @@ async def candidates(
     per_type: int,
     exclude: Sequence[UUID] = (),
 ) -> list[Candidate]:
+    """The nearest `per_type` free units of each type."""
     rows = await session.execute(
         CANDIDATES,
         {
@@ -244,21 +252,30 @@ async def candidates(
     return [Candidate(r[0], r[1], float(r[2]), float(r[3])) for r in rows]
 
 
-def _frontier(found: list[Candidate], ranked: list[Ranked], per_type: int) -> tuple[int, int]:
-    """The key below which no unread candidate can rank: for each type whose walk was cut
-    off at `per_type`, its last vehicle read (the unread are farther)."""
+def _frontier(
+    scene: GeoPoint, ranked: list[Ranked], per_type: int, provider: MatrixProvider
+) -> tuple[float, float]:
+    """The key below which no unread candidate can rank, from each type whose walk was cut
+    off at `per_type` (the unread are farther in a straight line than all read): under
+    travel that grows with straight-line distance, that type's last vehicle read; on
+    roads, where a farther vehicle may be nearer by road, the least time the straight line
+    to the farthest one read takes at the type's top speed (strictly below it)."""
+    least = getattr(provider, "least_seconds", None)
     by_type: dict[str, list[Ranked]] = {}
     for r in ranked:
         by_type.setdefault(r.candidate.vehicle_type, []).append(r)
-    counts: dict[str, int] = {}
-    for c in found:
-        counts[c.vehicle_type] = counts.get(c.vehicle_type, 0) + 1
     bound = (math.inf, math.inf)
     for vtype, items in by_type.items():
-        if counts[vtype] >= per_type:
+        if len(items) < per_type:
+            continue
+        if least is None:
             last = max(items, key=lambda r: (r.travel_s, r.distance_m))
             bound = min(bound, (last.travel_s, last.distance_m))
-    return bound  # type: ignore[return-value]
+            continue
+        points = [Point(r.candidate.lat, r.candidate.lng) for r in items]
+        farthest = float(haversine_to_m(points, Point(scene.lat, scene.lng)).max())
+        bound = min(bound, (math.floor(least(farthest, vtype)) - 1, math.inf))
+    return bound
 
 
 async def closest(
@@ -278,6 +295,8 @@ async def closest(
     passed: list[Ranked] = []
     tried: list[UUID] = []
     per_type = count + SPARE
+    least = getattr(provider, "least_seconds", None)
+    origin = Point(scene.lat, scene.lng)
     while len(chosen) < count:
         found = await candidates(
             session,
@@ -291,9 +310,20 @@ async def closest(
         if not found:
             break
         ranked = rank(provider, scene, found)
-        bound = _frontier(found, ranked, per_type)
+        bound = _frontier(scene, ranked, per_type, provider)
         ready = [r for r in ranked if (r.travel_s, r.distance_m) <= bound]
         rest = ranked[len(ready) :]
+        need = count - len(chosen)
+        if least is not None and len(ready) < need and bound[0] < math.inf:
+            # By road a unit farther in a straight line may be nearer: walk on until every
+            # unit that could beat the `need`-th best read so far is read, as many per type
+            # as the walk so far promises within that reach (at least twice as many).
+            per_metre = min(least(1.0, t) for t in types)
+            reach = (ranked[need - 1].travel_s + 1) / per_metre if per_metre > 0 else math.inf
+            reached = float(haversine_to_m([Point(c.lat, c.lng) for c in found], origin).max())
+            promised = 1.2 * per_type * (min(reach, 1e7) / max(reached, 1.0)) ** 2
+            per_type = min(WALK_CAP, max(per_type * 2, math.ceil(promised)))
+            continue
         while ready and len(chosen) < count:
             batch, ready = ready[: count - len(chosen)], ready[count - len(chosen) :]
             tried.extend(r.candidate.vehicle_id for r in batch)

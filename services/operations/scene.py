@@ -20,7 +20,7 @@ from services.changes import record_change
 from services.operations import sla, travel
 from services.operations.incidents import OPEN, set_sla_state, units_of
 from services.operations.notify import Publisher, announce
-from solvers.matrix import MatrixProvider
+from solvers.matrix import MatrixProvider, travel_to
 from solvers.problem import Point
 
 
@@ -125,6 +125,8 @@ async def units_moved(
     actor = Principal.system(workspace_id)
     touched: dict[UUID, Incident] = {}
     providers: dict[UUID, MatrixProvider] = {}
+    # The workspace's ranking travel, selected once for this flush.
+    selected = None if provider is not None else await travel.ranking(session, workspace_id)
     for unit, vehicle_type in rows:
         # A dispatch or resolve holding the incident wins; the next position refreshes.
         incident = touched.get(unit.incident_id) or await session.get(
@@ -138,12 +140,13 @@ async def units_moved(
         fix = fixes[unit.vehicle_id]
         ranking = providers.get(incident.id) or provider
         if ranking is None:
-            ranking = await travel.ranking_provider(session, workspace_id, scene)
+            assert selected is not None
+            ranking = selected.for_scene(scene)
         providers[incident.id] = ranking
-        matrix = ranking.matrix(
-            [Point(scene.lat, scene.lng), Point(fix.lat, fix.lng)], {vehicle_type}
+        column = travel_to(
+            ranking, [Point(fix.lat, fix.lng)], Point(scene.lat, scene.lng), {vehicle_type}
         )
-        unit.eta = fix.recorded_at + timedelta(seconds=int(matrix.durations[vehicle_type][1, 0]))
+        unit.eta = fix.recorded_at + timedelta(seconds=int(column.durations[vehicle_type][0]))
         session.add(unit)
     await session.flush()
     now = datetime.now(UTC)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from datetime import datetime
+from uuid import UUID
 
 import numpy as np
 import shapely
@@ -28,6 +30,14 @@ _EDGES = text(
     """
 )
 _IMPORTED = text("SELECT imported_at FROM roads.networks WHERE version = :version")
+# A workspace's travel setting and the active version, in one round trip.
+_SELECTION = text(
+    """
+    SELECT (SELECT settings->>'travel_source' FROM workspaces WHERE id = :id),
+           n.version, n.imported_at
+    FROM (SELECT 1) one LEFT JOIN roads.networks n ON n.status = 'active'
+    """
+)
 
 # Per process; two loads of one version at once (the API and an in-process worker) both
 # read it and one wins: harmless, and simpler than a lock shared across event loops.
@@ -41,11 +51,27 @@ async def active_version(session: AsyncSession) -> int | None:
     return (await session.execute(_ACTIVE)).scalar_one_or_none()
 
 
+async def travel_setting_and_network(
+    session: AsyncSession, workspace_id: UUID
+) -> tuple[str | None, RoadNetwork | None]:
+    """The workspace's `travel_source` setting and the active network (None when none was
+    imported), in one query; the network's arrays come from memory once read."""
+    row = (await session.execute(_SELECTION, {"id": workspace_id})).one()
+    setting, version, imported = row
+    if version is None:
+        return setting, None
+    return setting, await _network(session, version, imported)
+
+
 async def load_network(session: AsyncSession, version: int) -> RoadNetwork | None:
     """A version's network, from memory or read once; None if it no longer exists."""
     imported = (await session.execute(_IMPORTED, {"version": version})).scalar_one_or_none()
     if imported is None:
         return None
+    return await _network(session, version, imported)
+
+
+async def _network(session: AsyncSession, version: int, imported: datetime) -> RoadNetwork:
     key = (version, imported.isoformat())
     network = _loaded.get(key)
     if network is not None:

@@ -17,19 +17,17 @@ from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import ValidationFailed
 from core.settings import get_settings
 from models.identity_inputs import TRAVEL_SOURCES
-from services.roads.network import active_version, load_network
+from services.roads.network import active_version, load_network, travel_setting_and_network
 from solvers.matrix import HaversineProvider, MatrixProvider
 from solvers.problem import Point
 from solvers.roads import RoadMatrixProvider, RoadNetwork
 
 GREAT_CIRCLE: dict[str, Any] = {"source": "great_circle"}
-_SETTING = text("SELECT settings->>'travel_source' FROM workspaces WHERE id = :id")
 
 
 def road_provider(network: RoadNetwork) -> RoadMatrixProvider:
@@ -41,23 +39,18 @@ def road_provider(network: RoadNetwork) -> RoadMatrixProvider:
     )
 
 
-async def workspace_travel_source(session: AsyncSession, workspace_id: UUID) -> str:
-    value = (await session.execute(_SETTING, {"id": workspace_id})).scalar_one_or_none()
-    return value if value in TRAVEL_SOURCES else "auto"
-
-
 async def choose_travel(
     session: AsyncSession,
     workspace_id: UUID,
     locations: Sequence[tuple[str, float, float]],
     vehicle_types: Collection[str],
 ) -> dict[str, Any]:
-    """The travel of a plan over `locations` (id, lng, lat), as recorded in its problem."""
-    wanted = await workspace_travel_source(session, workspace_id)
+    """The travel of a plan over `locations` (id, lng, lat), as recorded in its problem:
+    one query for the workspace's setting and the active version, the network from memory."""
+    setting, network = await travel_setting_and_network(session, workspace_id)
+    wanted = setting if setting in TRAVEL_SOURCES else "auto"
     if wanted == "great_circle":
         return {**GREAT_CIRCLE, "reason": "workspace setting"}
-    version = await active_version(session)
-    network = await load_network(session, version) if version is not None else None
     if network is None:
         if wanted == "road":
             raise ValidationFailed.field("travel_source", "no road network has been imported")

@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.cache import Cache
 from core.db import Database, after_commit
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, OptimizationFailed, ValidationFailed
 from core.jobs import JobLeaseHeld, JobNotFound, JobQueue, ProgressChannel
 from core.principal import Principal
 from models import Location, OptimizationJob, Route, RouteStop, Vehicle
@@ -313,6 +313,17 @@ def _saved_detail(route: Route, stops: list[StopView], plan: AppliedPlan) -> Rou
     )
 
 
+STOPS_CHANGED = "The route's stops changed while it was being optimized"
+
+
+async def stops_unchanged(session: AsyncSession, route: Route, job: OptimizationJob) -> bool:
+    """Whether the route still has exactly the stops the job was given."""
+    current = set(
+        (await session.exec(select(RouteStop.id).where(RouteStop.route_id == route.id))).all()
+    )
+    return current == {UUID(s) for s in job.input_data["route_stop_ids"]}
+
+
 async def apply_result(
     *,
     session: AsyncSession,
@@ -334,11 +345,8 @@ async def apply_result(
     stop_ids = locked_stop_ids
     if stop_ids is None:
         stop_ids = [UUID(s) for s in job_input["route_stop_ids"]]
-        current = set(
-            (await session.exec(select(RouteStop.id).where(RouteStop.route_id == route.id))).all()
-        )
-        if current != set(stop_ids):
-            raise Conflict("The route's stops changed while it was being optimized")
+        if not await stops_unchanged(session, route, job):
+            raise Conflict(STOPS_CHANGED)
     plan: dict[str, Any] = (
         result["routes"][0] if result.get("routes") else {"visits": [], "distance_m": 0}
     )
@@ -459,6 +467,15 @@ async def wait_for_job(
             return job
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 1.5, 0.05)
+
+
+def raise_if_failed(job: OptimizationJob) -> None:
+    """A client waiting for a job that failed gets OPTIMIZATION_FAILED."""
+    if job.status == JobStatus.FAILED:
+        raise OptimizationFailed(
+            "The optimization failed, the fallback solver too; the route is a draft again",
+            details={"job_id": str(job.id), "error": job.error_message},
+        )
 
 
 def _solve(
@@ -644,6 +661,16 @@ async def _solve_and_save(
             await session.get(Route, job.route_id, with_for_update=True) if job.route_id else None
         )
         actor = Principal(requester or UUID(int=0), workspace_id, None, "system")
+        if (
+            result is not None
+            and route is not None
+            and route.deleted_at is None
+            and route.status == RouteStatus.OPTIMIZING
+            and not await stops_unchanged(session, route, job)
+        ):
+            # The plan is for stops the route no longer has: it is not saved.
+            result, error = None, STOPS_CHANGED
+            job.error_message = f"OPTIMIZATION_FAILED: {error}"
         if result is None:
             job.status = JobStatus.FAILED
             if route is not None and route.status == RouteStatus.OPTIMIZING:
@@ -666,7 +693,14 @@ async def _solve_and_save(
                 and route.deleted_at is None
                 and route.status == RouteStatus.OPTIMIZING
             ):
-                await apply_result(session=session, actor=actor, route=route, job=job)
+                # The stops were just checked under the route's lock.
+                await apply_result(
+                    session=session,
+                    actor=actor,
+                    route=route,
+                    job=job,
+                    locked_stop_ids=[UUID(s) for s in job.input_data["route_stop_ids"]],
+                )
         session.add(job)
         final = job.status
     await channel.publish(job_id, {"status": final.value, "elapsed_s": round(elapsed, 3)})
