@@ -79,7 +79,9 @@ class AnalyticsOptimization(SQLModel, table=True):
     distance_m: float | None = Field(default=None, sa_column=_float())
     duration_s: float | None = Field(default=None, sa_column=_float())
     submitted_distance_m: float | None = Field(default=None, sa_column=_float())
+    submitted_duration_s: float | None = Field(default=None, sa_column=_float())
     previous_distance_m: float | None = Field(default=None, sa_column=_float())
+    previous_duration_s: float | None = Field(default=None, sa_column=_float())
     optimization_score: float | None = Field(default=None, sa_column=_float())
     solve_time_ms: float | None = Field(default=None, sa_column=_float())
     cached: bool = Field(

@@ -118,6 +118,12 @@ async def test_reports_equal_a_direct_computation_of_the_seeded_history(
     assert efficiency["saved_vs_submitted_m"] == 2_000
     assert efficiency["saved_vs_submitted_pct"] == round(100 * 2_000 / 17_000, 4)
     assert (efficiency["replans"], efficiency["saved_vs_previous_m"]) == (1, 5_000)
+    # Time: 4,500 s submitted against 3,600 planned, and 1,800 against 1,800.
+    assert efficiency["planned_duration_s"] == 5_400
+    assert efficiency["submitted_duration_s"] == 6_300
+    assert efficiency["saved_vs_submitted_s"] == 900
+    assert efficiency["saved_vs_submitted_time_pct"] == round(100 * 900 / 6_300, 4)
+    assert efficiency["saved_vs_previous_s"] == 3_600 - 1_800
     assert (efficiency["cache_hits"], efficiency["cache_hit_rate"]) == (1, 0.5)
     assert efficiency["solve_time_avg_ms"] == 125
     solvers = (await report(client, analyst, "efficiency", group_by="solver"))["data"]["groups"]

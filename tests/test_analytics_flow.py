@@ -14,11 +14,11 @@ import pytest
 from starlette.applications import Starlette
 
 from services.analytics.rebuild import rebuild_read_models
-from tests.analytics_helpers import read_models
+from tests.analytics_helpers import read_models, submitted_order_seconds
 from tests.conftest import DatabaseUnderTest
 from tests.events_helpers import events_process, eventually
 from tests.helpers import Session, member, register
-from tests.routing_helpers import city, make_vehicle, route_body, worker
+from tests.routing_helpers import CUSTOMERS, DEPOT, city, make_vehicle, route_body, worker
 
 __all__ = ["worker"]
 
@@ -107,6 +107,18 @@ async def test_a_route_lifecycle_reaches_every_report(
     saved = 2 * (submitted - plan["distance_km"] * 1000)
     assert efficiency["totals"]["saved_vs_submitted_m"] == pytest.approx(saved, abs=2)
     assert [g["key"] for g in efficiency["groups"]] == [job["result"]["solver"]]
+    # Time against the submitted order, on the matrix the plan was priced with (great
+    # circle x 1.3 at a van's 40 km/h; no windows, so no waits) plus 5 minutes a stop.
+    submitted_s = submitted_order_seconds(DEPOT, CUSTOMERS, detour=1.3, speed_kmh=40, service_s=300)
+    assert job["result"]["submitted_duration_s"] == pytest.approx(
+        submitted_s, abs=len(CUSTOMERS) + 1
+    )
+    assert submitted_s > job["result"]["duration_s"]
+    totals = efficiency["totals"]
+    assert totals["submitted_duration_s"] == 2 * job["result"]["submitted_duration_s"]
+    assert totals["saved_vs_submitted_s"] == 2 * (
+        job["result"]["submitted_duration_s"] - job["result"]["duration_s"]
+    )
 
     fleet = (await fetch(client, admin, "fleet", group_by="vehicle"))["data"]
     (row,) = fleet["groups"]

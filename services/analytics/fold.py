@@ -132,10 +132,10 @@ _OPTIMIZED = text(
 _OPTIMIZATION = text(
     """
     INSERT INTO analytics_optimizations (workspace_id, event_id, day, route_id, solver,
-        distance_m, duration_s, submitted_distance_m, previous_distance_m,
-        optimization_score, solve_time_ms, cached)
+        distance_m, duration_s, submitted_distance_m, submitted_duration_s,
+        previous_distance_m, previous_duration_s, optimization_score, solve_time_ms, cached)
     VALUES (:ws, :event_id, :day, :route_id, :solver, :distance_m, :duration_s, :submitted,
-        :previous, :score, :solve_time_ms, :cached)
+        :submitted_s, :previous, :previous_s, :score, :solve_time_ms, :cached)
     ON CONFLICT DO NOTHING
     """
 )
@@ -171,7 +171,9 @@ async def _route_optimized(session: AsyncSession, event: Event) -> None:
             "distance_m": distance,
             "duration_s": duration,
             "submitted": _number(data.get("submitted_distance_m")),
+            "submitted_s": _number(data.get("submitted_duration_s")),
             "previous": _number(data.get("previous_distance_m")),
+            "previous_s": _number(data.get("previous_duration_s")),
             "score": _number(data.get("optimization_score")),
             "solve_time_ms": _number(data.get("solve_time_ms")),
             "cached": bool(data.get("cached")),
