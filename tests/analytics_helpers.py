@@ -300,6 +300,7 @@ READ_MODEL_TABLES = (
     "analytics_optimizations",
     "analytics_vehicle_state",
     "analytics_vehicle_status",
+    "analytics_vehicle_status_days",
     "analytics_vehicle_days",
     "analytics_incidents",
     "analytics_quantum_jobs",

@@ -33,14 +33,33 @@ class ReportRange:
     @property
     def params(self) -> dict[str, Any]:
         """Day-keyed models count the days that overlap [start, end); status intervals are
-        clipped to the instants."""
+        clipped to the instants: the whole days inside the range (`first_full_day` to
+        `last_full_day`, none when the first is after the last) and the partial days at
+        its ends (`edge_starts` to `edge_ends`)."""
         last = (self.end - timedelta(microseconds=1)).date()
+        first_full = _midnight(self.start)
+        if first_full < self.start:
+            first_full += timedelta(days=1)
+        full_end = _midnight(self.end)
+        if first_full >= full_end:  # no whole day inside
+            edges = [(self.start, self.end)]
+        else:
+            edges = [(self.start, first_full)] if self.start < first_full else []
+            edges += [(full_end, self.end)] if full_end < self.end else []
         return {
             "first_day": self.start.date(),
             "last_day": last,
             "start_at": self.start,
             "end_at": self.end,
+            "first_full_day": first_full.date(),
+            "last_full_day": (full_end - timedelta(days=1)).date(),
+            "edge_starts": [s for s, _ in edges],
+            "edge_ends": [e for _, e in edges],
         }
+
+
+def _midnight(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,16 +238,29 @@ async def _routes_rows(
 
 # Fleet ----------------------------------------------------------------------------------
 
+# Status time: whole days from the per-day sums the fold keeps; the range's partial first
+# and last days cut from the facts (those inside them, and each vehicle's last before).
 _FLEET = """
-    WITH changes AS (
-        SELECT vehicle_id, status, at,
-            lead(at) OVER (PARTITION BY vehicle_id ORDER BY at) AS until
-        FROM analytics_vehicle_status WHERE at < :end_at),
+    WITH edges AS (
+        SELECT * FROM unnest(CAST(:edge_starts AS timestamptz[]),
+                             CAST(:edge_ends AS timestamptz[])) AS w(ws, we)),
+    facts AS (
+        SELECT f.vehicle_id, f.status, f.at, edges.ws, edges.we
+        FROM edges JOIN analytics_vehicle_status f ON f.at >= edges.ws AND f.at < edges.we
+        UNION ALL
+        SELECT p.vehicle_id, p.status, p.at, edges.ws, edges.we
+        FROM edges CROSS JOIN analytics_vehicle_state v CROSS JOIN LATERAL (
+            SELECT f.vehicle_id, f.status, f.at FROM analytics_vehicle_status f
+            WHERE f.vehicle_id = v.vehicle_id AND f.at < edges.ws
+            ORDER BY f.at DESC LIMIT 1) AS p),
     intervals AS (
-        SELECT vehicle_id, status,
-            greatest(at, :start_at) AT TIME ZONE 'UTC' AS s,
-            least(until, :end_at) AT TIME ZONE 'UTC' AS e
-        FROM changes WHERE until > :start_at),
+        SELECT facts.vehicle_id, facts.status,
+            greatest(facts.at, facts.ws) AT TIME ZONE 'UTC' AS s,
+            least(n.at, facts.we) AT TIME ZONE 'UTC' AS e
+        FROM facts CROSS JOIN LATERAL (
+            SELECT min(f.at) AS at FROM analytics_vehicle_status f
+            WHERE f.vehicle_id = facts.vehicle_id AND f.at > facts.at) AS n
+        WHERE n.at > facts.ws),
     pieces AS (
         SELECT vehicle_id, status, d::date AS day,
             extract(epoch FROM least(e, d + interval '1 day') - greatest(s, d))::float AS secs
@@ -242,6 +274,10 @@ _FLEET = """
             coalesce(sum(secs) FILTER (WHERE status = 'maintenance'), 0) AS maintenance_s,
             0::float AS distance_m
         FROM pieces WHERE secs > 0 GROUP BY 1, 2
+        UNION ALL
+        SELECT vehicle_id, day, in_transit_us / 1e6::float, available_us / 1e6::float,
+            offline_us / 1e6::float, maintenance_us / 1e6::float, 0
+        FROM analytics_vehicle_status_days WHERE day BETWEEN :first_full_day AND :last_full_day
         UNION ALL
         SELECT vehicle_id, day, 0, 0, 0, 0, distance_m FROM analytics_vehicle_days
         WHERE day BETWEEN :first_day AND :last_day),
