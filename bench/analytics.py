@@ -26,7 +26,7 @@ Then, with --lag-seconds S: `python app.py` (its relay off), one relay process a
 `analytics` consumer process (`python -m tasks.events`), and bench/events.py's open-loop
 load at --rate events/s (tracking batches and vehicle updates through the API) into a new
 workspace of 1,000 vans, beside the read models above. Lag: from each event's envelope
-timestamp (the committing transaction's) to the first poll (every 20 ms, PostgreSQL's
+timestamp (the committing transaction's) to the first poll (every 50 ms, PostgreSQL's
 clock) that sees the `analytics` consumer's receipt of it committed, which commits in the
 same transaction as the event's effect on the read models: when a report first counts it.
 Each figure comes with the load average when it was taken; everything shares one machine.
@@ -41,6 +41,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -69,7 +70,8 @@ RANGE_DAYS = 30
 # Events per generated route: created, optimized, deployed, completed, two status
 # changes, ten fixes; an incident every 10th route and a quantum job every 20th.
 PER_ROUTE = 16 + 1 / 10 + 1 / 20
-POLL_S = 0.02
+POLL_S = 0.05
+RECEIPT_MARGIN_S = 2.0
 
 # $1 workspace, $2 start of the 90 days, $3 routes, $4 vehicles, $5 seconds routes start in.
 GENERATE = """
@@ -91,7 +93,8 @@ events AS (
     UNION ALL
     SELECT r.at + e.offset_s * interval '1 second', e.topic, e.payload
     FROM routes AS r CROSS JOIN LATERAL (VALUES
-        (0, 'route.created', jsonb_build_object('route_id', r.route_id, 'vehicle_id', r.vehicle_id)),
+        (0, 'route.created',
+            jsonb_build_object('route_id', r.route_id, 'vehicle_id', r.vehicle_id)),
         (30, 'route.optimized', jsonb_build_object(
             'route_id', r.route_id, 'vehicle_id', r.vehicle_id, 'distance_m', r.distance,
             'duration_s', r.distance / 10,
@@ -101,13 +104,16 @@ events AS (
             'optimization_score', 30 * r.u,
             'solver', (ARRAY['pyvrp', 'ortools', 'nearest'])[1 + r.n % 3],
             'solve_time_ms', 20 + 1980 * random(), 'cached', random() < 0.2, 'stops', 10)),
-        (600, 'route.deployed', jsonb_build_object('route_id', r.route_id, 'vehicle_id', r.vehicle_id)),
-        (600, 'vehicle.status_changed', jsonb_build_object('vehicle_id', r.vehicle_id, 'to', 'in_transit')),
+        (600, 'route.deployed',
+            jsonb_build_object('route_id', r.route_id, 'vehicle_id', r.vehicle_id)),
+        (600, 'vehicle.status_changed',
+            jsonb_build_object('vehicle_id', r.vehicle_id, 'to', 'in_transit')),
         (4800, 'route.completed', jsonb_build_object(
             'route_id', r.route_id, 'vehicle_id', r.vehicle_id, 'actual_duration_s', 4200,
             'planned_distance_m', r.distance, 'planned_duration_s', r.distance / 10,
             'stops', 10, 'stops_served', 10, 'stops_on_time', 6 + floor(random() * 5)::int)),
-        (4800, 'vehicle.status_changed', jsonb_build_object('vehicle_id', r.vehicle_id, 'to', 'available'))
+        (4800, 'vehicle.status_changed',
+            jsonb_build_object('vehicle_id', r.vehicle_id, 'to', 'available'))
     ) AS e(offset_s, topic, payload)
     UNION ALL
     SELECT f.at, 'vehicle.position_updated', jsonb_build_object(
@@ -130,8 +136,10 @@ events AS (
         'circuits', 2, 'classical_cost', 50 + 50 * r.u,
         'final_cost', 50 + 50 * r.u - CASE WHEN random() < 0.3 THEN 5 * random() ELSE 0 END,
         'qubits', 4 + floor(random() * 13)::int, 'depth', 10 + floor(random() * 71)::int,
-        'energy', -10 * random(), 'gap_to_exact', CASE WHEN random() < 0.5 THEN 0 ELSE 3 * random() END,
-        'fell_back', random() < 0.1, 'timed_out', random() < 0.05, 'time_ms', 500 + 4500 * random())
+        'energy', -10 * random(),
+        'gap_to_exact', CASE WHEN random() < 0.5 THEN 0 ELSE 3 * random() END,
+        'fell_back', random() < 0.1, 'timed_out', random() < 0.05,
+        'time_ms', 500 + 4500 * random())
     FROM routes AS r WHERE r.n % 20 = 0)
 INSERT INTO analytics_events (id, created_at, workspace_id, event_type, entity_type, payload)
 SELECT gen_random_uuid(), at, $1::uuid, topic, 'bench', payload FROM events
@@ -281,19 +289,33 @@ def figures(timings: list[float]) -> dict[str, float]:
     return {"p50": round(percentile(timings, 0.5), 1), "p99": round(percentile(timings, 0.99), 1)}
 
 
+PASSWORD = "Bench-analytics-1!"
+
+
+def admins_file(database: str) -> Path:
+    """Who administers each workspace of a built database (for --reuse)."""
+    return Path(tempfile.gettempdir()) / f"{database}.admins.json"
+
+
 async def register(client: httpx.AsyncClient, n: int) -> tuple[uuid.UUID, str]:
+    email = f"bench-{n}-{uuid.uuid4().hex[:6]}@example.com"
     response = await client.post(
         "/api/v1/auth/register",
         json={
-            "email": f"bench-{n}-{uuid.uuid4().hex[:6]}@example.com",
-            "password": "Bench-analytics-1!",
+            "email": email,
+            "password": PASSWORD,
             "full_name": "Bench",
             "organization_name": f"Bench {n}",
             "workspace_name": "Main",
         },
     )
-    data = response.json()["data"]
-    return uuid.UUID(data["workspace"]["id"]), data["access_token"]
+    return uuid.UUID(response.json()["data"]["workspace"]["id"]), email
+
+
+async def log_in(client: httpx.AsyncClient, email: str) -> str:
+    response = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"]["access_token"])
 
 
 async def reports_over_http(
@@ -314,24 +336,42 @@ async def reports_over_http(
     return {name: sorted(t) for name, t in timings.items()}
 
 
+async def build(args: argparse.Namespace, redis_url: str, report: dict[str, Any]) -> None:
+    """Workspaces, their generated events, and the rebuild that folds them."""
+    await prepare_database(args.database)
+    async with served_api(args.database, redis_url) as client:
+        registered = [await register(client, i) for i in range(args.workspaces)]
+    admins_file(args.database).write_text(json.dumps([[str(w), e] for w, e in registered]))
+    started = time.perf_counter()
+    written = [
+        await generate(args.database, workspace_id, args.events, seed=i)
+        for i, (workspace_id, _) in enumerate(registered)
+    ]
+    report["events_per_workspace"] = written
+    report["generate_s"] = round(time.perf_counter() - started, 1)
+    report["generate_load_average"] = load_average()
+    report["rebuild"] = rebuild(args.database, redis_url)
+    log(f"rebuilt: {report['rebuild']}")
+
+
+def log(message: str) -> None:
+    print(f"[analytics] {message}", file=sys.stderr, flush=True)
+
+
 async def scale(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     report: dict[str, Any] = {"workspaces": args.workspaces}
+    if not args.reuse:
+        await build(args, redis_url, report)
+    conn = await asyncpg.connect(owner_url(args.database))
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
     async with served_api(args.database, redis_url) as client:
-        admins = [await register(client, i) for i in range(args.workspaces)]
-        started = time.perf_counter()
-        written = [
-            await generate(args.database, workspace_id, args.events, seed=i)
-            for i, (workspace_id, _) in enumerate(admins)
+        admins = [
+            (uuid.UUID(workspace), await log_in(client, email))
+            for workspace, email in json.loads(admins_file(args.database).read_text())
         ]
-        report["events_per_workspace"] = written
-        report["generate_s"] = round(time.perf_counter() - started, 1)
-        report["generate_load_average"] = load_average()
-        report["rebuild"] = rebuild(args.database, redis_url)
-        conn = await asyncpg.connect(owner_url(args.database))
-        try:
-            await conn.execute("ANALYZE")
-        finally:
-            await conn.close()
         http = await reports_over_http(client, admins, args.iterations)
         report["reports_ms"] = {name: figures(t) for name, t in http.items()}
         report["reports_load_average"] = load_average()
@@ -370,9 +410,14 @@ async def lag(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         seen: dict[uuid.UUID, float] = {}
         stop = asyncio.Event()
 
+        loaded_from = await conn.fetchval("SELECT clock_timestamp()")
+
         async def poll() -> None:
-            since = datetime.now(UTC)
+            # A receipt carries its transaction's start: one that commits after a poll began
+            # is still found by the next polls, which look back RECEIPT_MARGIN_S.
+            polled = loaded_from
             while not stop.is_set():
+                began = datetime.now(UTC)
                 async with conn.transaction():
                     await scoped(conn, workspace_id)
                     rows = await conn.fetch(
@@ -380,9 +425,10 @@ async def lag(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
                         " AS lag_s FROM consumer_receipts r JOIN analytics_events e"
                         " ON e.id = r.event_id AND e.created_at >= $2"
                         " WHERE r.consumer_group = 'analytics' AND r.processed_at >= $1",
-                        since - timedelta(seconds=30),
-                        since - timedelta(seconds=5),
+                        max(loaded_from, polled - timedelta(seconds=RECEIPT_MARGIN_S)),
+                        loaded_from,
                     )
+                polled = began
                 for row in rows:
                     seen.setdefault(row["event_id"], float(row["lag_s"]))
                 await asyncio.sleep(POLL_S)
@@ -392,16 +438,22 @@ async def lag(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
         await load(url, fleet.token, fleet.vehicle_ids, rate=args.rate, duration_s=args.lag_seconds)
         loaded_s = time.perf_counter() - started
         load_avg = load_average()
+        # Drained: nothing new folded for 3 s (or a minute passed).
+        deadline, quiet = time.monotonic() + 60, 0
+        while quiet < 6 and time.monotonic() < deadline:
+            before = len(seen)
+            await asyncio.sleep(0.5)
+            quiet = quiet + 1 if len(seen) == before else 0
+        stop.set()
+        await poller
         async with conn.transaction():
             await scoped(conn, workspace_id)
             committed = await conn.fetchval(
-                "SELECT count(*) FROM analytics_events WHERE workspace_id = $1", workspace_id
+                "SELECT count(*) FROM analytics_events"
+                " WHERE workspace_id = $1 AND created_at >= $2",
+                workspace_id,
+                loaded_from,
             )
-        deadline = time.monotonic() + 60
-        while len(seen) < committed and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        stop.set()
-        await poller
         await conn.close()
         lags = sorted(v * 1000 for v in seen.values())
         return {
@@ -424,7 +476,6 @@ async def lag(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    await prepare_database(args.database)
     redis_url = redis_db_url(args.redis_db)
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
@@ -447,6 +498,9 @@ def main() -> None:
     )
     parser.add_argument("--lag-seconds", type=float, default=0, help="0: no lag run")
     parser.add_argument("--rate", type=int, default=2000, help="events/s in the lag run")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the database a previous run built"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     report = asyncio.run(run(args))

@@ -111,7 +111,15 @@ class AnalyticsVehicleStatus(SQLModel, table=True):
     one (computed by the fleet report), so the order events are folded in does not matter."""
 
     __tablename__ = "analytics_vehicle_status"
-    __table_args__ = (sa.Index("idx_analytics_vehicle_status_at", "workspace_id", "at"),)
+    __table_args__ = (
+        sa.Index("idx_analytics_vehicle_status_at", "workspace_id", "at"),
+        sa.Index(
+            "idx_analytics_vehicle_status_deleted",
+            "workspace_id",
+            "vehicle_id",
+            postgresql_where=sa.text("status = 'deleted'"),
+        ),
+    )
 
     workspace_id: UUID = Field(sa_column=_uuid(key=True))
     vehicle_id: UUID = Field(sa_column=_uuid(key=True))

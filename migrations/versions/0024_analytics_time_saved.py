@@ -7,9 +7,9 @@ solver used) and the previous plan's, beside their distances.
 days, in whole microseconds, kept by the fold as status facts arrive (in any order): the
 fleet report reads whole days from it and cuts only the range's partial first and last day
 from the facts. Filled here from the facts already folded, under the same forced tenant
-policy as the other read models. Two indexes: status facts by time (the partial days), and
-routes by vehicle and deploy time (the fold credits each GPS stretch to the route its
-vehicle was driving).
+policy as the other read models. Indexes: status facts by time (the partial days) and
+deleted vehicles' facts (the vehicles the fleet report knows), and routes by vehicle and
+deploy time (the fold credits each GPS stretch to the route its vehicle was driving).
 
 Revision ID: 0024
 Revises: 0023
@@ -67,6 +67,12 @@ def upgrade() -> None:
     op.create_index(
         "idx_analytics_vehicle_status_at", "analytics_vehicle_status", ["workspace_id", "at"]
     )
+    op.create_index(
+        "idx_analytics_vehicle_status_deleted",
+        "analytics_vehicle_status",
+        ["workspace_id", "vehicle_id"],
+        postgresql_where=sa.text("status = 'deleted'"),
+    )
     op.create_table(
         STATUS_DAYS,
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
@@ -94,6 +100,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table(STATUS_DAYS)
+    op.drop_index("idx_analytics_vehicle_status_deleted", table_name="analytics_vehicle_status")
     op.drop_index("idx_analytics_vehicle_status_at", table_name="analytics_vehicle_status")
     op.drop_index("idx_analytics_routes_vehicle", table_name="analytics_routes")
     for column in ("previous_duration_s", "submitted_duration_s"):

@@ -21,6 +21,7 @@ from models.analytics_inputs import ReportQuery
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 WEEK = "date_trunc('week', day)::date"
+# The incidents report's one group when grouped by vehicle (it is not).
 TOTAL = "NULL::text"
 
 
@@ -154,16 +155,22 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
 
 async def _grouped(
     session: AsyncSession, sql: str, key: str, window: ReportRange
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of `sql` over the whole range and by `key`, from one statement: its
+    grouping sets tell them apart by the `total` column."""
     result = await session.execute(text(sql.format(key=key)), window.params)
-    return [{k: _round(v) for k, v in row.items()} for row in result.mappings().all()]
+    totals: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    for row in result.mappings().all():
+        figures = {k: _round(v) for k, v in row.items() if k != "total"}
+        (totals if row["total"] else groups).append(figures)
+    return totals, groups
 
 
 async def _by_key_and_total(
     session: AsyncSession, sql: str, keys: Mapping[str, str], window: ReportRange
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    groups = await _grouped(session, sql, keys[window.group_by], window)
-    totals = await _grouped(session, sql, TOTAL, window)
+    totals, groups = await _grouped(session, sql, keys[window.group_by], window)
     return (totals[0] if totals else {}), groups
 
 
@@ -174,14 +181,14 @@ def _sorted(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # Routes ---------------------------------------------------------------------------------
 
 _ROUTES = """
-    SELECT {key} AS key, status, count(*) AS routes,
+    SELECT {key} AS key, GROUPING({key}) = 1 AS total, status, count(*) AS routes,
         sum(planned_distance_m) AS planned_distance_m, sum(actual_distance_m) AS actual_distance_m,
         sum(planned_duration_s) AS planned_duration_s, sum(actual_duration_s) AS actual_duration_s,
         coalesce(sum(stops_served), 0) AS stops_served,
         coalesce(sum(stops_on_time), 0) AS stops_on_time,
         sum(deviations) AS deviations
     FROM analytics_routes WHERE day BETWEEN :first_day AND :last_day
-    GROUP BY 1, 2
+    GROUP BY GROUPING SETS (({key}, status), (status))
 """
 
 
@@ -221,19 +228,12 @@ async def routes_report(
 ) -> Report:
     """Routes by status; planned against actual distance and duration; on-time stop rate;
     deviations per 100 km."""
-    totals, rows = await _routes_rows(session, window)
+    totals, rows = await _grouped(session, _ROUTES, ROUTE_KEYS[window.group_by], window)
     keyed: dict[Any, list[dict[str, Any]]] = {}
     for row in rows:
         keyed.setdefault(row["key"], []).append(row)
     groups = [{"key": key, **_route_figures(group)} for key, group in keyed.items()]
     return Report("routes", window, as_of_time, _route_figures(totals), _sorted(groups))
-
-
-async def _routes_rows(
-    session: AsyncSession, window: ReportRange
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    groups = await _grouped(session, _ROUTES, ROUTE_KEYS[window.group_by], window)
-    return await _grouped(session, _ROUTES, TOTAL, window), groups
 
 
 # Fleet ----------------------------------------------------------------------------------
@@ -282,26 +282,27 @@ _FLEET = """
         SELECT vehicle_id, day, 0, 0, 0, 0, distance_m FROM analytics_vehicle_days
         WHERE day BETWEEN :first_day AND :last_day),
     per AS (
-        SELECT {key} AS key, vehicle_id, sum(in_transit_s) AS in_transit_s,
+        SELECT {key} AS key, GROUPING({key}) = 1 AS total, vehicle_id,
+            sum(in_transit_s) AS in_transit_s,
             sum(available_s) AS available_s, sum(offline_s) AS offline_s,
             sum(maintenance_s) AS maintenance_s, sum(distance_m) AS distance_m
         FROM days LEFT JOIN analytics_vehicle_state v USING (vehicle_id)
-        GROUP BY 1, 2)
-    SELECT key, count(*) AS vehicles,
+        GROUP BY GROUPING SETS (({key}, vehicle_id), (vehicle_id)))
+    SELECT key, total, count(*) AS vehicles,
         count(*) FILTER (WHERE in_transit_s = 0 AND distance_m = 0) AS idle_vehicles,
         sum(in_transit_s) AS in_transit_s, sum(available_s) AS available_s,
         sum(offline_s) AS offline_s, sum(maintenance_s) AS maintenance_s,
         sum(distance_m) AS distance_m
-    FROM per GROUP BY key
+    FROM per GROUP BY total, key
 """
 _INCIDENTS = """
-    SELECT {key} AS key, count(*) AS incidents_responded,
+    SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS incidents_responded,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_s) AS response_p50_s,
         percentile_cont(0.9) WITHIN GROUP (ORDER BY response_time_s) AS response_p90_s,
         avg(travel_time_s) AS travel_avg_s
     FROM analytics_incidents i LEFT JOIN analytics_vehicle_state v USING (vehicle_id)
     WHERE i.day BETWEEN :first_day AND :last_day
-    GROUP BY 1
+    GROUP BY GROUPING SETS (({key}), ()) HAVING count(*) > 0
 """
 _KNOWN = """
     SELECT count(*) FROM analytics_vehicle_state v
@@ -362,7 +363,7 @@ async def fleet_report(
 # Efficiency -----------------------------------------------------------------------------
 
 _EFFICIENCY = """
-    SELECT {key} AS key, count(*) AS optimizations,
+    SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS optimizations,
         coalesce(sum(distance_m), 0) AS distance_m,
         sum(submitted_distance_m) AS submitted_distance_m,
         sum(submitted_distance_m - distance_m) AS saved_vs_submitted_m,
@@ -377,7 +378,7 @@ _EFFICIENCY = """
         max(solve_time_ms) AS solve_time_max_ms,
         count(*) FILTER (WHERE cached) AS cache_hits
     FROM analytics_optimizations WHERE day BETWEEN :first_day AND :last_day
-    GROUP BY 1
+    GROUP BY GROUPING SETS (({key}), ()) HAVING count(*) > 0
 """
 
 
@@ -413,7 +414,7 @@ async def efficiency_report(
 # Quantum --------------------------------------------------------------------------------
 
 _QUANTUM = """
-    SELECT {key} AS key, count(*) AS jobs,
+    SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS jobs,
         count(*) FILTER (WHERE status = 'completed') AS completed,
         count(*) FILTER (WHERE status = 'failed') AS failed,
         count(*) FILTER (WHERE outcome = 'improved') AS improved,
@@ -431,7 +432,7 @@ _QUANTUM = """
         sum(classical_cost - final_cost) FILTER (WHERE status = 'completed') AS cost_saved,
         coalesce(sum(time_ms), 0) AS time_ms
     FROM analytics_quantum_jobs WHERE day BETWEEN :first_day AND :last_day
-    GROUP BY 1
+    GROUP BY GROUPING SETS (({key}), ()) HAVING count(*) > 0
 """
 
 
