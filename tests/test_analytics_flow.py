@@ -14,6 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from services.analytics.rebuild import rebuild_read_models
+from services.routing.optimization import cache_key
 from tests.analytics_helpers import read_models, submitted_order_seconds
 from tests.conftest import DatabaseUnderTest
 from tests.events_helpers import events_process, eventually
@@ -48,6 +49,13 @@ async def test_a_route_lifecycle_reaches_every_report(
     optimized = await client.post(f"/api/v1/routes/{route}/optimize?wait=30", headers=h)
     assert optimized.status_code == 200, optimized.text
     job, plan = optimized.json()["data"]["job"], optimized.json()["data"]["route"]
+    # A plan cached before results carried the submitted order's figures: the hit below
+    # times the submitted order again, on the same matrix.
+    key = cache_key(uuid.UUID(admin.workspace_id), job["input_hash"])
+    cached = await app.state.cache.get(key)
+    for figure in ("submitted_distance_m", "submitted_duration_s"):
+        assert cached.pop(figure) == job["result"][figure]
+    await app.state.cache.set(key, cached, ttl_s=600)
     second = await client.post("/api/v1/routes", json=route_body(depot, customers, van), headers=h)
     hit = await client.post(f"/api/v1/routes/{second.json()['data']['id']}/optimize", headers=h)
     assert hit.json()["data"]["job"]["cached"] is True
