@@ -14,7 +14,9 @@ template and migrated on every run) and its own Redis database (default 8, flush
   route; an incident reached every 10th route, a quantum job every 20th) written into
   `analytics_events` by one INSERT ... SELECT over generate_series in PostgreSQL;
 - rebuild: the command `python -m tasks.analytics_rebuild` folds every workspace's events
-  into the read models (the same fold as the `analytics` consumer), timed, with its rate;
+  into the read models (the same fold as the `analytics` consumer) and vacuums them, timed,
+  with its rate (--reuse skips generating and rebuilding: it measures the database a
+  previous run left);
 - reports: each report for the last 30 days, --iterations sequential GETs per report and
   workspace after a warm-up, p50/p99 in ms over HTTP (one uvicorn process);
 - from events: the same totals computed by SQL straight from `analytics_events` (the
