@@ -17,6 +17,7 @@ from models.analytics_reads import (
     AnalyticsVehicleDay,
     AnalyticsVehicleState,
     AnalyticsVehicleStatus,
+    AnalyticsVehicleStatusDay,
 )
 from models.fleet import Driver, Location, Vehicle
 from models.identity import (
@@ -41,6 +42,7 @@ __all__ = [
     "AnalyticsVehicleDay",
     "AnalyticsVehicleState",
     "AnalyticsVehicleStatus",
+    "AnalyticsVehicleStatusDay",
     "AuditLog",
     "ConsumerReceipt",
     "Driver",

@@ -42,7 +42,11 @@ class AnalyticsRoute(SQLModel, table=True):
     """A route's status and its planned and actual figures; `day` is the day it was first seen."""
 
     __tablename__ = "analytics_routes"
-    __table_args__ = (sa.Index("idx_analytics_routes_day", "workspace_id", "day"),)
+    __table_args__ = (
+        sa.Index("idx_analytics_routes_day", "workspace_id", "day"),
+        # The route a vehicle was driving when a GPS fix was taken.
+        sa.Index("idx_analytics_routes_vehicle", "workspace_id", "vehicle_id", "deployed_at"),
+    )
 
     workspace_id: UUID = Field(sa_column=_uuid(key=True))
     route_id: UUID = Field(sa_column=_uuid(key=True))
@@ -79,7 +83,9 @@ class AnalyticsOptimization(SQLModel, table=True):
     distance_m: float | None = Field(default=None, sa_column=_float())
     duration_s: float | None = Field(default=None, sa_column=_float())
     submitted_distance_m: float | None = Field(default=None, sa_column=_float())
+    submitted_duration_s: float | None = Field(default=None, sa_column=_float())
     previous_distance_m: float | None = Field(default=None, sa_column=_float())
+    previous_duration_s: float | None = Field(default=None, sa_column=_float())
     optimization_score: float | None = Field(default=None, sa_column=_float())
     solve_time_ms: float | None = Field(default=None, sa_column=_float())
     cached: bool = Field(
@@ -105,11 +111,41 @@ class AnalyticsVehicleStatus(SQLModel, table=True):
     one (computed by the fleet report), so the order events are folded in does not matter."""
 
     __tablename__ = "analytics_vehicle_status"
+    __table_args__ = (
+        sa.Index("idx_analytics_vehicle_status_at", "workspace_id", "at"),
+        sa.Index(
+            "idx_analytics_vehicle_status_deleted",
+            "workspace_id",
+            "vehicle_id",
+            postgresql_where=sa.text("status = 'deleted'"),
+        ),
+    )
 
     workspace_id: UUID = Field(sa_column=_uuid(key=True))
     vehicle_id: UUID = Field(sa_column=_uuid(key=True))
     at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), primary_key=True))
     status: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+
+
+def _micros() -> sa.Column:
+    return sa.Column(sa.BigInteger, nullable=False, server_default="0")
+
+
+class AnalyticsVehicleStatusDay(SQLModel, table=True):
+    """A vehicle's closed status intervals cut into UTC days: microseconds in each status
+    (whole integers, so the same facts give the same sums in any order they arrive)."""
+
+    __tablename__ = "analytics_vehicle_status_days"
+    __table_args__ = (sa.Index("idx_analytics_vehicle_status_days_day", "workspace_id", "day"),)
+
+    workspace_id: UUID = Field(sa_column=_uuid(key=True))
+    vehicle_id: UUID = Field(sa_column=_uuid(key=True))
+    day: date = Field(sa_column=sa.Column(sa.Date, primary_key=True))
+    in_transit_us: int = Field(default=0, sa_column=_micros())
+    available_us: int = Field(default=0, sa_column=_micros())
+    offline_us: int = Field(default=0, sa_column=_micros())
+    maintenance_us: int = Field(default=0, sa_column=_micros())
+    other_us: int = Field(default=0, sa_column=_micros())
 
 
 class AnalyticsVehicleDay(SQLModel, table=True):
@@ -174,6 +210,7 @@ READ_MODELS: tuple[type[SQLModel], ...] = (
     AnalyticsOptimization,
     AnalyticsVehicleState,
     AnalyticsVehicleStatus,
+    AnalyticsVehicleStatusDay,
     AnalyticsVehicleDay,
     AnalyticsIncident,
     AnalyticsQuantumJob,

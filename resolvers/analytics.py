@@ -52,7 +52,8 @@ class AnalyticsQuery:
     )
     analytics_efficiency: AnalyticsReport = _report(
         "efficiency",
-        "What optimization saved, solver time and cache hits; group_by day, week or solver.",
+        "Distance and time optimization saved, solver time and cache hits; "
+        "group_by day, week or solver.",
     )
     analytics_quantum: AnalyticsReport = _report(
         "quantum",

@@ -328,7 +328,7 @@ CATALOGUE: dict[tuple[str, str], Doc] = {
     ),
     ("GET", "/analytics/efficiency"): Doc(
         Op.ANALYTICS_READ,
-        "What optimization saved, solver time and cache hits",
+        "Distance and time optimization saved, solver time and cache hits",
         query=ReportQuery,
     ),
     ("GET", "/analytics/quantum"): Doc(

@@ -133,6 +133,7 @@ def job_json(job: OptimizationJob) -> dict[str, Any]:
                 "fallback_reason",
                 "unassigned",
                 "submitted_distance_m",
+                "submitted_duration_s",
                 "travel",
             )
         }

@@ -3,6 +3,7 @@ and quantum jobs, with the figures a direct computation expects from it."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,23 @@ def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 GPS_M = haversine_m(FIXES[0], FIXES[1]) + haversine_m(FIXES[1], FIXES[2])
+
+
+def submitted_order_seconds(
+    depot: tuple[float, float],
+    stops: list[tuple[float, float]],
+    *,
+    detour: float,
+    speed_kmh: float,
+    service_s: int,
+) -> int:
+    """Seconds from the depot through `stops` as listed and back, at `speed_kmh` over the
+    great-circle distance times `detour` (whole seconds a leg), serving each stop."""
+    path = [depot, *stops, depot]
+    legs = (
+        round(haversine_m(a, b) * detour / (speed_kmh / 3.6)) for a, b in itertools.pairwise(path)
+    )
+    return sum(legs) + service_s * len(stops)
 
 
 @dataclass
@@ -60,7 +78,9 @@ def seed_events(workspace_id: uuid.UUID) -> Seed:
                 "distance_m": 10_000,
                 "duration_s": 3600,
                 "submitted_distance_m": 12_000,
+                "submitted_duration_s": 4_500,
                 "previous_distance_m": None,
+                "previous_duration_s": None,
                 "optimization_score": 16.67,
                 "solver": "pyvrp",
                 "solve_time_ms": 200,
@@ -119,7 +139,9 @@ def seed_events(workspace_id: uuid.UUID) -> Seed:
                 "distance_m": 5_000,
                 "duration_s": 1800,
                 "submitted_distance_m": 5_000,
+                "submitted_duration_s": 1_800,
                 "previous_distance_m": 10_000,
+                "previous_duration_s": 3_600,
                 "optimization_score": 0.0,
                 "solver": "ortools",
                 "solve_time_ms": 50,
@@ -278,6 +300,7 @@ READ_MODEL_TABLES = (
     "analytics_optimizations",
     "analytics_vehicle_state",
     "analytics_vehicle_status",
+    "analytics_vehicle_status_days",
     "analytics_vehicle_days",
     "analytics_incidents",
     "analytics_quantum_jobs",

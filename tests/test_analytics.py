@@ -4,6 +4,7 @@ model, and reports read through ANALYTICS_DATABASE_URL."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from core.events import Event
 from services.analytics.consumer import apply_events
 from services.analytics.rebuild import rebuild_read_models
 from tests.analytics_helpers import (
@@ -118,6 +120,12 @@ async def test_reports_equal_a_direct_computation_of_the_seeded_history(
     assert efficiency["saved_vs_submitted_m"] == 2_000
     assert efficiency["saved_vs_submitted_pct"] == round(100 * 2_000 / 17_000, 4)
     assert (efficiency["replans"], efficiency["saved_vs_previous_m"]) == (1, 5_000)
+    # Time: 4,500 s submitted against 3,600 planned, and 1,800 against 1,800.
+    assert efficiency["planned_duration_s"] == 5_400
+    assert efficiency["submitted_duration_s"] == 6_300
+    assert efficiency["saved_vs_submitted_s"] == 900
+    assert efficiency["saved_vs_submitted_time_pct"] == round(100 * 900 / 6_300, 4)
+    assert efficiency["saved_vs_previous_s"] == 3_600 - 1_800
     assert (efficiency["cache_hits"], efficiency["cache_hit_rate"]) == (1, 0.5)
     assert efficiency["solve_time_avg_ms"] == 125
     solvers = (await report(client, analyst, "efficiency", group_by="solver"))["data"]["groups"]
@@ -179,6 +187,94 @@ async def test_rebuilding_from_stored_events_gives_the_incremental_read_models(
     # The rebuild marked every event applied: a late delivery of one changes nothing.
     await apply_events(db=app.state.db, events=seed.events[-5:])
     assert await read_models(owner_conn, admin.workspace_id) == incremental
+
+
+STATUSES = ("in_transit", "available", "offline", "maintenance")
+
+
+def clipped_status_seconds(
+    facts: list[asyncpg.Record], start: datetime, end: datetime
+) -> dict[tuple[str, str], float]:
+    """Seconds per (status, UTC day) of the closed intervals between each vehicle's
+    consecutive facts, clipped to [start, end)."""
+    out: dict[tuple[str, str], float] = {}
+    by_vehicle: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    for fact in facts:
+        by_vehicle.setdefault(fact["vehicle_id"], []).append(fact)
+    for rows in by_vehicle.values():
+        rows.sort(key=lambda r: r["at"])
+        for this, following in itertools.pairwise(rows):
+            s, e = max(this["at"], start), min(following["at"], end)
+            while s < e:
+                midnight = s.replace(hour=0, minute=0, second=0, microsecond=0)
+                cut = min(e, midnight + timedelta(days=1))
+                key = (this["status"], s.date().isoformat())
+                out[key] = out.get(key, 0.0) + (cut - s).total_seconds()
+                s = cut
+    return out
+
+
+async def test_status_time_over_any_range_is_the_facts_clipped_to_it(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """Whole days come from the per-day sums, partial days from the facts: ranges that
+    start and end mid-day, lie within one day, or fall on midnights all agree with the
+    status facts clipped by hand."""
+    admin = await register(client)
+    seed = await seeded(app, owner_conn, admin.workspace_id)
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        facts = await owner_conn.fetch(
+            "SELECT vehicle_id, at, status FROM analytics_vehicle_status"
+        )
+    base = seed.base
+    ranges = [
+        (base + timedelta(hours=2, minutes=30), base + timedelta(days=1, hours=5)),
+        (base + timedelta(minutes=30), base + timedelta(hours=2, minutes=30)),
+        (base, base + timedelta(days=3)),
+        (base - timedelta(hours=4), base + timedelta(days=2, hours=1, seconds=7)),
+    ]
+    for start, end in ranges:
+        expected = clipped_status_seconds(facts, start, end)
+        params = {"from": start.isoformat(), "to": end.isoformat()}
+        body = (await report(client, admin, "fleet", **params))["data"]
+        for status in STATUSES:
+            total = sum(v for (s, _), v in expected.items() if s == status)
+            assert body["totals"][f"{status}_s"] == pytest.approx(total, abs=1e-3), (start, end)
+        for group in body["groups"]:
+            day_in_transit = expected.get(("in_transit", group["key"]), 0.0)
+            assert group["in_transit_s"] == pytest.approx(day_in_transit, abs=1e-3)
+
+
+async def test_status_days_do_not_depend_on_the_order_facts_arrive_in(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """The seed's vehicle status changes, one delivery each: every vehicle's first and
+    last fact, then the ones between them (each splitting an interval already counted):
+    the per-day status time is the rebuild's, in order, and the fleet report the same."""
+    admin = await register(client)
+    seed = seed_events(uuid.UUID(admin.workspace_id))
+    changes = [
+        e for e in seed.events if e.event_type in ("vehicle.created", "vehicle.status_changed")
+    ]
+    await store_events(owner_conn, changes)
+    tracks: dict[str, list[Event]] = {}
+    for event in await stored_events(owner_conn, admin.workspace_id):
+        tracks.setdefault(str(event.data.get("vehicle_id")), []).append(event)
+    assert max(len(track) for track in tracks.values()) >= 3
+    ends = [e for track in tracks.values() for e in (track[0], track[-1])]
+    between = [e for track in tracks.values() for e in track[1:-1]]
+    for event in (*ends, *between):
+        await apply_events(db=app.state.db, events=[event])
+    backwards = await read_models(owner_conn, admin.workspace_id)
+    assert len(backwards["analytics_vehicle_status_days"]) >= 3
+    to = datetime.now(UTC).isoformat()
+    before = (await report(client, admin, "fleet", group_by="day", to=to))["data"]
+    await rebuild_read_models(db=app.state.db, workspace_id=seed.workspace_id)
+    assert await read_models(owner_conn, admin.workspace_id) == backwards
+    assert (await report(client, admin, "fleet", group_by="day", to=to))["data"] == before
 
 
 async def test_the_rebuild_command_replays_every_workspace(

@@ -14,11 +14,12 @@ import pytest
 from starlette.applications import Starlette
 
 from services.analytics.rebuild import rebuild_read_models
-from tests.analytics_helpers import read_models
+from services.routing.optimization import cache_key
+from tests.analytics_helpers import read_models, submitted_order_seconds
 from tests.conftest import DatabaseUnderTest
 from tests.events_helpers import events_process, eventually
 from tests.helpers import Session, member, register
-from tests.routing_helpers import city, make_vehicle, route_body, worker
+from tests.routing_helpers import CUSTOMERS, DEPOT, city, make_vehicle, route_body, worker
 
 __all__ = ["worker"]
 
@@ -48,6 +49,13 @@ async def test_a_route_lifecycle_reaches_every_report(
     optimized = await client.post(f"/api/v1/routes/{route}/optimize?wait=30", headers=h)
     assert optimized.status_code == 200, optimized.text
     job, plan = optimized.json()["data"]["job"], optimized.json()["data"]["route"]
+    # A plan cached before results carried the submitted order's figures: the hit below
+    # times the submitted order again, on the same matrix.
+    key = cache_key(uuid.UUID(admin.workspace_id), job["input_hash"])
+    cached = await app.state.cache.get(key)
+    for figure in ("submitted_distance_m", "submitted_duration_s"):
+        assert cached.pop(figure) == job["result"][figure]
+    await app.state.cache.set(key, cached, ttl_s=600)
     second = await client.post("/api/v1/routes", json=route_body(depot, customers, van), headers=h)
     hit = await client.post(f"/api/v1/routes/{second.json()['data']['id']}/optimize", headers=h)
     assert hit.json()["data"]["job"]["cached"] is True
@@ -107,6 +115,18 @@ async def test_a_route_lifecycle_reaches_every_report(
     saved = 2 * (submitted - plan["distance_km"] * 1000)
     assert efficiency["totals"]["saved_vs_submitted_m"] == pytest.approx(saved, abs=2)
     assert [g["key"] for g in efficiency["groups"]] == [job["result"]["solver"]]
+    # Time against the submitted order, on the matrix the plan was priced with (great
+    # circle x 1.3 at a van's 40 km/h; no windows, so no waits) plus 5 minutes a stop.
+    submitted_s = submitted_order_seconds(DEPOT, CUSTOMERS, detour=1.3, speed_kmh=40, service_s=300)
+    assert job["result"]["submitted_duration_s"] == pytest.approx(
+        submitted_s, abs=len(CUSTOMERS) + 1
+    )
+    assert submitted_s > job["result"]["duration_s"]
+    totals = efficiency["totals"]
+    assert totals["submitted_duration_s"] == 2 * job["result"]["submitted_duration_s"]
+    assert totals["saved_vs_submitted_s"] == 2 * (
+        job["result"]["submitted_duration_s"] - job["result"]["duration_s"]
+    )
 
     fleet = (await fetch(client, admin, "fleet", group_by="vehicle"))["data"]
     (row,) = fleet["groups"]

@@ -10,7 +10,7 @@ fresh as the read. Its statements (a look-up by primary key, the membership's tw
 keep one generic plan each for the session instead of being planned on every call.
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from alembic import op
 from core.settings import get_settings
 
 revision: str = "0025"
-down_revision: str | None = "0023"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -132,10 +132,10 @@ _OPTIMIZED = text(
 _OPTIMIZATION = text(
     """
     INSERT INTO analytics_optimizations (workspace_id, event_id, day, route_id, solver,
-        distance_m, duration_s, submitted_distance_m, previous_distance_m,
-        optimization_score, solve_time_ms, cached)
+        distance_m, duration_s, submitted_distance_m, submitted_duration_s,
+        previous_distance_m, previous_duration_s, optimization_score, solve_time_ms, cached)
     VALUES (:ws, :event_id, :day, :route_id, :solver, :distance_m, :duration_s, :submitted,
-        :previous, :score, :solve_time_ms, :cached)
+        :submitted_s, :previous, :previous_s, :score, :solve_time_ms, :cached)
     ON CONFLICT DO NOTHING
     """
 )
@@ -171,7 +171,9 @@ async def _route_optimized(session: AsyncSession, event: Event) -> None:
             "distance_m": distance,
             "duration_s": duration,
             "submitted": _number(data.get("submitted_distance_m")),
+            "submitted_s": _number(data.get("submitted_duration_s")),
             "previous": _number(data.get("previous_distance_m")),
+            "previous_s": _number(data.get("previous_duration_s")),
             "score": _number(data.get("optimization_score")),
             "solve_time_ms": _number(data.get("solve_time_ms")),
             "cached": bool(data.get("cached")),
@@ -285,11 +287,65 @@ _VEHICLE = text(
     SET vehicle_type = COALESCE(EXCLUDED.vehicle_type, analytics_vehicle_state.vehicle_type)
     """
 )
+# The status fact, and what it changes in the vehicle's closed intervals cut into days:
+# [at, next fact) now has this status instead of the previous fact's; without a next fact
+# the previous fact's interval closes at `at`. Whole microseconds, so that any order of
+# arrival sums to the same days. `reordered`: a fact arrived before a later one.
 _STATUS = text(
     """
-    INSERT INTO analytics_vehicle_status (workspace_id, vehicle_id, at, status)
-    VALUES (:ws, :vehicle_id, :at, :status)
-    ON CONFLICT DO NOTHING
+    WITH fact AS (
+        INSERT INTO analytics_vehicle_status (workspace_id, vehicle_id, at, status)
+        VALUES (:ws, :vehicle_id, :at, :status)
+        ON CONFLICT DO NOTHING
+        RETURNING at, status),
+    prev AS (
+        SELECT s.at, s.status FROM analytics_vehicle_status s
+        WHERE s.workspace_id = :ws AND s.vehicle_id = :vehicle_id AND s.at < :at
+        ORDER BY s.at DESC LIMIT 1),
+    next AS (
+        SELECT s.at FROM analytics_vehicle_status s
+        WHERE s.workspace_id = :ws AND s.vehicle_id = :vehicle_id AND s.at > :at
+        ORDER BY s.at LIMIT 1),
+    changes AS (
+        SELECT fact.status, fact.at AS s, next.at AS e, 1 AS sign FROM fact, next
+        UNION ALL
+        SELECT prev.status, fact.at, next.at, -1 FROM fact, prev, next
+        UNION ALL
+        SELECT prev.status, prev.at, fact.at, 1 FROM fact, prev
+        WHERE NOT EXISTS (SELECT 1 FROM next)),
+    pieces AS (
+        SELECT status, d::date AS day,
+            sign * (extract(epoch FROM least(e AT TIME ZONE 'UTC', d + interval '1 day')
+                                       - greatest(s AT TIME ZONE 'UTC', d)) * 1000000)::bigint
+                AS us
+        FROM changes CROSS JOIN LATERAL generate_series(
+            date_trunc('day', s AT TIME ZONE 'UTC'), e AT TIME ZONE 'UTC', interval '1 day') AS d),
+    days AS (
+        INSERT INTO analytics_vehicle_status_days AS t (workspace_id, vehicle_id, day,
+            in_transit_us, available_us, offline_us, maintenance_us, other_us)
+        SELECT :ws, :vehicle_id, day,
+            coalesce(sum(us) FILTER (WHERE status = 'in_transit'), 0),
+            coalesce(sum(us) FILTER (WHERE status = 'available'), 0),
+            coalesce(sum(us) FILTER (WHERE status = 'offline'), 0),
+            coalesce(sum(us) FILTER (WHERE status = 'maintenance'), 0),
+            coalesce(sum(us) FILTER (WHERE status NOT IN
+                ('in_transit', 'available', 'offline', 'maintenance')), 0)
+        FROM pieces WHERE us <> 0 GROUP BY day
+        ON CONFLICT (workspace_id, vehicle_id, day) DO UPDATE
+        SET in_transit_us = t.in_transit_us + EXCLUDED.in_transit_us,
+            available_us = t.available_us + EXCLUDED.available_us,
+            offline_us = t.offline_us + EXCLUDED.offline_us,
+            maintenance_us = t.maintenance_us + EXCLUDED.maintenance_us,
+            other_us = t.other_us + EXCLUDED.other_us)
+    SELECT EXISTS (SELECT 1 FROM fact, next) AS reordered
+    """
+)
+# A day whose time moved to other days entirely is no day of the vehicle's.
+_EMPTY_DAYS = text(
+    """
+    DELETE FROM analytics_vehicle_status_days
+    WHERE workspace_id = :ws AND vehicle_id = :vehicle_id AND in_transit_us = 0
+      AND available_us = 0 AND offline_us = 0 AND maintenance_us = 0 AND other_us = 0
     """
 )
 
@@ -305,7 +361,9 @@ async def _status(
     """Record that the vehicle took `status` at the event's time."""
     params = {"ws": event.workspace_id, "vehicle_id": vehicle_id}
     await session.execute(_VEHICLE, {**params, "vehicle_type": vehicle_type})
-    await session.execute(_STATUS, {**params, "at": event.timestamp, "status": status})
+    result = await session.execute(_STATUS, {**params, "at": event.timestamp, "status": status})
+    if result.scalar():
+        await session.execute(_EMPTY_DAYS, params)
 
 
 async def _vehicle_created(session: AsyncSession, event: Event) -> None:

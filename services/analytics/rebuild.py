@@ -4,7 +4,6 @@ transaction (readers see the old numbers until it commits, then the new ones).""
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import text
@@ -20,19 +19,16 @@ from services.receipts import first_deliveries
 BATCH = 5_000
 READ_TABLES = tuple(str(model.__tablename__) for model in READ_MODELS)
 
-_PAGE = text(
+# One scan and one sort of the workspace's events, read a batch at a time: pages by
+# (created_at, id) would sort what is left of them again for every page.
+_OPEN = text(
     """
+    DECLARE analytics_replay NO SCROLL CURSOR FOR
     SELECT id, created_at, event_type, actor_id, payload FROM analytics_events
-    WHERE (created_at, id) > (:after_at, :after_id)
-    ORDER BY created_at, id LIMIT :limit
+    ORDER BY created_at, id
     """
 )
-_FIRST_PAGE = text(
-    """
-    SELECT id, created_at, event_type, actor_id, payload FROM analytics_events
-    ORDER BY created_at, id LIMIT :limit
-    """
-)
+_CLOSE = text("CLOSE analytics_replay")
 
 
 async def rebuild_read_models(*, db: Database, workspace_id: UUID, batch: int = BATCH) -> int:
@@ -45,16 +41,12 @@ async def rebuild_read_models(*, db: Database, workspace_id: UUID, batch: int = 
         await lock_read_models(session, workspace_id)
         for table in (*READ_TABLES, "event_topic_counts"):
             await session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (constant names)
-        after: tuple[datetime, UUID] | None = None
+        await session.execute(_OPEN)
+        fetch = text(f"FETCH FORWARD {int(batch)} FROM analytics_replay")
         while True:
-            if after is None:
-                result = await session.execute(_FIRST_PAGE, {"limit": batch})
-            else:
-                result = await session.execute(
-                    _PAGE, {"after_at": after[0], "after_id": after[1], "limit": batch}
-                )
-            rows = result.all()
+            rows = (await session.execute(fetch)).all()
             if not rows:
+                await session.execute(_CLOSE)
                 return replayed
             events = [
                 Event(
@@ -73,4 +65,3 @@ async def rebuild_read_models(*, db: Database, workspace_id: UUID, batch: int = 
             await add_topic_counts(session=session, workspace_id=workspace_id, events=events)
             await fold(session, events)
             replayed += len(events)
-            after = (rows[-1].created_at, rows[-1].id)

@@ -21,6 +21,7 @@ from models.analytics_inputs import ReportQuery
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 WEEK = "date_trunc('week', day)::date"
+# The incidents report's one group when grouped by vehicle (it is not).
 TOTAL = "NULL::text"
 
 
@@ -33,14 +34,33 @@ class ReportRange:
     @property
     def params(self) -> dict[str, Any]:
         """Day-keyed models count the days that overlap [start, end); status intervals are
-        clipped to the instants."""
+        clipped to the instants: the whole days inside the range (`first_full_day` to
+        `last_full_day`, none when the first is after the last) and the partial days at
+        its ends (`edge_starts` to `edge_ends`)."""
         last = (self.end - timedelta(microseconds=1)).date()
+        first_full = _midnight(self.start)
+        if first_full < self.start:
+            first_full += timedelta(days=1)
+        full_end = _midnight(self.end)
+        if first_full >= full_end:  # no whole day inside
+            edges = [(self.start, self.end)]
+        else:
+            edges = [(self.start, first_full)] if self.start < first_full else []
+            edges += [(full_end, self.end)] if full_end < self.end else []
         return {
             "first_day": self.start.date(),
             "last_day": last,
             "start_at": self.start,
             "end_at": self.end,
+            "first_full_day": first_full.date(),
+            "last_full_day": (full_end - timedelta(days=1)).date(),
+            "edge_starts": [s for s, _ in edges],
+            "edge_ends": [e for _, e in edges],
         }
+
+
+def _midnight(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,16 +155,22 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
 
 async def _grouped(
     session: AsyncSession, sql: str, key: str, window: ReportRange
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of `sql` over the whole range and by `key`, from one statement: its
+    grouping sets tell them apart by the `total` column."""
     result = await session.execute(text(sql.format(key=key)), window.params)
-    return [{k: _round(v) for k, v in row.items()} for row in result.mappings().all()]
+    totals: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    for row in result.mappings().all():
+        figures = {k: _round(v) for k, v in row.items() if k != "total"}
+        (totals if row["total"] else groups).append(figures)
+    return totals, groups
 
 
 async def _by_key_and_total(
     session: AsyncSession, sql: str, keys: Mapping[str, str], window: ReportRange
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    groups = await _grouped(session, sql, keys[window.group_by], window)
-    totals = await _grouped(session, sql, TOTAL, window)
+    totals, groups = await _grouped(session, sql, keys[window.group_by], window)
     return (totals[0] if totals else {}), groups
 
 
@@ -155,14 +181,14 @@ def _sorted(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # Routes ---------------------------------------------------------------------------------
 
 _ROUTES = """
-    SELECT {key} AS key, status, count(*) AS routes,
+    SELECT {key} AS key, GROUPING({key}) = 1 AS total, status, count(*) AS routes,
         sum(planned_distance_m) AS planned_distance_m, sum(actual_distance_m) AS actual_distance_m,
         sum(planned_duration_s) AS planned_duration_s, sum(actual_duration_s) AS actual_duration_s,
         coalesce(sum(stops_served), 0) AS stops_served,
         coalesce(sum(stops_on_time), 0) AS stops_on_time,
         sum(deviations) AS deviations
     FROM analytics_routes WHERE day BETWEEN :first_day AND :last_day
-    GROUP BY 1, 2
+    GROUP BY GROUPING SETS (({key}, status), (status))
 """
 
 
@@ -202,7 +228,7 @@ async def routes_report(
 ) -> Report:
     """Routes by status; planned against actual distance and duration; on-time stop rate;
     deviations per 100 km."""
-    totals, rows = await _routes_rows(session, window)
+    totals, rows = await _grouped(session, _ROUTES, ROUTE_KEYS[window.group_by], window)
     keyed: dict[Any, list[dict[str, Any]]] = {}
     for row in rows:
         keyed.setdefault(row["key"], []).append(row)
@@ -210,25 +236,31 @@ async def routes_report(
     return Report("routes", window, as_of_time, _route_figures(totals), _sorted(groups))
 
 
-async def _routes_rows(
-    session: AsyncSession, window: ReportRange
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    groups = await _grouped(session, _ROUTES, ROUTE_KEYS[window.group_by], window)
-    return await _grouped(session, _ROUTES, TOTAL, window), groups
-
-
 # Fleet ----------------------------------------------------------------------------------
 
+# Status time: whole days from the per-day sums the fold keeps; the range's partial first
+# and last days cut from the facts (those inside them, and each vehicle's last before).
 _FLEET = """
-    WITH changes AS (
-        SELECT vehicle_id, status, at,
-            lead(at) OVER (PARTITION BY vehicle_id ORDER BY at) AS until
-        FROM analytics_vehicle_status WHERE at < :end_at),
+    WITH edges AS (
+        SELECT * FROM unnest(CAST(:edge_starts AS timestamptz[]),
+                             CAST(:edge_ends AS timestamptz[])) AS w(ws, we)),
+    facts AS (
+        SELECT f.vehicle_id, f.status, f.at, edges.ws, edges.we
+        FROM edges JOIN analytics_vehicle_status f ON f.at >= edges.ws AND f.at < edges.we
+        UNION ALL
+        SELECT p.vehicle_id, p.status, p.at, edges.ws, edges.we
+        FROM edges CROSS JOIN analytics_vehicle_state v CROSS JOIN LATERAL (
+            SELECT f.vehicle_id, f.status, f.at FROM analytics_vehicle_status f
+            WHERE f.vehicle_id = v.vehicle_id AND f.at < edges.ws
+            ORDER BY f.at DESC LIMIT 1) AS p),
     intervals AS (
-        SELECT vehicle_id, status,
-            greatest(at, :start_at) AT TIME ZONE 'UTC' AS s,
-            least(until, :end_at) AT TIME ZONE 'UTC' AS e
-        FROM changes WHERE until > :start_at),
+        SELECT facts.vehicle_id, facts.status,
+            greatest(facts.at, facts.ws) AT TIME ZONE 'UTC' AS s,
+            least(n.at, facts.we) AT TIME ZONE 'UTC' AS e
+        FROM facts CROSS JOIN LATERAL (
+            SELECT min(f.at) AS at FROM analytics_vehicle_status f
+            WHERE f.vehicle_id = facts.vehicle_id AND f.at > facts.at) AS n
+        WHERE n.at > facts.ws),
     pieces AS (
         SELECT vehicle_id, status, d::date AS day,
             extract(epoch FROM least(e, d + interval '1 day') - greatest(s, d))::float AS secs
@@ -243,29 +275,34 @@ _FLEET = """
             0::float AS distance_m
         FROM pieces WHERE secs > 0 GROUP BY 1, 2
         UNION ALL
+        SELECT vehicle_id, day, in_transit_us / 1e6::float, available_us / 1e6::float,
+            offline_us / 1e6::float, maintenance_us / 1e6::float, 0
+        FROM analytics_vehicle_status_days WHERE day BETWEEN :first_full_day AND :last_full_day
+        UNION ALL
         SELECT vehicle_id, day, 0, 0, 0, 0, distance_m FROM analytics_vehicle_days
         WHERE day BETWEEN :first_day AND :last_day),
     per AS (
-        SELECT {key} AS key, vehicle_id, sum(in_transit_s) AS in_transit_s,
+        SELECT {key} AS key, GROUPING({key}) = 1 AS total, vehicle_id,
+            sum(in_transit_s) AS in_transit_s,
             sum(available_s) AS available_s, sum(offline_s) AS offline_s,
             sum(maintenance_s) AS maintenance_s, sum(distance_m) AS distance_m
         FROM days LEFT JOIN analytics_vehicle_state v USING (vehicle_id)
-        GROUP BY 1, 2)
-    SELECT key, count(*) AS vehicles,
+        GROUP BY GROUPING SETS (({key}, vehicle_id), (vehicle_id)))
+    SELECT key, total, count(*) AS vehicles,
         count(*) FILTER (WHERE in_transit_s = 0 AND distance_m = 0) AS idle_vehicles,
         sum(in_transit_s) AS in_transit_s, sum(available_s) AS available_s,
         sum(offline_s) AS offline_s, sum(maintenance_s) AS maintenance_s,
         sum(distance_m) AS distance_m
-    FROM per GROUP BY key
+    FROM per GROUP BY total, key
 """
 _INCIDENTS = """
-    SELECT {key} AS key, count(*) AS incidents_responded,
+    SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS incidents_responded,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_s) AS response_p50_s,
         percentile_cont(0.9) WITHIN GROUP (ORDER BY response_time_s) AS response_p90_s,
         avg(travel_time_s) AS travel_avg_s
     FROM analytics_incidents i LEFT JOIN analytics_vehicle_state v USING (vehicle_id)
     WHERE i.day BETWEEN :first_day AND :last_day
-    GROUP BY 1
+    GROUP BY GROUPING SETS (({key}), ()) HAVING count(*) > 0
 """
 _KNOWN = """
     SELECT count(*) FROM analytics_vehicle_state v
@@ -326,19 +363,22 @@ async def fleet_report(
 # Efficiency -----------------------------------------------------------------------------
 
 _EFFICIENCY = """
-    SELECT {key} AS key, count(*) AS optimizations,
+    SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS optimizations,
         coalesce(sum(distance_m), 0) AS distance_m,
         sum(submitted_distance_m) AS submitted_distance_m,
         sum(submitted_distance_m - distance_m) AS saved_vs_submitted_m,
         count(previous_distance_m) AS replans,
         sum(previous_distance_m - distance_m) AS saved_vs_previous_m,
         sum(duration_s) AS planned_duration_s,
+        sum(submitted_duration_s) FILTER (WHERE duration_s IS NOT NULL) AS submitted_duration_s,
+        sum(submitted_duration_s - duration_s) AS saved_vs_submitted_s,
+        sum(previous_duration_s - duration_s) AS saved_vs_previous_s,
         avg(optimization_score) AS optimization_score_avg,
         avg(solve_time_ms) AS solve_time_avg_ms,
         max(solve_time_ms) AS solve_time_max_ms,
         count(*) FILTER (WHERE cached) AS cache_hits
     FROM analytics_optimizations WHERE day BETWEEN :first_day AND :last_day
-    GROUP BY 1
+    GROUP BY GROUPING SETS (({key}), ()) HAVING count(*) > 0
 """
 
 
@@ -347,6 +387,9 @@ def _efficiency_figures(row: dict[str, Any]) -> dict[str, Any]:
     figures["saved_vs_submitted_pct"] = _ratio(
         100 * (row.get("saved_vs_submitted_m") or 0), row.get("submitted_distance_m")
     )
+    figures["saved_vs_submitted_time_pct"] = _ratio(
+        100 * (row.get("saved_vs_submitted_s") or 0), row.get("submitted_duration_s")
+    )
     figures["cache_hit_rate"] = _ratio(row.get("cache_hits"), row.get("optimizations"))
     return figures
 
@@ -354,8 +397,9 @@ def _efficiency_figures(row: dict[str, Any]) -> dict[str, Any]:
 async def efficiency_report(
     *, session: AsyncSession, window: ReportRange, as_of_time: datetime | None
 ) -> Report:
-    """What optimization saved: distance against the submitted order and against the
-    previous plan, optimization score, solver time and cache hit rate."""
+    """What optimization saved: distance and time against the submitted order and against
+    the previous plan (its whole minutes), optimization score, solver time and cache hit
+    rate."""
     totals, groups = await _by_key_and_total(session, _EFFICIENCY, EFFICIENCY_KEYS, window)
     empty = {"optimizations": 0, "distance_m": 0.0, "replans": 0, "cache_hits": 0}
     return Report(
@@ -370,7 +414,7 @@ async def efficiency_report(
 # Quantum --------------------------------------------------------------------------------
 
 _QUANTUM = """
-    SELECT {key} AS key, count(*) AS jobs,
+    SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS jobs,
         count(*) FILTER (WHERE status = 'completed') AS completed,
         count(*) FILTER (WHERE status = 'failed') AS failed,
         count(*) FILTER (WHERE outcome = 'improved') AS improved,
@@ -388,7 +432,7 @@ _QUANTUM = """
         sum(classical_cost - final_cost) FILTER (WHERE status = 'completed') AS cost_saved,
         coalesce(sum(time_ms), 0) AS time_ms
     FROM analytics_quantum_jobs WHERE day BETWEEN :first_day AND :last_day
-    GROUP BY 1
+    GROUP BY GROUPING SETS (({key}), ()) HAVING count(*) > 0
 """
 
 

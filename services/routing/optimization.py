@@ -267,6 +267,7 @@ async def request_optimization(
         session.add_all([route, job])
         detail = None
         if cached is not None:
+            cached = await _with_submitted_order(session, job_input, cached)
             now = datetime.now(UTC)
             job.status, job.started_at, job.completed_at = JobStatus.COMPLETED, now, now
             job.result_data = {**cached, "cached": True}
@@ -298,6 +299,19 @@ async def request_optimization(
         )
     await session.flush()
     return Ticket(job=job, route=route, cached=cached is not None, detail=detail)
+
+
+async def _with_submitted_order(
+    session: AsyncSession, job_input: dict[str, Any], result: dict[str, Any]
+) -> dict[str, Any]:
+    """A result cached before plans carried the submitted order's duration gets it (and its
+    distance, if missing too), timed on the travel matrix the solver priced it with."""
+    if all(result.get(k) is not None for k in ("submitted_distance_m", "submitted_duration_s")):
+        return result
+    provider = await provider_for(session, job_input["problem"].get("travel"))
+    problem, _ = await asyncio.to_thread(canon.priced_problem, job_input["problem"], provider)
+    distance, duration = canon.submitted_order(problem)
+    return {**result, "submitted_distance_m": distance, "submitted_duration_s": duration}
 
 
 def _saved_detail(route: Route, stops: list[StopView], plan: AppliedPlan) -> RouteDetail:
@@ -383,6 +397,9 @@ async def apply_result(
         },
     )
     previous_distance_km = route.distance_km
+    previous_minutes = (
+        route.estimated_duration_minutes if previous_distance_km is not None else None
+    )
     route.distance_km = round(plan["distance_m"] / 1000, 3)
     duration_s = plan.get("arrival", 0) - plan.get("departure", 0)
     route.estimated_duration_minutes = math.ceil(duration_s / 60) if plan["visits"] else 0
@@ -403,9 +420,12 @@ async def apply_result(
         "distance_m": plan["distance_m"],
         "duration_s": duration_s if plan["visits"] else 0,
         "submitted_distance_m": result.get("submitted_distance_m"),
+        "submitted_duration_s": result.get("submitted_duration_s"),
         "previous_distance_m": (
             round(previous_distance_km * 1000) if previous_distance_km is not None else None
         ),
+        # The previous plan's duration as the route kept it, in whole minutes.
+        "previous_duration_s": previous_minutes * 60 if previous_minutes is not None else None,
         "solve_time_ms": job.execution_time_ms,
     }
     emit(

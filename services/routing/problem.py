@@ -12,7 +12,6 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -20,6 +19,7 @@ import orjson
 from solvers.matrix import HaversineProvider, MatrixProvider
 from solvers.problem import MAX_TIME, Depot, Point, Problem, Stop, TimeWindow, Vehicle
 from solvers.roads import UNREACHABLE
+from solvers.schedule import build_route
 from solvers.solution import Solution
 
 CANONICAL_VERSION = 1
@@ -178,13 +178,13 @@ def _solver_problem(problem: dict[str, Any], provider: MatrixProvider) -> Proble
     return Problem.build(depots, stops, vehicles, provider)
 
 
-def submitted_order_distance(problem: Problem) -> int:
-    """Metres driven visiting the stops in the order submitted, from the start back to the
-    depot."""
-    stops = (problem.stop_location(i) for i in range(problem.num_stops))
-    order = [problem.start_location(0), *stops, problem.end_location(0)]
-    distance = problem.matrix.distance
-    return int(sum(int(distance[a, b]) for a, b in pairwise(order)))
+def submitted_order(problem: Problem) -> tuple[int, int]:
+    """Metres driven and seconds taken visiting the stops in the order submitted, from the
+    start back to the depot, timed by the solvers' own schedule on the matrix they priced
+    (the first vehicle's speed, service times, waits for windows): what the plan is
+    compared with."""
+    route = build_route(problem, 0, range(problem.num_stops))
+    return int(route.distance_m), int(route.duration_s)
 
 
 def canonical_result(
@@ -192,6 +192,7 @@ def canonical_result(
 ) -> dict[str, Any]:
     """The result a worker hands back; `unreachable` stops (left out of `problem`) are
     reported unassigned with that reason."""
+    submitted_distance, submitted_duration = submitted_order(problem)
     return {
         "routes": [
             {
@@ -220,7 +221,8 @@ def canonical_result(
         "gap": solution.gap,
         "proven_optimal": solution.proven_optimal,
         "fallback_reason": solution.fallback_reason,
-        "submitted_distance_m": submitted_order_distance(problem),
+        "submitted_distance_m": submitted_distance,
+        "submitted_duration_s": submitted_duration,
     }
 
 
