@@ -4,7 +4,6 @@ model, and reports read through ANALYTICS_DATABASE_URL."""
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -94,14 +93,20 @@ async def test_reports_equal_a_direct_computation_of_the_seeded_history(
     fleet = (await report(client, analyst, "fleet"))["data"]
     # v1: available 0h-2h, in transit 2h-3h, available again at 3h (and said so once more a
     # second later); v2: available 47 h to the next day's 23:00, offline 23:00-01:00 across
-    # midnight; v3 never changed and never moved. Open intervals do not count yet.
+    # midnight; v3 never changed and never moved. Each is still in its last status, open
+    # up to the newest event folded in: v1 available since 3 h + 1 s, v2 since 49 h, v3
+    # since it was created.
     t = fleet["totals"]
+    open_s = sum(
+        (newest - seed.base).total_seconds() - since for since in (3 * 3600 + 1, 49 * 3600, 0)
+    )
     assert t["in_transit_s"] == 3600
-    assert t["available_s"] == 2 * 3600 + 1 + 47 * 3600
+    assert t["available_s"] == pytest.approx(2 * 3600 + 1 + 47 * 3600 + open_s, abs=1e-3)
     assert t["offline_s"] == 2 * 3600
     assert t["distance_m"] == pytest.approx(GPS_M, abs=1e-3)
-    assert (t["vehicles"], t["vehicles_known"], t["idle_vehicles"]) == (2, 3, 2)
-    assert t["utilization"] == round(3600 / (3600 + 49 * 3600 + 1 + 2 * 3600), 4)
+    assert (t["vehicles"], t["vehicles_known"], t["idle_vehicles"]) == (3, 3, 2)
+    tracked = 3600 + 49 * 3600 + 1 + 2 * 3600 + open_s
+    assert t["utilization"] == round(3600 / tracked, 4)
     assert t["incidents_responded"] == 2
     assert (t["response_p50_s"], t["response_p90_s"]) == (450, 570)
     by_type = {
@@ -193,18 +198,19 @@ STATUSES = ("in_transit", "available", "offline", "maintenance")
 
 
 def clipped_status_seconds(
-    facts: list[asyncpg.Record], start: datetime, end: datetime
+    facts: list[asyncpg.Record], start: datetime, end: datetime, as_of: datetime
 ) -> dict[tuple[str, str], float]:
-    """Seconds per (status, UTC day) of the closed intervals between each vehicle's
-    consecutive facts, clipped to [start, end)."""
+    """Seconds per (status, UTC day) of the intervals between each vehicle's consecutive
+    facts, the last one open until `as_of`, clipped to [start, end)."""
     out: dict[tuple[str, str], float] = {}
     by_vehicle: dict[uuid.UUID, list[asyncpg.Record]] = {}
     for fact in facts:
         by_vehicle.setdefault(fact["vehicle_id"], []).append(fact)
     for rows in by_vehicle.values():
         rows.sort(key=lambda r: r["at"])
-        for this, following in itertools.pairwise(rows):
-            s, e = max(this["at"], start), min(following["at"], end)
+        ends = [r["at"] for r in rows[1:]] + [max(as_of, rows[-1]["at"])]
+        for this, until in zip(rows, ends, strict=True):
+            s, e = max(this["at"], start), min(until, end)
             while s < e:
                 midnight = s.replace(hour=0, minute=0, second=0, microsecond=0)
                 cut = min(e, midnight + timedelta(days=1))
@@ -235,9 +241,11 @@ async def test_status_time_over_any_range_is_the_facts_clipped_to_it(
         (base + timedelta(minutes=30), base + timedelta(hours=2, minutes=30)),
         (base, base + timedelta(days=3)),
         (base - timedelta(hours=4), base + timedelta(days=2, hours=1, seconds=7)),
+        (base + timedelta(days=1, hours=3), base + timedelta(days=4, hours=12)),  # past as_of
     ]
+    as_of = max(e.timestamp for e in await stored_events(owner_conn, admin.workspace_id))
     for start, end in ranges:
-        expected = clipped_status_seconds(facts, start, end)
+        expected = clipped_status_seconds(facts, start, end, as_of)
         params = {"from": start.isoformat(), "to": end.isoformat()}
         body = (await report(client, admin, "fleet", **params))["data"]
         for status in STATUSES:

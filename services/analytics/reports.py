@@ -154,11 +154,16 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
 
 
 async def _grouped(
-    session: AsyncSession, sql: str, key: str, window: ReportRange
+    session: AsyncSession,
+    sql: str,
+    key: str,
+    window: ReportRange,
+    extra: Mapping[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows of `sql` over the whole range and by `key`, from one statement: its
     grouping sets tell them apart by the `total` column."""
-    result = await session.execute(text(sql.format(key=key)), window.params)
+    params = {**window.params, **(extra or {})}
+    result = await session.execute(text(sql.format(key=key)), params)
     totals: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
     for row in result.mappings().all():
@@ -168,9 +173,13 @@ async def _grouped(
 
 
 async def _by_key_and_total(
-    session: AsyncSession, sql: str, keys: Mapping[str, str], window: ReportRange
+    session: AsyncSession,
+    sql: str,
+    keys: Mapping[str, str],
+    window: ReportRange,
+    extra: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    totals, groups = await _grouped(session, sql, keys[window.group_by], window)
+    totals, groups = await _grouped(session, sql, keys[window.group_by], window, extra)
     return (totals[0] if totals else {}), groups
 
 
@@ -238,8 +247,9 @@ async def routes_report(
 
 # Fleet ----------------------------------------------------------------------------------
 
-# Status time: whole days from the per-day sums the fold keeps; the range's partial first
-# and last days cut from the facts (those inside them, and each vehicle's last before).
+# Status time: whole days from the per-day sums the fold keeps (closed intervals); the
+# range's partial first and last days cut from the facts (those inside them, and each
+# vehicle's last before); each vehicle's open interval up to `as_of`.
 _FLEET = """
     WITH edges AS (
         SELECT * FROM unnest(CAST(:edge_starts AS timestamptz[]),
@@ -260,7 +270,20 @@ _FLEET = """
         FROM facts CROSS JOIN LATERAL (
             SELECT min(f.at) AS at FROM analytics_vehicle_status f
             WHERE f.vehicle_id = facts.vehicle_id AND f.at > facts.at) AS n
-        WHERE n.at > facts.ws),
+        WHERE n.at > facts.ws
+        UNION ALL
+        -- Each vehicle's current status, open since its last fact, counts up to the newest
+        -- event folded in (`as_of`, so that a rebuild reads the same): a van on the road
+        -- since this morning is in transit now, not idle until its next change.
+        SELECT l.vehicle_id, l.status,
+            greatest(l.at, CAST(:start_at AS timestamptz)) AT TIME ZONE 'UTC',
+            least(CAST(:open_until AS timestamptz), CAST(:end_at AS timestamptz))
+                AT TIME ZONE 'UTC'
+        FROM analytics_vehicle_state v CROSS JOIN LATERAL (
+            SELECT f.vehicle_id, f.status, f.at FROM analytics_vehicle_status f
+            WHERE f.vehicle_id = v.vehicle_id ORDER BY f.at DESC LIMIT 1) AS l
+        WHERE l.status IN ('in_transit', 'available', 'offline', 'maintenance')
+            AND l.at < least(CAST(:open_until AS timestamptz), CAST(:end_at AS timestamptz))),
     pieces AS (
         SELECT vehicle_id, status, d::date AS day,
             extract(epoch FROM least(e, d + interval '1 day') - greatest(s, d))::float AS secs
@@ -341,7 +364,11 @@ async def fleet_report(
 ) -> Report:
     """Time in transit, available and offline per vehicle; GPS distance; idle vehicles;
     incidents responded to and their response times (p50, p90)."""
-    vehicle_totals, vehicle_groups = await _by_key_and_total(session, _FLEET, FLEET_KEYS, window)
+    # Nothing folded yet: no status is open.
+    open_until = {"open_until": as_of_time or window.start}
+    vehicle_totals, vehicle_groups = await _by_key_and_total(
+        session, _FLEET, FLEET_KEYS, window, open_until
+    )
     incident_totals, incident_groups = await _by_key_and_total(
         session, _INCIDENTS, INCIDENT_KEYS, window
     )
