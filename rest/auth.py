@@ -68,17 +68,13 @@ async def member_read(
     conn: HTTPConnection,
     claims: AccessClaims,
     operation: Operation,
-    *,
-    generic_plans: bool = False,
 ) -> AsyncIterator[asyncpg.Connection]:
     """The read's transaction (Database.read), opened by the statement that checks the
     membership and the role: the check is as fresh as the read and costs no round trip of
     its own. The token's role is not trusted: the database's is."""
     member = MemberCheck(claims.user_id, allowed_roles(operation))
     with _membership(operation):
-        async with conn.app.state.db.read(
-            claims.workspace_id, member=member, generic_plans=generic_plans
-        ) as reading:
+        async with conn.app.state.db.read(claims.workspace_id, member=member) as reading:
             yield reading
 
 
