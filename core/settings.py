@@ -8,7 +8,7 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from core.crypto import DEV_INDEX_KEY, DEV_KEYS, FieldCipher, cipher_from
 
@@ -248,10 +248,7 @@ class Settings(BaseSettings):
         """The application role's URL: explicit, or the owner URL with the app role as user."""
         if self.app_database_url:
             return _asyncpg_url(self.app_database_url)
-        url = make_url(self.database_url).set(
-            username=self.db_app_role,
-            password=self.db_app_password.get_secret_value() if self.db_app_password else None,
-        )
+        url = self._app_role_direct()
         if self.db_app_host:
             url = url.set(host=self.db_app_host)
         if self.db_app_port:
@@ -265,14 +262,15 @@ class Settings(BaseSettings):
         (the outbox relay's advisory lock), which PgBouncer's transaction mode would hand
         from one client to another."""
         explicit = self.session_database_url or self.app_database_url
-        if explicit:
-            url = make_url(explicit)
-        else:
-            url = make_url(self.database_url).set(
-                username=self.db_app_role,
-                password=self.db_app_password.get_secret_value() if self.db_app_password else None,
-            )
+        url = make_url(explicit) if explicit else self._app_role_direct()
         return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def _app_role_direct(self) -> URL:
+        """The owner URL with the application role as its user."""
+        return make_url(self.database_url).set(
+            username=self.db_app_role,
+            password=self.db_app_password.get_secret_value() if self.db_app_password else None,
+        )
 
 
 def _asyncpg_url(url: str) -> str:
