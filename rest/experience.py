@@ -12,6 +12,7 @@ from core.errors import ValidationFailed
 from models.permissions import Operation
 from rest.auth import authorize
 from rest.envelope import success
+from rest.parsing import loads_json
 from services.operations import experience
 
 
@@ -54,10 +55,7 @@ async def update_mode(request: Request) -> JSONResponse:
     actor = await authorize(request, Operation.EXPERIENCE_UPDATE)
     mode = request.path_params["mode"]
     experience.mode_of(mode)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ValidationFailed.field("body", "malformed JSON") from None
+    body = loads_json(await request.body())
     if not isinstance(body, dict):
         raise ValidationFailed.field("body", "expected a JSON object of overrides")
     async with request.app.state.db.session(actor.workspace_id) as session:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +17,7 @@ from models.geo import GeoPoint
 from models.permissions import Operation
 from rest.auth import authorize, path_uuid
 from rest.envelope import pagination, success
-from rest.parsing import parse_body, parse_query
+from rest.parsing import loads_json, parse_body, parse_query
 from rest.queries import ListQuery
 from rest.serialize import to_json
 from services.fleet import imports, locations
@@ -132,10 +131,7 @@ async def import_locations(request: Request) -> JSONResponse:
     if content_type in ("text/csv", "application/csv"):
         rows = imports.rows_from_csv(text)
     elif content_type in ("application/geo+json", "application/json"):
-        try:
-            rows = imports.rows_from_geojson(json.loads(text))
-        except (json.JSONDecodeError, RecursionError):
-            raise ValidationFailed.field("file", "malformed JSON") from None
+        rows = imports.rows_from_geojson(loads_json(text, field="file"))
     else:
         raise ValidationFailed.field("content-type", "send text/csv or application/geo+json")
     async with request.app.state.db.session(actor.workspace_id) as session:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -14,14 +14,20 @@ from core.validation import parse_model, validation_failed
 M = TypeVar("M", bound=BaseModel)
 
 
+def loads_json(raw: bytes | str, *, field: str = "body") -> Any:
+    """JSON text as data: malformed, non-UTF-8 or too deeply nested text is a 422 naming
+    `field`, never an error escaping as a 500."""
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed.field(field, f"malformed JSON ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise ValidationFailed.field(field, "JSON nested too deeply") from None
+
+
 async def parse_body(request: Request, model: type[M]) -> M:
     raw = await request.body()
-    try:
-        data = json.loads(raw) if raw else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed.field("body", f"malformed JSON ({exc.__class__.__name__})") from None
-    except RecursionError:
-        raise ValidationFailed.field("body", "JSON nested too deeply") from None
+    data = loads_json(raw) if raw else None
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "expected a JSON object")
     return parse_model(model, data)
