@@ -10,8 +10,10 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 from starlette.applications import Starlette
 
+from services.operations import dispatch as dispatch_service
 from services.roads.imports import import_network
 from services.roads.network import read_network
 from services.roads.travel import road_provider
@@ -174,3 +176,32 @@ async def test_a_position_flush_refreshes_etas_by_road_with_one_travel_selection
     assert await etas() == expected
     assert sum("roads.networks" in s for s in statements) == 1
     assert network.snap([scenes[2]], ["van"], roads.max_snap_m) == [None]
+
+
+async def test_a_walk_that_reaches_its_cap_sends_the_best_it_read(
+    client: httpx.AsyncClient,
+    database: DatabaseUnderTest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The village above with the walk capped at the first read (the nearest four lorries,
+    none of them surely the fastest): the dispatch ends, sending the fastest of those read,
+    instead of reading the same four again and again."""
+    monkeypatch.setattr(dispatch_service, "WALK_CAP", 1 + dispatch_service.SPARE)
+    await import_network(database.owner_dsn, write_village(tmp_path))
+    admin = await register(client)
+    near = [
+        await unit(client, admin, f"LORRY A{i}", LORRY.lat + i * 0.00002, LORRY.lon, "truck")
+        for i in range(5)
+    ]
+    await unit(client, admin, "LORRY D", 60.3028, 25.3040, "truck")
+    created = await report(client, admin, SCENE)
+
+    async with asyncio.timeout(60):
+        response = await dispatch(client, admin, created.json()["data"]["id"], count=1)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    (sent,) = data["units"]
+    assert sent["vehicle_id"] in near[:4]
+    read = [a for a in data["alternatives"] if a["vehicle_id"] in near]
+    assert all(a["travel_s"] >= sent["travel_s"] for a in read)

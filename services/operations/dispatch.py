@@ -64,7 +64,8 @@ DISPATCHABLE = (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStat
 # Candidates read per type beyond the units asked for: room for a few claimed by others.
 SPARE = 3
 ALTERNATIVES = 5
-# The most candidates of one type one walk reads (by road); a later round reads on.
+# The most candidates of one type a walk reads (by road): beyond it the best read go, as
+# no surer choice is in reach of a bounded walk.
 WALK_CAP = 2000
 
 FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
@@ -314,7 +315,9 @@ async def closest(
         ready = [r for r in ranked if (r.travel_s, r.distance_m) <= bound]
         rest = ranked[len(ready) :]
         need = count - len(chosen)
-        if least is not None and len(ready) < need and bound[0] < math.inf:
+        if len(ready) < need and per_type >= WALK_CAP:
+            ready, rest = ranked, []
+        elif least is not None and len(ready) < need and bound[0] < math.inf:
             # By road a unit farther in a straight line may be nearer: walk on until every
             # unit that could beat the `need`-th best read so far is read, as many per type
             # as the walk so far promises within that reach (at least twice as many).
