@@ -127,8 +127,21 @@ class HaversineProvider:
 
     def durations_to(self, points: Sequence[Point], target: Point, vehicle_type: str) -> IntArray:
         """Whole seconds from each point to ``target``, without the full matrix."""
+        return self.travel_to(points, target, [vehicle_type]).durations[vehicle_type]
+
+    def travel_to(
+        self, points: Sequence[Point], target: Point, vehicle_types: Collection[str]
+    ) -> TravelTo:
+        """The matrix's column ``target`` without the matrix: ranking thousands of
+        candidates must not build thousands squared."""
         metres = haversine_to_m(points, target) * self.detour_factor
-        return np.rint(metres / (self.speed_kmh(vehicle_type) / 3.6)).astype(np.int64)
+        return TravelTo(
+            np.rint(metres).astype(np.int64),
+            {
+                vtype: np.rint(metres / (self.speed_kmh(vtype) / 3.6)).astype(np.int64)
+                for vtype in vehicle_types
+            },
+        )
 
     def matrix(self, points: Sequence[Point], vehicle_types: Collection[str]) -> TravelMatrix:
         """Distances in whole metres; durations in whole seconds per vehicle type."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from solvers.matrix import HaversineProvider, durations_to, haversine_m
+from solvers.matrix import HaversineProvider, durations_to, haversine_m, travel_to
 from solvers.problem import Depot, Point, Problem, Stop, Vehicle
 
 BERLIN = Point(52.5200, 13.4050)
@@ -57,3 +57,9 @@ def test_durations_to_one_target_are_a_column_of_the_matrix() -> None:
     provider = HaversineProvider()
     column = provider.matrix([target, *points], ["truck"]).durations["truck"][1:, 0]
     assert list(durations_to(provider, points, target, "truck")) == list(column)
+    whole = provider.matrix([target, *points], ["truck", "van"])
+    to = travel_to(provider, points, target, ["truck", "van"])
+    assert list(to.distance) == list(whole.distance[1:, 0])
+    assert {v: list(d) for v, d in to.durations.items()} == {
+        v: list(d[1:, 0]) for v, d in whole.durations.items()
+    }
