@@ -443,3 +443,36 @@ async def test_reports_read_through_analytics_database_url(
                 assert via_replica["meta"]["as_of"] == direct["meta"]["as_of"] is not None
     finally:
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+async def test_cancelling_a_route_that_never_left_keeps_its_vehicle_on_the_road(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """A van on the road with a draft route for later: cancelling the draft frees nothing,
+    in the service as in the fleet report."""
+    admin = await register(client)
+    analyst = await member(client, admin, "analyst")
+    workspace = uuid.UUID(admin.workspace_id)
+    van, draft = str(uuid.uuid4()), str(uuid.uuid4())
+    base = datetime.now(UTC) - timedelta(hours=4)
+    history: list[tuple[int, str, dict[str, Any]]] = [
+        (0, "vehicle.created", {"vehicle_id": van, "vehicle_type": "van", "status": "available"}),
+        (3600, "vehicle.status_changed", {"vehicle_id": van, "to": "in_transit"}),
+        (3660, "route.created", {"route_id": draft, "vehicle_id": van}),
+        (7200, "route.cancelled", {"route_id": draft, "was_on_road": False}),
+    ]
+    await store_events(
+        owner_conn,
+        [
+            Event(topic, workspace, None, data, timestamp=base + timedelta(seconds=offset))
+            for offset, topic, data in history
+        ],
+    )
+    await apply_events(db=app.state.db, events=await stored_events(owner_conn, admin.workspace_id))
+
+    fleet = await report(client, analyst, "fleet")
+    as_of = datetime.fromisoformat(fleet["meta"]["as_of"])
+    totals = fleet["data"]["totals"]
+    assert totals["available_s"] == 3600
+    on_road = (as_of - (base + timedelta(hours=1))).total_seconds()
+    assert totals["in_transit_s"] == pytest.approx(on_road, abs=1e-3)

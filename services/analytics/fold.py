@@ -241,7 +241,10 @@ async def _route_cancelled(session: AsyncSession, event: Event) -> None:
         ),
         {"ws": event.workspace_id, "route_id": route_id, "at": event.timestamp},
     )
-    await _leave_route(session, event, route_id)
+    # A draft or planned route never had the vehicle: cancelling it frees nothing (events
+    # from before `was_on_road` was carried are taken as on the road, as they were folded).
+    if event.data.get("was_on_road", True):
+        await _leave_route(session, event, route_id)
 
 
 async def _route_deleted(session: AsyncSession, event: Event) -> None:

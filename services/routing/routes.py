@@ -488,6 +488,8 @@ async def cancel_route(*, session: AsyncSession, actor: Principal, route_id: UUI
         action="route.cancelled",
         resource_type="route",
         resource_id=route.id,
+        # Only a route on the road gives its vehicle back (analytics folds the same).
+        event={"was_on_road": was_on_road},
     )
     await session.flush()
     await session.refresh(route)
