@@ -128,12 +128,6 @@ def field_cipher() -> FieldCipher:
     return _cipher
 
 
-def reset_cipher() -> None:
-    """Forget the cached cipher (tests that change the keys, the rotation command)."""
-    global _cipher
-    _cipher = None
-
-
 class EncryptedText(sa.types.TypeDecorator[str]):
     """A text column stored encrypted; `context` (table.column) is the associated data."""
 

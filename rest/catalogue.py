@@ -57,7 +57,6 @@ class Doc:
     raw_body: Mapping[str, Any] = field(default_factory=dict)  # media type -> schema
     idempotent: bool = False  # honours Idempotency-Key
     errors: tuple[ErrorCode, ...] = ()
-    endpoint_name: str | None = None
     media_type: str = "application/json"  # of the success response
     enveloped: bool = True  # False: a standard document of its own (JWKS, OpenAPI)
 

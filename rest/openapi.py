@@ -143,7 +143,7 @@ def _operation(method: str, path: str, doc: Doc) -> dict[str, Any]:
             }
         )
     op: dict[str, Any] = {
-        "operationId": doc.endpoint_name or f"{method.lower()}{path}",
+        "operationId": f"{method.lower()}{path}",
         "summary": doc.summary,
         "tags": [path.strip("/").split("/")[0] or "api"],
         "parameters": parameters,

@@ -170,27 +170,3 @@ WebhookResult = Annotated[WebhookRegistration | COMMON, strawberry.union("Webhoo
 IncidentResult = Annotated[Incident | COMMON, strawberry.union("IncidentResult")]
 DispatchResult = Annotated[DispatchResultType | SOLVING, strawberry.union("DispatchResult")]
 ExperienceResult = Annotated[Experience | COMMON, strawberry.union("ExperienceResult")]
-
-RESULT_OF = {
-    "bool": "DoneResult",
-    "AuthPayload": "AuthResult",
-    "User": "UserResult",
-    "Workspace": "WorkspaceResult",
-    "InvitationPayload": "InvitationResult",
-    "Vehicle": "VehicleResult",
-    "Driver": "DriverResult",
-    "Location": "LocationResult",
-    "ImportResult": "ImportLocationsResult",
-    "Route": "RouteResult",
-    "OptimizePayload": "OptimizeResult",
-    "OptimizationJob": "OptimizationJobResult",
-    "ReplanPayload": "ReplanResult",
-    "FleetPlanPayload": "FleetPlanResult",
-    "PositionAck": "PositionResult",
-    "QuantumJob": "QuantumJobResult",
-    "QuantumSimulation": "QuantumSimulationResult",
-    "WebhookRegistration": "WebhookResult",
-    "Incident": "IncidentResult",
-    "DispatchResultType": "DispatchResult",
-    "Experience": "ExperienceResult",
-}

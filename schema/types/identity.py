@@ -19,9 +19,7 @@ from models.identity_inputs import (
     WorkspaceCreate,
     WorkspaceUpdate,
 )
-from schema.requests import fields, input_dict, request
-
-__all__ = ["input_dict"]
+from schema.requests import fields, request
 
 Role = strawberry.enum(UserRole, name="UserRole")
 Status = strawberry.enum(UserStatus, name="UserStatus")

@@ -24,7 +24,6 @@ from services.notifications.targets import check_target
 from services.receipts import by_workspace
 
 GROUP = "notification"
-ALL_TOPICS = "*"
 
 _ENQUEUE = sa.text(
     """

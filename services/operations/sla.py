@@ -10,12 +10,6 @@ from uuid import UUID
 from models import Incident, IncidentUnit
 from models.enums import IncidentSeverity, SlaState
 
-DEFAULT_SLA_MINUTES: Mapping[str, int] = {
-    IncidentSeverity.CRITICAL: 8,
-    IncidentSeverity.HIGH: 15,
-    IncidentSeverity.MEDIUM: 30,
-    IncidentSeverity.LOW: 60,
-}
 DEFAULT_UNITS: Mapping[str, int] = {
     IncidentSeverity.CRITICAL: 3,
     IncidentSeverity.HIGH: 2,
