@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from core.events import Event, RedisStreamBus
+from services.notifications.live import forward_to_live_channel
 from tests.conftest import DatabaseUnderTest
 from tests.events_helpers import events_process, eventually
 from tests.helpers import register
@@ -112,3 +113,22 @@ async def test_a_failed_quantum_job_gives_its_draft_route_a_classical_plan_once(
     assert fallback["status"] in ("pending", "running", "completed")
     route = await client.get(f"/api/v1/routes/{route_id}", headers=admin.headers)
     assert route.json()["data"]["status"] in ("optimizing", "optimized")
+
+
+async def test_an_event_the_live_channel_failed_to_take_is_shown_on_its_redelivery(
+    redis: Redis,
+) -> None:
+    workspace = uuid.uuid4()
+    events = [Event("route.created", workspace, None, {"route_id": f"r-{i}"}) for i in range(3)]
+    shown: list[str] = []
+
+    async def broken(_channel: str, _message: str) -> None:
+        raise ConnectionError("broadcast down")
+
+    async def working(_channel: str, message: str) -> None:
+        shown.append(orjson.loads(message)["event_id"])
+
+    with pytest.raises(ConnectionError):
+        await forward_to_live_channel(redis=redis, publish=broken, events=events)
+    await forward_to_live_channel(redis=redis, publish=working, events=events)
+    assert shown == [str(e.event_id) for e in events]

@@ -54,10 +54,18 @@ async def forward_to_live_channel(*, redis: Redis, publish: Publish, events: lis
     events = [event for event in events if event.timestamp >= oldest]
     if not events:
         return
+    keys = [f"events:seen:{GROUP}:{event.event_id}" for event in events]
     pipe = redis.pipeline(transaction=False)
-    for event in events:
-        pipe.set(f"events:seen:{GROUP}:{event.event_id}", 1, nx=True, ex=SEEN_TTL_S)
+    for key in keys:
+        pipe.set(key, 1, nx=True, ex=SEEN_TTL_S)
     first = await pipe.execute()
-    for event, is_first in zip(events, first, strict=True):
-        if is_first:
+    for index, (event, is_first) in enumerate(zip(events, first, strict=True)):
+        if not is_first:
+            continue
+        try:
             await publish(channel(event.workspace_id), jsontext.text(live_message(event)))
+        except Exception:
+            # Not shown: the redelivery of this batch must not find them marked as seen.
+            unsent = [k for k, f in zip(keys[index:], first[index:], strict=True) if f]
+            await redis.delete(*unsent)
+            raise
