@@ -48,17 +48,17 @@ async def rotate_table(conn: asyncpg.Connection, cipher: FieldCipher, table: str
                 after,
             )
             for row in rows:
-                values = {
-                    c: cipher.encrypt(
-                        cipher.decrypt(row[c], context=f"{table}.{c}"), context=f"{table}.{c}"
-                    )
+                plain = {
+                    c: cipher.decrypt(row[c], context=f"{table}.{c}")
                     for c in columns
                     if _stale(cipher, row[c])
                 }
-                if table == "drivers" and row["license_number"] is not None:
-                    plain = cipher.decrypt(row["license_number"], context="drivers.license_number")
+                values = {c: cipher.encrypt(v, context=f"{table}.{c}") for c, v in plain.items()}
+                if "license_number" in plain and table == "drivers":
+                    # A value stored before encryption may have had no index yet; the index
+                    # key itself does not rotate, so a current value's index stands.
                     values["license_number_index"] = cipher.blind_index(
-                        plain, context="drivers.license_number"
+                        plain["license_number"], context="drivers.license_number"
                     )
                 if values:
                     sets = ", ".join(f"{c} = ${i + 2}" for i, c in enumerate(values))
