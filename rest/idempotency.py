@@ -22,8 +22,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
 WAIT_POLL_S = 0.05
-# What a retry should be able to change: rate limits, a token refreshed meanwhile, outages.
-_NOT_KEPT = {401, 429}
+# What a retry should be able to change: rate limits, a token refreshed meanwhile, a role
+# granted meanwhile, outages.
+_NOT_KEPT = {401, 403, 429}
 
 
 def _fingerprint(request: Request, body: bytes) -> str:

@@ -108,3 +108,23 @@ async def test_a_refused_submit_is_replayed_too_and_an_overlong_key_refused(
     )
     assert too_long.status_code == 422
     assert too_long.json()["error"]["details"]["fields"][0]["field"] == "Idempotency-Key"
+
+
+async def test_a_forbidden_submit_is_not_kept_so_a_role_granted_since_lets_the_retry_through(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    admin = await register(client)
+    viewer = await member(client, admin, "viewer")
+    headers = keyed(viewer.headers, "report-1")
+    refused = await client.post("/api/v1/incidents", json=INCIDENT, headers=headers)
+    assert refused.status_code == 403
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        await owner_conn.execute(
+            "UPDATE users SET role = 'responder' WHERE id = $1", uuid.UUID(viewer.user_id)
+        )
+    retried = await client.post("/api/v1/incidents", json=INCIDENT, headers=headers)
+    assert retried.status_code == 201, retried.text
+    assert "idempotent-replayed" not in retried.headers
