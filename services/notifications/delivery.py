@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -108,7 +109,9 @@ class WebhookSender:
         self._endpoints: defaultdict[UUID, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_endpoint)
         )
-        self._in_flight: set[asyncio.Task[None]] = set()
+        # Attempts running, by delivery: a lease that ran out while its attempt waited for
+        # the endpoint's slots must not start a second attempt at the same delivery here.
+        self._in_flight: dict[UUID, asyncio.Task[None]] = {}
         # A lease outlives an attempt, so that no other sender takes a delivery mid-send.
         self._lease_s = settings.timeout_s + 30.0
 
@@ -133,22 +136,30 @@ class WebhookSender:
                         log.exception("cannot lease webhook deliveries")
                         leased = []
                     for delivery_id, workspace_id in leased:
+                        if delivery_id in self._in_flight:
+                            continue
                         task = asyncio.create_task(self.attempt(client, delivery_id, workspace_id))
-                        self._in_flight.add(task)
-                        task.add_done_callback(self._in_flight.discard)
+                        self._in_flight[delivery_id] = task
+                        task.add_done_callback(partial(self._finished, delivery_id))
                     if len(leased) < self._settings.concurrency:
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(self._settings.poll_s):
                                 await self._wake.wait()
                         self._wake.clear()
             finally:
-                for task in list(self._in_flight):
+                running = list(self._in_flight.values())
+                for task in running:
                     task.cancel()
-                await asyncio.gather(*self._in_flight, return_exceptions=True)
+                await asyncio.gather(*running, return_exceptions=True)
+
+    def _finished(self, delivery_id: UUID, _: asyncio.Task[None]) -> None:
+        self._in_flight.pop(delivery_id, None)
 
     async def lease(self) -> list[tuple[UUID, UUID]]:
         """Due deliveries of every workspace, now this sender's for `_lease_s`."""
-        free = max(1, self._settings.concurrency - len(self._in_flight))
+        free = self._settings.concurrency - len(self._in_flight)
+        if free <= 0:  # every slot busy: what is due waits for the next look
+            return []
         rows = await self._db.lookup(
             "SELECT id, workspace_id FROM webhook_deliveries_lease($1, $2)", free, self._lease_s
         )
