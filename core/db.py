@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import jsontext
+from core.errors import Forbidden, Unauthorized
 from core.events import Event, EventBus
 from core.faults import fault_point
 from core.settings import Settings
@@ -196,6 +197,18 @@ class RoleRefused(Exception):
     def __init__(self, role: str) -> None:
         super().__init__(role)
         self.role = role
+
+
+@contextlib.contextmanager
+def member_refusals(forbidden: Callable[[str], str]) -> Iterator[None]:
+    """The database's refusals of a member's read as the API's: 401 for a member no more,
+    403 worded by `forbidden` from the role the database found."""
+    try:
+        yield
+    except NotAMember:
+        raise Unauthorized("The account is not active") from None
+    except RoleRefused as refused:
+        raise Forbidden(forbidden(refused.role)) from None
 
 
 class Database:
@@ -380,6 +393,11 @@ class SharedRead:
     @property
     def member(self) -> MemberCheck:
         return self._member
+
+    @property
+    def is_open(self) -> bool:
+        """Whether a read has opened the transaction and it is not over."""
+        return self._conn is not None and not self._closed
 
     @asynccontextmanager
     async def use(self) -> AsyncIterator[asyncpg.Connection]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager
 from uuid import UUID
 
 import asyncpg
 from starlette.requests import HTTPConnection
 
 from core.context import current_user, current_workspace
-from core.db import MemberCheck, NotAMember, RoleRefused
+from core.db import MemberCheck, member_refusals
 from core.errors import Forbidden, Unauthorized, ValidationFailed
 from core.principal import Principal
 from core.tokens import AccessClaims
@@ -49,7 +48,7 @@ async def authorize(
 
 
 async def admitted(conn: HTTPConnection) -> AccessClaims:
-    """The first half of `authorize` for a hot read (member_read is the second): the token
+    """The first half of `authorize` for a hot read (member_fetch is the second): the token
     is valid, not revoked, and within its rate limits."""
     state = conn.app.state
     claims = await admit(
@@ -63,26 +62,12 @@ async def admitted(conn: HTTPConnection) -> AccessClaims:
     return claims
 
 
-@asynccontextmanager
-async def member_read(
-    conn: HTTPConnection,
-    claims: AccessClaims,
-    operation: Operation,
-) -> AsyncIterator[asyncpg.Connection]:
-    """The read's transaction (Database.read), opened by the statement that checks the
-    membership and the role: the check is as fresh as the read and costs no round trip of
-    its own. The token's role is not trusted: the database's is."""
-    member = MemberCheck(claims.user_id, allowed_roles(operation))
-    with _membership(operation):
-        async with conn.app.state.db.read(claims.workspace_id, member=member) as reading:
-            yield reading
-
-
 async def member_fetch(
     conn: HTTPConnection, claims: AccessClaims, operation: Operation, query: str, *args: object
 ) -> list[asyncpg.Record]:
     """A hot read that is one statement checking the membership and the role itself
-    (Database.member_fetch): one round trip, as fresh as member_read's."""
+    (Database.member_fetch): one round trip, its check as fresh as the read. The token's
+    role is not trusted: the database's is."""
     member = MemberCheck(claims.user_id, allowed_roles(operation))
     with _membership(operation):
         rows: list[asyncpg.Record] = await conn.app.state.db.member_fetch(
@@ -91,15 +76,8 @@ async def member_fetch(
     return rows
 
 
-@contextmanager
-def _membership(operation: Operation) -> Iterator[None]:
-    """The database's refusals as the API's: 401 for a member no more, 403 for a role."""
-    try:
-        yield
-    except NotAMember:
-        raise Unauthorized("The account is not active") from None
-    except RoleRefused as refused:
-        raise Forbidden(f"The {refused.role} role may not perform {operation.value}") from None
+def _membership(operation: Operation) -> AbstractContextManager[None]:
+    return member_refusals(lambda role: f"The {role} role may not perform {operation.value}")
 
 
 def path_uuid(conn: HTTPConnection, name: str) -> UUID:

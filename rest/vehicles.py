@@ -17,7 +17,7 @@ from models.enums import VehicleStatus, VehicleType
 from models.fleet_inputs import NearbyQuery, VehicleCreate, VehicleUpdate
 from models.geo import GeoPoint
 from models.permissions import Operation
-from rest.auth import admitted, authorize, member_fetch, member_read, path_uuid
+from rest.auth import admitted, authorize, member_fetch, path_uuid
 from rest.envelope import pagination, success
 from rest.parsing import parse_body, parse_query
 from rest.queries import ListQuery
@@ -68,13 +68,17 @@ async def list_vehicles(request: Request) -> JSONResponse:
     )
     hot = vehicle_reads.PageQuery(filters, page)
     if hot.covered:
-        async with member_read(request, claims, Operation.VEHICLE_LIST) as conn:
-            rows = await vehicle_reads.vehicle_page_json(
-                conn=conn, workspace_id=claims.workspace_id, query=hot
-            )
+        rows = await member_fetch(
+            request,
+            claims,
+            Operation.VEHICLE_LIST,
+            vehicle_reads.PAGE,
+            *vehicle_reads.page_args(hot),
+        )
+        found = vehicle_reads.vehicle_page_json(rows, hot)
         return success(
-            rows.items,
-            pagination=pagination(page=page.page, per_page=page.per_page, total=rows.total),
+            found.items,
+            pagination=pagination(page=page.page, per_page=page.per_page, total=found.total),
         )
     actor = await authorize(request, Operation.VEHICLE_LIST, admitted=claims)
     async with request.app.state.db.session(actor.workspace_id) as session:

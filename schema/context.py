@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from core.db import Database, MemberCheck, NotAMember, RoleRefused, SharedRead
-from core.errors import Forbidden, Unauthorized
+from core.db import Database, MemberCheck, SharedRead, member_refusals
+from core.errors import Unauthorized
 from core.principal import Principal
 from core.runtime import Security
 from core.settings import Settings
@@ -42,6 +42,10 @@ _OPERATION_READS: ContextVar[OperationTransaction | None] = ContextVar(
 
 async def _always(principal: Principal) -> bool:
     return True
+
+
+def _membership() -> AbstractContextManager[None]:
+    return member_refusals(lambda role: f"The role of this account is now {role}")
 
 
 @dataclass(slots=True)
@@ -105,7 +109,7 @@ class Context:
         dataloaders; elsewhere (mutations, subscriptions) a transaction of its own."""
         principal = await self.principal()
         member = MemberCheck(principal.user_id, (principal.role,))
-        try:
+        with _membership():
             operation = _OPERATION_READS.get()
             if operation is not None and not operation.over:
                 if operation.shared is None:
@@ -115,10 +119,22 @@ class Context:
             else:
                 async with self.db.read(principal.workspace_id, member=member) as conn:
                     yield conn
-        except NotAMember:
-            raise Unauthorized("The account is not active") from None
-        except RoleRefused as refused:
-            raise Forbidden(f"The role of this account is now {refused.role}") from None
+
+    async def fetch_scoped(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """The rows of one statement that checks the caller's membership and role and
+        scopes itself (Database.member_fetch: its first three parameters the caller's),
+        sent on its own: one round trip, where `read` takes three. On the operation's
+        transaction instead when another read has opened it."""
+        principal = await self.principal()
+        member = MemberCheck(principal.user_id, (principal.role,))
+        with _membership():
+            operation = _OPERATION_READS.get()
+            shared = operation.shared if operation is not None and not operation.over else None
+            if shared is not None and shared.is_open:
+                async with shared.use() as conn:
+                    params = (member.user_id, principal.workspace_id, list(member.roles))
+                    return list(await conn.fetch(query, *params, *args))
+            return await self.db.member_fetch(query, principal.workspace_id, *args, member=member)
 
     @staticmethod
     def share_reads() -> OperationTransaction:

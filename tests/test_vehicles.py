@@ -241,28 +241,24 @@ async def test_reads_answer_what_the_writes_answered(client: httpx.AsyncClient) 
     assert past.json()["meta"]["pagination"] == {"page": 3, "per_page": 1, "total": 2}
 
 
-async def test_hot_reads_check_the_membership_in_their_own_transaction(
+async def test_hot_reads_are_one_statement_that_checks_the_membership(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    """No look-up of their own. The one-vehicle read is one statement, its own transaction
-    (behind PgBouncer inside BEGIN and COMMIT); the page is BEGIN with the membership and
-    role check as one simple query, the page, COMMIT."""
+    """No look-up of their own. The one-vehicle read and the page are each one statement,
+    its own transaction (behind PgBouncer inside BEGIN and COMMIT), that checks the
+    membership and the role before it reads."""
     admin = await register(client)
     created = await create(client, admin, van("FLOOR-1"))
-    with sql_sent() as sent:
-        one = await client.get(f"/api/v1/vehicles/{created['id']}", headers=admin.headers)
-    assert one.status_code == 200, one.text
     read = "SELECT v.id, v.vehicle_type"
-    if app.state.settings.db_transaction_pooling:
-        assert [s[: len(read)] for s in sent] == ["BEGIN READ ONLY", read, "COMMIT"], sent
-    else:
-        assert len(sent) == 1 and sent[0].startswith(read), sent
-    assert "FROM auth_read_vehicle($1, $2, $3, $4)" in sent[-2 if len(sent) > 1 else 0]
-    with sql_sent() as sent:
-        page = await client.get("/api/v1/vehicles?per_page=50", headers=admin.headers)
-    assert page.status_code == 200, page.text
-    assert len(sent) == 4, sent
-    assert sent[0] == "BEGIN READ ONLY", sent
-    assert sent[1].startswith("SELECT auth_scope_member("), sent
-    assert "FROM vehicles v" in sent[2], sent
-    assert sent[3] == "COMMIT", sent
+    for path, function in (
+        (f"/api/v1/vehicles/{created['id']}", "FROM auth_read_vehicle($1, $2, $3, $4)"),
+        ("/api/v1/vehicles?per_page=50", "FROM auth_read_vehicle_page($1, $2, $3, $4,"),
+    ):
+        with sql_sent() as sent:
+            answer = await client.get(path, headers=admin.headers)
+        assert answer.status_code == 200, answer.text
+        if app.state.settings.db_transaction_pooling:
+            assert [s[: len(read)] for s in sent] == ["BEGIN READ ONLY", read, "COMMIT"], sent
+        else:
+            assert len(sent) == 1 and sent[0].startswith(read), sent
+        assert function in sent[-2 if len(sent) > 1 else 0], sent

@@ -16,7 +16,6 @@ from core.errors import NotFound
 from core.pagination import CursorRequest, Page, PageRequest
 from models.fleet_records import (
     DRIVER_COLUMNS,
-    JOIN_USER,
     USER_COLUMNS,
     VEHICLE_COLUMNS,
     DriverRecord,
@@ -27,26 +26,23 @@ from models.fleet_records import (
 from services.fleet.spatial import escape_like
 from services.fleet.vehicles import VehicleFilter
 
-# Migration 0025: the membership check, the scope and the read in one statement, run with
-# Database.member_fetch (its first three parameters the caller's).
+# Migrations 0025 and 0026: the membership check, the scope and the read in one statement
+# each, run with Database.member_fetch (their first three parameters the caller's).
 ONE = f"SELECT {VEHICLE_COLUMNS} FROM auth_read_vehicle($1, $2, $3, $4) v"  # noqa: S608 (constants only)
-# The workspace condition repeats the RLS policy's so the planner can use the index on it.
-_MATCHING = """v.workspace_id = $1 AND v.deleted_at IS NULL
-    AND ($2::vehicle_status IS NULL OR v.status = $2::vehicle_status)
-    AND ($3::text IS NULL OR v.vehicle_type = $3::text)
-    AND ($4::text IS NULL OR v.plate_number ILIKE $4::text)"""
-# The total rides along with the page (count(*) OVER ()): one statement per page.
-_PAGE = f"""SELECT {VEHICLE_COLUMNS}, count(*) OVER () AS total FROM vehicles v
-WHERE {_MATCHING} ORDER BY v.created_at, v.id LIMIT $5 OFFSET $6"""  # noqa: S608 (constants only)
-_COUNT = f"SELECT count(*) FROM vehicles v WHERE {_MATCHING}"  # noqa: S608 (constants only)
-# A Relay page (keyset after the cursor's (created_at, id)), with each vehicle's driver and
-# the driver's user where the query asks for them: a vehicle has at most one driver.
-_AFTER = "AND ($5::timestamptz IS NULL OR (v.created_at, v.id) > ($5::timestamptz, $6::uuid))"
-_CURSOR_PAGE = f"""SELECT {VEHICLE_COLUMNS} FROM vehicles v
-WHERE {_MATCHING} {_AFTER} ORDER BY v.created_at, v.id LIMIT $7"""  # noqa: S608 (constants only)
-_CURSOR_PAGE_WITH_DRIVERS = f"""SELECT {VEHICLE_COLUMNS}, {DRIVER_COLUMNS}, {USER_COLUMNS}
-FROM vehicles v LEFT JOIN drivers d ON d.vehicle_id = v.id {JOIN_USER}
-WHERE {_MATCHING} {_AFTER} ORDER BY v.created_at, v.id LIMIT $7"""  # noqa: S608 (constants only)
+# The page functions return whole rows; these laterals name their columns as the column
+# lists expect (no table is read outside the function, so nothing runs before its scope).
+_ROWS = "LATERAL (SELECT (p.vehicle).*) v"
+# A page by offset, each row carrying the count of all that match (a row with no vehicle
+# carries it past the last page).
+PAGE = f"""SELECT {VEHICLE_COLUMNS}, p.total
+FROM auth_read_vehicle_page($1, $2, $3, $4, $5, $6, $7, $8) p, {_ROWS}
+ORDER BY v.created_at, v.id"""  # noqa: S608 (constants only)
+# A Relay page (keyset after the cursor's (created_at, id)), each vehicle with its driver
+# and the driver's user: a vehicle has at most one driver.
+CURSOR = f"""SELECT {VEHICLE_COLUMNS}, {DRIVER_COLUMNS}, {USER_COLUMNS}, p.total
+FROM auth_read_vehicle_cursor($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) p, {_ROWS},
+    LATERAL (SELECT (p.driver).*) d, LATERAL (SELECT (p.driver_user).*) u
+ORDER BY v.created_at, v.id"""  # noqa: S608 (constants only)
 
 
 def _moment(value: Any) -> str | None:
@@ -95,25 +91,21 @@ class PageQuery:
         return self.filters.bbox is None
 
 
-async def vehicle_page_json(
-    *, conn: asyncpg.Connection, workspace_id: UUID, query: PageQuery
-) -> Page[dict[str, Any]]:
-    """A page of the workspace's live vehicles, oldest first, as the API writes them."""
-    filters, request = query.filters, query.request
-    args = _filter_args(workspace_id, filters)
-    rows = await conn.fetch(_PAGE, *args, request.per_page, request.offset)
-    # Past the last page there is no row to carry the total: count it alone.
-    if rows:
-        total = int(rows[0]["total"])
-    else:
-        total = int(await conn.fetchval(_COUNT, *args)) if request.offset else 0
-    items = [vehicle_record_json(r) for r in rows]
-    return Page(items, total, has_next=request.offset + len(items) < total)
+def page_args(query: PageQuery) -> tuple[object, ...]:
+    """PAGE's parameters after the caller's three."""
+    return (*_filter_args(query.filters), query.request.per_page, query.request.offset)
 
 
-def _filter_args(workspace_id: UUID, filters: VehicleFilter) -> tuple[object, ...]:
+def vehicle_page_json(rows: list[asyncpg.Record], query: PageQuery) -> Page[dict[str, Any]]:
+    """PAGE's rows: a page of the workspace's live vehicles, oldest first, as the API
+    writes them."""
+    total = int(rows[0]["total"]) if rows else 0
+    items = [vehicle_record_json(r) for r in rows if r["id"] is not None]
+    return Page(items, total, has_next=query.request.offset + len(items) < total)
+
+
+def _filter_args(filters: VehicleFilter) -> tuple[object, ...]:
     return (
-        workspace_id,
         filters.status.value if filters.status is not None else None,
         filters.vehicle_type.value if filters.vehicle_type is not None else None,
         f"%{escape_like(filters.search)}%" if filters.search else None,
@@ -134,24 +126,27 @@ class CursorQuery:
         return self.filters.bbox is None
 
 
-async def vehicle_cursor_page(
-    *, conn: asyncpg.Connection, workspace_id: UUID, query: CursorQuery
-) -> Page[VehicleWithDriver]:
-    """A Relay page of the workspace's live vehicles, oldest first, as
-    services.fleet.vehicles.list_vehicles reads it; with `query.with_drivers`, each
-    vehicle's driver and the driver's user from the same statement."""
+def cursor_args(query: CursorQuery) -> tuple[object, ...]:
+    """CURSOR's parameters after the caller's three."""
     request = query.request
-    args = _filter_args(workspace_id, query.filters)
-    total = int(await conn.fetchval(_COUNT, *args)) if request.with_total else 0
     after = request.position() or (None, None)
-    statement = _CURSOR_PAGE_WITH_DRIVERS if query.with_drivers else _CURSOR_PAGE
-    rows = await conn.fetch(statement, *args, *after, request.first + 1)
+    return (*_filter_args(query.filters), *after, request.first + 1, request.with_total)
+
+
+def vehicle_cursor_page(rows: list[asyncpg.Record], query: CursorQuery) -> Page[VehicleWithDriver]:
+    """CURSOR's rows: a Relay page of the workspace's live vehicles, oldest first, as
+    services.fleet.vehicles.list_vehicles reads it; with `query.with_drivers`, each
+    vehicle's driver and the driver's user."""
+    request = query.request
+    total = int(rows[0]["total"]) if rows and request.with_total else 0
+    found = [row for row in rows if row["id"] is not None]
+    with_drivers = query.with_drivers
     items = [
         VehicleWithDriver(
             VehicleRecord.of(row),
-            DriverRecord.of(row) if query.with_drivers else None,
-            UserRecord.of(row) if query.with_drivers else None,
+            DriverRecord.of(row) if with_drivers else None,
+            UserRecord.of(row) if with_drivers else None,
         )
-        for row in rows[: request.first]
+        for row in found[: request.first]
     ]
-    return Page(items, total, has_next=len(rows) > request.first)
+    return Page(items, total, has_next=len(found) > request.first)
