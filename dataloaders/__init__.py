@@ -65,14 +65,6 @@ class DataLoaders:
     def for_request(cls, db: Database) -> DataLoaders:
         return cls(db=db)
 
-    def prime_driver(self, vehicle_id: UUID, driver: DriverRecord | None) -> None:
-        """A vehicle's driver read by another statement (with the vehicle), and the driver's
-        user if that statement read it too."""
-        self.driver_by_vehicle.prime(vehicle_id, driver)
-
-    def prime_user(self, user_id: UUID, user: UserRecord | None) -> None:
-        self.user_by_id.prime(user_id, user)
-
     async def _drivers_priming_users(
         self, conn: asyncpg.Connection, keys: Sequence[UUID]
     ) -> list[DriverRecord | None]:

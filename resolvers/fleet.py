@@ -68,19 +68,16 @@ class FleetQuery:
                 page = await vehicles.list_vehicles(
                     session=session, actor=actor, filters=filters, request=request
                 )
-            return Connection.of(page, Vehicle.of)
-        async with info.context.read() as conn:
-            rows = await vehicle_reads.vehicle_cursor_page(
-                conn=conn, workspace_id=actor.workspace_id, query=hot
-            )
+            loaders = info.context.loaders
+            return Connection.of(page, lambda row: Vehicle.of(row, loaders))
+        rows = vehicle_reads.vehicle_cursor_page(
+            await info.context.fetch_scoped(vehicle_reads.CURSOR, *vehicle_reads.cursor_args(hot)),
+            hot,
+        )
         if not hot.with_drivers:
-            return Connection.of(rows, lambda row: Vehicle.of_record(row.vehicle))
+            loaders = info.context.loaders
+            return Connection.of(rows, lambda row: Vehicle.of_record(row.vehicle, loaders))
         # The drivers and their users came with the vehicles: nothing more is read for them.
-        loaders = info.context.loaders
-        for row in rows.items:
-            loaders.prime_driver(row.id, row.driver)
-            if row.driver is not None:
-                loaders.prime_user(row.driver.user_id, row.user)
         return Connection.of(rows, Vehicle.read_with_driver)
 
     @strawberry.field(extensions=requires(Operation.VEHICLE_READ))
@@ -88,7 +85,8 @@ class FleetQuery:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
             return Vehicle.of(
-                await vehicles.get_vehicle(session=session, actor=actor, vehicle_id=id)
+                await vehicles.get_vehicle(session=session, actor=actor, vehicle_id=id),
+                info.context.loaders,
             )
 
     @strawberry.field(extensions=requires(Operation.VEHICLE_NEARBY))
@@ -107,7 +105,10 @@ class FleetQuery:
             found = await vehicles.nearby_vehicles(
                 session=session, actor=actor, query=query, status=status
             )
-        return [NearbyVehicle(vehicle=Vehicle.of(v), distance_m=round(d, 2)) for v, d in found]
+        return [
+            NearbyVehicle(vehicle=Vehicle.of(v, info.context.loaders), distance_m=round(d, 2))
+            for v, d in found
+        ]
 
     @strawberry.field(extensions=requires(Operation.DRIVER_LIST))
     async def drivers(
@@ -121,13 +122,17 @@ class FleetQuery:
                 available=available,
                 request=cursor(info, first, after),
             )
-        return Connection.of(page, Driver.of)
+        loaders = info.context.loaders
+        return Connection.of(page, lambda row: Driver.of(row, loaders))
 
     @strawberry.field(extensions=requires(Operation.DRIVER_READ))
     async def driver(self, info: Ctx, id: UUID) -> Driver:
         actor = await info.context.principal()
         async with info.context.db.session(actor.workspace_id) as session:
-            return Driver.of(await drivers.get_driver(session=session, actor=actor, driver_id=id))
+            return Driver.of(
+                await drivers.get_driver(session=session, actor=actor, driver_id=id),
+                info.context.loaders,
+            )
 
     @strawberry.field(extensions=requires(Operation.LOCATION_LIST))
     async def locations(
@@ -185,7 +190,8 @@ class FleetMutation:
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             return Vehicle.of(
-                await vehicles.create_vehicle(session=session, actor=actor, data=data)
+                await vehicles.create_vehicle(session=session, actor=actor, data=data),
+                info.context.loaders,
             )
 
     @strawberry.mutation(extensions=requires(Operation.VEHICLE_UPDATE))
@@ -196,7 +202,7 @@ class FleetMutation:
             row = await vehicles.update_vehicle(
                 session=session, actor=actor, vehicle_id=id, data=data
             )
-            return Vehicle.of(row)
+            return Vehicle.of(row, info.context.loaders)
 
     @strawberry.mutation(extensions=requires(Operation.VEHICLE_DELETE))
     async def delete_vehicle(self, info: Ctx, id: UUID) -> DoneResult:
@@ -210,7 +216,10 @@ class FleetMutation:
         actor = await info.context.principal()
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
-            return Driver.of(await drivers.create_driver(session=session, actor=actor, data=data))
+            return Driver.of(
+                await drivers.create_driver(session=session, actor=actor, data=data),
+                info.context.loaders,
+            )
 
     @strawberry.mutation(extensions=requires(Operation.DRIVER_UPDATE))
     async def update_driver(self, info: Ctx, id: UUID, input: DriverPatch) -> DriverResult:
@@ -218,7 +227,8 @@ class FleetMutation:
         data = input.to_request()
         async with info.context.db.session(actor.workspace_id) as session:
             return Driver.of(
-                await drivers.update_driver(session=session, actor=actor, driver_id=id, data=data)
+                await drivers.update_driver(session=session, actor=actor, driver_id=id, data=data),
+                info.context.loaders,
             )
 
     @strawberry.mutation(extensions=requires(Operation.DRIVER_DELETE))

@@ -13,6 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from dataloaders import DataLoaders
 from models import Driver as DriverRow
 from models import Location as LocationRow
 from models import Vehicle as VehicleRow
@@ -32,6 +33,7 @@ from models.geo import GeoPoint
 from schema.context import Context
 from schema.requests import fields, request
 from schema.types.identity import User, user_of
+from schema.types.later import Later
 
 if TYPE_CHECKING:
     from schema.types.routing import Route
@@ -84,13 +86,14 @@ class Vehicle:
     last_location: GeoPointType | None
     last_location_at: datetime | None
     created_at: datetime | None
-    # The driver and the driver's user where the statement that read the vehicle read them
-    # too (None: the loader reads them).
-    read_with: strawberry.Private[VehicleWithDriver | None] = None
+    # Read with the vehicle where its statement read it, else on demand (schema.types.later).
+    driver: Driver | None = strawberry.field(
+        description="The driver assigned to this vehicle, if any.", default=None
+    )
 
     @classmethod
-    def of(cls, row: VehicleRow) -> Vehicle:
-        return cls(
+    def of(cls, row: VehicleRow, loaders: DataLoaders) -> Vehicle:
+        vehicle = cls(
             id=row.id,
             vehicle_type=row.vehicle_type,
             plate_number=row.plate_number,
@@ -104,15 +107,24 @@ class Vehicle:
             last_location_at=row.last_location_at,
             created_at=row.created_at,
         )
-
-    @classmethod
-    def read_with_driver(cls, row: VehicleWithDriver) -> Vehicle:
-        vehicle = cls.of_record(row.vehicle)
-        vehicle.read_with = row
+        vehicle.driver = _driver_later(row.id, loaders)
         return vehicle
 
     @classmethod
-    def of_record(cls, row: VehicleRecord) -> Vehicle:
+    def read_with_driver(cls, row: VehicleWithDriver) -> Vehicle:
+        """A vehicle whose statement read its driver and the driver's user too."""
+        vehicle = cls._of_record(row.vehicle)
+        vehicle.driver = Driver.with_user(row.driver, row.user) if row.driver else None
+        return vehicle
+
+    @classmethod
+    def of_record(cls, row: VehicleRecord, loaders: DataLoaders) -> Vehicle:
+        vehicle = cls._of_record(row)
+        vehicle.driver = _driver_later(row.id, loaders)
+        return vehicle
+
+    @classmethod
+    def _of_record(cls, row: VehicleRecord) -> Vehicle:
         return cls(
             id=row.id,
             vehicle_type=row.vehicle_type,
@@ -141,18 +153,14 @@ class Vehicle:
         row = await info.context.loaders.current_route_by_vehicle.load(self.id)
         return Route.of(row) if row else None
 
-    @strawberry.field(description="The driver assigned to this vehicle, if any.")
-    def driver(self, info: Info[Context, None]) -> Driver | None:
-        # Known already, the answer is immediate: a list of such vehicles completes
-        # without a task per vehicle. Else an awaitable, which GraphQL waits for.
-        if self.read_with is not None:
-            known = self.read_with.driver
-            return Driver.with_user(known, self.read_with.user) if known else None
-        return cast("Driver | None", self._loaded_driver(info))
 
-    async def _loaded_driver(self, info: Info[Context, None]) -> Driver | None:
-        row = await info.context.loaders.driver_by_vehicle.load(self.id)
-        return Driver.of(row) if row else None
+def _driver_later(vehicle_id: UUID, loaders: DataLoaders) -> Driver | None:
+    async def load() -> Driver | None:
+        row = await loaders.driver_by_vehicle.load(vehicle_id)
+        return Driver.of(row, loaders) if row else None
+
+    # Typed as what GraphQL sees once it has awaited it.
+    return cast("Driver | None", Later(load))
 
 
 @strawberry.type
@@ -172,18 +180,30 @@ class Driver:
     availability: bool
     rating: float | None
     total_trips: int
-    # The driver's user where the statement that read the driver read it too.
-    read_with: strawberry.Private[tuple[UserRecord | None] | None] = None
+    # Read with the driver where its statement read it, else on demand (schema.types.later).
+    user: User | None = None
 
     @classmethod
     def with_user(cls, row: DriverRecord, user: UserRecord | None) -> Driver:
         """A driver whose statement read its user too (None: the user was deleted)."""
-        driver = cls.of(row)
-        driver.read_with = (user,)
+        driver = cls._of(row)
+        driver.user = user_of(user) if user else None
         return driver
 
     @classmethod
-    def of(cls, row: DriverRow | DriverRecord) -> Driver:
+    def of(cls, row: DriverRow | DriverRecord, loaders: DataLoaders) -> Driver:
+        driver = cls._of(row)
+        user_id = row.user_id
+
+        async def load() -> User | None:
+            user = await loaders.user_by_id.load(user_id)
+            return user_of(user) if user else None
+
+        driver.user = cast("User | None", Later(load))
+        return driver
+
+    @classmethod
+    def _of(cls, row: DriverRow | DriverRecord) -> Driver:
         return cls(
             id=row.id,
             user_id=row.user_id,
@@ -197,23 +217,12 @@ class Driver:
         )
 
     @strawberry.field
-    def user(self, info: Info[Context, None]) -> User | None:
-        # As Vehicle.driver: immediate where known, else an awaitable.
-        if self.read_with is not None:
-            known = self.read_with[0]
-            return user_of(known) if known else None
-        return cast("User | None", self._loaded_user(info))
-
-    async def _loaded_user(self, info: Info[Context, None]) -> User | None:
-        row = await info.context.loaders.user_by_id.load(self.user_id)
-        return user_of(row) if row else None
-
-    @strawberry.field
     async def vehicle(self, info: Info[Context, None]) -> Vehicle | None:
         if self.vehicle_id is None:
             return None
-        row = await info.context.loaders.vehicle_by_id.load(self.vehicle_id)
-        return Vehicle.of(row) if row else None
+        loaders = info.context.loaders
+        row = await loaders.vehicle_by_id.load(self.vehicle_id)
+        return Vehicle.of(row, loaders) if row else None
 
 
 @strawberry.type

@@ -58,8 +58,9 @@ class IncidentUnit:
 
     @strawberry.field
     async def vehicle(self, info: Info[Context, None]) -> Vehicle | None:
-        row = await info.context.loaders.vehicle_by_id.load(self.vehicle_id)
-        return Vehicle.of(row) if row else None
+        loaders = info.context.loaders
+        row = await loaders.vehicle_by_id.load(self.vehicle_id)
+        return Vehicle.of(row, loaders) if row else None
 
 
 @strawberry.type

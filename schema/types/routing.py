@@ -141,8 +141,9 @@ class Route:
     async def vehicle(self, info: Info[Context, None]) -> Vehicle | None:
         if self.vehicle_id is None:
             return None
-        row = await info.context.loaders.vehicle_by_id.load(self.vehicle_id)
-        return Vehicle.of(row) if row else None
+        loaders = info.context.loaders
+        row = await loaders.vehicle_by_id.load(self.vehicle_id)
+        return Vehicle.of(row, loaders) if row else None
 
     @strawberry.field
     async def depot(self, info: Info[Context, None]) -> Location | None:
