@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
 from core.pagination import CursorRequest, Page, encode_cursor
 
@@ -52,15 +53,28 @@ class Connection(Generic[Node]):
 
 def selects(info: Any, name: str) -> bool:
     """Whether a field called `name` is selected anywhere under the field being resolved
-    (fragments included)."""
+    (fragments included). Walks the query's own syntax tree: `info.selected_fields` builds
+    Strawberry's copy of the whole selection first, which costs more than the walk."""
+    raw = info._raw_info  # graphql-core's GraphQLResolveInfo
+    fragments = raw.fragments
 
-    def selected(selections: list[Any]) -> bool:
-        return any(
-            getattr(s, "name", None) == name or selected(getattr(s, "selections", []))
-            for s in selections
-        )
+    def selected(selection_set: SelectionSetNode | None) -> bool:
+        if selection_set is None:
+            return False
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value == name or selected(selection.selection_set):
+                    return True
+            elif isinstance(selection, InlineFragmentNode):
+                if selected(selection.selection_set):
+                    return True
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None and selected(fragment.selection_set):
+                    return True
+        return False
 
-    return selected(info.selected_fields[0].selections)
+    return any(selected(node.selection_set) for node in raw.field_nodes)
 
 
 def wants_total(info: Any) -> bool:
