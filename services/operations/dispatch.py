@@ -7,11 +7,11 @@ routing matrix provider (the solver's, with its speeds per type), so a road-netw
 provider changes dispatch without touching this module. Within one type a farther
 vehicle is never faster under a provider whose travel time grows with distance, so the
 walk can stop early and the choice still equals a ranking of the whole fleet. On roads a
-farther vehicle may be faster: a provider that knows the least time a straight-line
-distance can take (`least_seconds`) bounds the unread, and when the best read are not
-yet certain the walk reads on, as far as the units that could still beat them lie (as
-many as its density so far promises there), so the choice equals a road ranking of the
-whole fleet too.
+farther vehicle may be faster: the ranking's own bound (from its backward search), or a
+provider's `least_seconds`, gives the least time from beyond the distance read, and when
+the best read are not yet certain the walk reads on, only the units beyond those read, as
+far as the units that could still beat them lie (as many as its density so far promises
+there), so the choice equals a road ranking of the whole fleet too.
 
 Units are claimed with `FOR UPDATE SKIP LOCKED` in rank order: two dispatches at the same
 moment never take the same vehicle (and the unique index on open assignments would refuse
