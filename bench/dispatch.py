@@ -355,6 +355,7 @@ async def explain(settings: Settings, tenant: Tenant, lng: float, lat: float) ->
             sql = str(dispatch.CANDIDATES.text)
             for name, value in (
                 ("types", "ARRAY[" + ",".join(f"'{t.value}'" for t in VehicleType) + "]"),
+                ("beyond", "ARRAY[" + ",".join("0" for _ in VehicleType) + "]::float8[]"),
                 ("workspace_id", f"'{tenant.workspace_id}'::uuid"),
                 ("fresh_since", "now() - interval '10 minutes'"),
                 ("exclude", "'{}'"),

@@ -51,12 +51,28 @@ def durations_to(
     return provider.matrix([target, *points], [vehicle_type]).durations[vehicle_type][1:, 0]
 
 
+class TimeBound(Protocol):
+    """The least time to one target from anywhere at least some straight-line distance away,
+    under the travel that ranked points towards it."""
+
+    def least_seconds(self, metres: float) -> float:
+        """No point `metres` or more away takes less (float seconds)."""
+        ...
+
+    def radius(self, seconds: float) -> float:
+        """Every point farther than this (metres) takes more than `seconds`."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class TravelTo:
-    """Whole metres and, per vehicle type, whole seconds from each point to one target."""
+    """Whole metres and, per vehicle type, whole seconds from each point to one target; and,
+    where the provider can bound the points not asked about from the same search, that
+    bound per vehicle type (dispatch stops reading candidates with it)."""
 
     distance: IntArray
     durations: dict[str, IntArray]
+    bounds: Mapping[str, TimeBound] = field(default_factory=dict)
 
 
 def travel_to(

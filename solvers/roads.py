@@ -39,6 +39,9 @@ UNREACHABLE = 10**9
 SNAPS_KEPT = 200_000
 """Positions whose snaps a network keeps per vehicle-types mask and snap distance."""
 
+GOALS_KEPT = 8
+"""Targets whose backward search a graph keeps (the latest)."""
+
 VEHICLE_BITS: Mapping[str, int] = {"bike": 1, "car": 2, "van": 4, "truck": 8}
 # The most any vehicle type drives, whatever the road allows.
 DEFAULT_VEHICLE_SPEEDS_KMH: Mapping[str, float] = {
@@ -167,6 +170,21 @@ class RoadNetwork:
         lines = shapely.linestrings(np.stack((xy[starts], xy[starts + 1]), axis=1))
         return shapely.STRtree(lines), edge_of, along.astype(float), plane_length.astype(float)
 
+    @cached_property
+    def _piece_spans(
+        self,
+    ) -> tuple[FloatArray, npt.NDArray[np.int64], FloatArray, FloatArray]:
+        """Every straight piece of road in the plane: its two ends (n x 2 x 2), its edge, and
+        the fractions of that edge where it starts and ends (as snapping measures them)."""
+        tree, edge_of, along, plane_length = self._segments
+        ends = shapely.get_coordinates(tree.geometries).reshape(-1, 2, 2)
+        pieces = np.linalg.norm(ends[:, 1] - ends[:, 0], axis=1)
+        length = plane_length[edge_of]
+        safe = np.where(length > 0, length, 1.0)
+        start = np.clip(np.where(length > 0, along / safe, 0.0), 0, 1)
+        end = np.clip(np.where(length > 0, (along + pieces) / safe, 1.0), 0, 1)
+        return ends, edge_of, start, end
+
     def _trees(self, vehicle_types: Collection[str]) -> tuple[_Pieces, _Pieces]:
         """Search trees over the pieces of road every one of `vehicle_types` may use: those
         of the main strongly connected network, and all of them. Built once per mask."""
@@ -215,7 +233,8 @@ class RoadNetwork:
     def _snap(
         self, points: Sequence[Point], vehicle_types: Collection[str], max_snap_m: float
     ) -> list[Snap | None]:
-        tree, edge_of, along, plane_length = self._segments
+        _, edge_of, along, plane_length = self._segments
+        pieces = self._piece_spans[0]
         xy = self.to_plane(np.array([(p.lon, p.lat) for p in points], dtype=float).reshape(-1, 2))
         geoms = shapely.points(xy)
         main, usable = self._trees(vehicle_types)
@@ -226,7 +245,7 @@ class RoadNetwork:
             who = np.concatenate((who, rest[more]))
             near = np.concatenate((near, far))
             gap = np.concatenate((gap, apart))
-        ends = shapely.get_coordinates(tree.geometries[near]).reshape(-1, 2, 2)
+        ends = pieces[near]
         a, ab = ends[:, 0], ends[:, 1] - ends[:, 0]
         span = np.einsum("ij,ij->i", ab, ab)
         t = np.clip(np.einsum("ij,ij->i", xy[who] - a, ab) / np.where(span > 0, span, 1), 0, 1)
@@ -295,6 +314,7 @@ class _Graph:
     arc_forward: npt.NDArray[np.bool_]
     _hierarchy: list[Hierarchy] = field(default_factory=list, repr=False)
     _building: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _to_goal: dict[tuple[int, float], FloatArray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, network: RoadNetwork, cost: FloatArray, need: int) -> _Graph:
@@ -441,11 +461,17 @@ class _Graph:
         nodes = self.network.num_nodes
         return csr_array((self.weight, (self.head, self.tail)), shape=(nodes, nodes))
 
-    def costs_to(self, snaps: Sequence[Snap], goal: Snap) -> FloatArray:
-        """Float costs from every snapped point to `goal` (without the snap pieces): a
-        search backwards from each end of the goal's edge that leads onto it."""
+    def to_goal(self, goal: Snap) -> FloatArray:
+        """Each junction's cost to `goal` along the roads (inf where none leads there): a
+        search backwards from each end of the goal's edge that leads onto it. The last few
+        goals' are kept: one dispatch ranks, bounds and explains towards the same scene."""
         from scipy.sparse.csgraph import dijkstra  # loaded by the solver path only
 
+        key = (goal.edge, goal.fraction)
+        with self._building:
+            kept = self._to_goal.get(key)
+        if kept is not None:
+            return kept
         net = self.network
         e, f = goal.edge, goal.fraction
         c = float(self.cost[e])
@@ -457,17 +483,51 @@ class _Graph:
             back = dijkstra(self._reverse, directed=True, indices=[v for v, _ in into])
             for row, (_, extra) in zip(np.atleast_2d(back), into, strict=True):
                 to_goal = np.minimum(to_goal, row + extra)
+        to_goal.setflags(write=False)
+        with self._building:
+            if len(self._to_goal) >= GOALS_KEPT:
+                self._to_goal.pop(next(iter(self._to_goal)))
+            self._to_goal[key] = to_goal
+        return to_goal
+
+    def costs_to(self, snaps: Sequence[Snap], goal: Snap) -> FloatArray:
+        """Float costs from every snapped point to `goal` (without the snap pieces)."""
         edges = np.array([s.edge for s in snaps], dtype=np.int64)
-        fraction = np.array([s.fraction for s in snaps])
+        fraction = np.array([s.fraction for s in snaps], dtype=float)
+        return self.costs_on(edges, fraction, goal)
+
+    def leaving(
+        self,
+        edges: npt.NDArray[np.int64],
+        ahead: FloatArray,
+        behind: FloatArray,
+        to_goal: FloatArray,
+    ) -> FloatArray:
+        """The cheaper way off each edge to the goal: from fraction `ahead` on to its target
+        where it is open that way, from `behind` back to its source where open that way,
+        each plus that junction's cost to the goal (`to_goal`)."""
+        net = self.network
         cost = self.cost[edges]
-        result = np.minimum(
-            np.where(
-                self.forward[edges], (1 - fraction) * cost + to_goal[net.target[edges]], np.inf
-            ),
-            np.where(self.backward[edges], fraction * cost + to_goal[net.source[edges]], np.inf),
+        return np.minimum(
+            np.where(self.forward[edges], (1 - ahead) * cost + to_goal[net.target[edges]], np.inf),
+            np.where(self.backward[edges], behind * cost + to_goal[net.source[edges]], np.inf),
         )
-        for j in np.flatnonzero(edges == e).tolist():
-            result[j] = min(result[j], self._direct(snaps[j], goal))
+
+    def costs_on(
+        self, edges: npt.NDArray[np.int64], fraction: FloatArray, goal: Snap
+    ) -> FloatArray:
+        """Float costs to `goal` from the points at `fraction` along `edges`: each the
+        cheaper way off its edge plus that junction's cost to the goal, or straight along
+        the goal's own edge."""
+        result = self.leaving(edges, fraction, fraction, self.to_goal(goal))
+        c = float(self.cost[goal.edge])
+        on = edges == goal.edge
+        if self.forward[goal.edge]:
+            ahead = on & (fraction <= goal.fraction)
+            result[ahead] = np.minimum(result[ahead], (goal.fraction - fraction[ahead]) * c)
+        if self.backward[goal.edge]:
+            behind = on & (fraction >= goal.fraction)
+            result[behind] = np.minimum(result[behind], (fraction[behind] - goal.fraction) * c)
         return result
 
     def paths(self, snaps: Sequence[Snap], legs: Sequence[tuple[int, int]]) -> list[list[Lnglat]]:
@@ -553,6 +613,74 @@ class _Graph:
         return coords[::-1] if end < start else coords
 
 
+# Great-circle metres against the plane the network is measured in: a bound drawn from a
+# straight-line distance takes 1 % off it.
+_PLANE_SLACK = 0.99
+
+
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """Lower bounds on one vehicle type's road time to a target from the points at least
+    some straight-line distance away, drawn from the backward search that ranked points
+    towards it (a `TimeBound`).
+
+    A point joins the roads at its snap, on some piece of road; the snap lies no farther
+    from the target than that piece's far end, so a point `m` metres away first covers at
+    least `m - far` metres to its snap at that road's speed, then at least the least cost
+    from any spot of the piece to the target. The least over all pieces bounds every point
+    that far out; so does the straight line at the network's top speed, the looser bound
+    it replaces near the target."""
+
+    graph: _Graph
+    goal: Snap
+    target: Point
+    arrive_s: float  # from the goal's snap to the target
+    speed: FloatArray  # per edge, metres per second at this type's cap
+    top: float  # metres per second
+
+    @cached_property
+    def _pieces(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per piece of road: its far end's distance to the target in the plane, the speed
+        a point's approach to it is driven at, and the least cost from any spot of it."""
+        net, graph, goal = self.graph.network, self.graph, self.goal
+        ends, edge_of, start, end = net._piece_spans
+        at = net.to_plane(np.array([[self.target.lon, self.target.lat]]))[0]
+        far = np.maximum(
+            np.linalg.norm(ends[:, 0] - at, axis=1), np.linalg.norm(ends[:, 1] - at, axis=1)
+        )
+        least = graph.leaving(edge_of, end, start, graph.to_goal(goal))
+        c = float(graph.cost[goal.edge])
+        on = edge_of == goal.edge
+        g = goal.fraction
+        direct = np.where(on & (start <= g) & (g <= end), 0.0, np.inf)
+        if graph.forward[goal.edge]:
+            direct = np.where(on & (end < g), (g - end) * c, direct)
+        if graph.backward[goal.edge]:
+            direct = np.where(on & (start > g), (start - g) * c, direct)
+        return far, self.speed[edge_of], np.minimum(least, direct)
+
+    def least_seconds(self, metres: float) -> float:
+        """No point `metres` or more from the target in a straight line takes less."""
+        plane = _PLANE_SLACK * metres
+        far, speed, least = self._pieces
+        step = np.maximum(0.0, plane - far) / speed + least
+        by_pieces = self.arrive_s + float(np.min(step, initial=np.inf))
+        line = plane / self.top if self.top > 0 else math.inf
+        return min(max(line, by_pieces), float(UNREACHABLE))
+
+    def radius(self, seconds: float) -> float:
+        """Every point farther than this from the target in a straight line takes more than
+        `seconds` (the least distance for which `least_seconds` says so)."""
+        far, speed, least = self._pieces
+        slack = seconds - self.arrive_s
+        near = least <= slack
+        by_pieces = (
+            float(np.max(far[near] + (slack - least[near]) * speed[near])) if near.any() else 0.0
+        )
+        line = seconds * self.top if self.top > 0 else math.inf
+        return max(0.0, min(line, by_pieces)) / _PLANE_SLACK
+
+
 @dataclass(frozen=True)
 class RoadMatrixProvider:
     """A `MatrixProvider` over a `RoadNetwork`; also draws each leg along the streets."""
@@ -619,22 +747,31 @@ class RoadMatrixProvider:
         self, points: Sequence[Point], target: Point, vehicle_types: Collection[str]
     ) -> TravelTo:
         """Column `target` of `matrix([target, *points], vehicle_types)`, snapped alike, with
-        one backward search per cost instead of a search from every point."""
+        one backward search per cost instead of a search from every point; with each type's
+        `Reach` from the same search."""
         types = sorted(set(vehicle_types)) or ["van"]
         goal, *snaps = self.snaps([target, *points], types)
         network = self.network
-        offsets = np.array([s.offset_m for s in snaps])
-        length = network.graph("distance", types).costs_to(snaps, goal)
+        edges = np.array([s.edge for s in snaps], dtype=np.int64)
+        fraction = np.array([s.fraction for s in snaps], dtype=float)
+        offsets = np.array([s.offset_m for s in snaps], dtype=float)
+        length = network.graph("distance", types).costs_on(edges, fraction, goal)
         distance = _whole_column(length + offsets + goal.offset_m)
         durations: dict[str, npt.NDArray[np.int64]] = {}
+        bounds: dict[str, Reach] = {}
+        searched: dict[int, FloatArray] = {}  # types of one cost share their search
         for vtype in vehicle_types:
             cap = self.speed_kmh(vtype)
             graph = network.graph("time", [vtype], cap)
-            speeds = np.minimum(network.speed_kmh[[s.edge for s in snaps]], cap) / 3.6
+            speeds = np.minimum(network.speed_kmh, cap) / 3.6
             arrive = goal.offset_m / (min(float(network.speed_kmh[goal.edge]), cap) / 3.6)
-            costs = graph.costs_to(snaps, goal)
-            durations[vtype] = _whole_column(costs + offsets / speeds + arrive)
-        return TravelTo(distance, durations)
+            costs = searched.get(id(graph))
+            if costs is None:
+                costs = searched[id(graph)] = graph.costs_on(edges, fraction, goal)
+            durations[vtype] = _whole_column(costs + offsets / speeds[edges] + arrive)
+            top = min(network.top_speed_kmh, cap) / 3.6
+            bounds[vtype] = Reach(graph, goal, target, arrive, speeds, top)
+        return TravelTo(distance, durations, bounds)
 
     def durations_to(
         self,

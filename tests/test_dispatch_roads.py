@@ -4,25 +4,28 @@ that prices plans, and each unit's route to the scene follows the streets."""
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
+import numpy as np
 import pytest
 from starlette.applications import Starlette
 
 from services.operations import dispatch as dispatch_service
+from services.operations.travel import RoadFirst
 from services.roads.imports import import_network
 from services.roads.network import read_network
 from services.roads.travel import road_provider
-from solvers.matrix import HaversineProvider, travel_to
+from solvers.matrix import HaversineProvider, haversine_to_m, travel_to
 from solvers.problem import Point
 from tests.conftest import DatabaseUnderTest
 from tests.helpers import Session, register
 from tests.operations_helpers import dispatch, in_workspace, unit
-from tests.roads_helpers import write_village
+from tests.roads_helpers import import_sample, write_village
 
 # In the village (tests/roads_helpers.py): the scene by B; a lorry by A, whose short road
 # to B is closed to lorries; a van by C, farther in a straight line but nearer by road.
@@ -205,3 +208,77 @@ async def test_a_walk_that_reaches_its_cap_sends_the_best_it_read(
     assert sent["vehicle_id"] in near[:4]
     read = [a for a in data["alternatives"] if a["vehicle_id"] in near]
     assert all(a["travel_s"] >= sent["travel_s"] for a in read)
+
+
+async def test_a_dense_fleet_in_the_city_gets_the_units_a_road_ranking_of_all_would_send(
+    client: httpx.AsyncClient,
+    database: DatabaseUnderTest,
+    owner_conn: asyncpg.Connection,
+) -> None:
+    """Six hundred units among the one-way streets of the Helsinki sample, some busy or
+    stale: for every incident the units sent are those a ranking of the whole fleet by
+    road time sends, also where the fastest lie beyond the nearest few in a straight line."""
+    imported = await import_sample(database)
+    network = await read_network(database.settings.app_dsn, imported.version)
+    assert network is not None
+    ranking = RoadFirst(road_provider(network))
+    admin = await register(client)
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    fleet = []
+    for n in range(600):
+        fleet.append(
+            {
+                "id": uuid.uuid4(),
+                "type": rng.choice(["ambulance", "fire_engine", "police_car", "car"]),
+                "lng": rng.uniform(24.9370, 24.9520),
+                "lat": rng.uniform(60.1660, 60.1770),
+                "status": "available" if n % 7 else "in_transit",
+                "at": now - timedelta(seconds=3600 if n % 11 == 0 else 30),
+            }
+        )
+    await in_workspace(
+        owner_conn,
+        admin.workspace_id,
+        "INSERT INTO vehicles (id, workspace_id, vehicle_type, plate_number, status,"
+        " last_location, last_location_at)"
+        " SELECT v.id, $1, v.type, 'R ' || v.id, v.status::vehicle_status,"
+        " ST_SetSRID(ST_MakePoint(v.lng, v.lat), 4326)::geography, v.at"
+        " FROM unnest($2::uuid[], $3::text[], $4::text[], $5::float8[], $6::float8[],"
+        " $7::timestamptz[]) AS v(id, type, status, lng, lat, at)",
+        uuid.UUID(admin.workspace_id),
+        *(
+            list(col)
+            for col in zip(
+                *((v["id"], v["type"], v["status"], v["lng"], v["lat"], v["at"]) for v in fleet),
+                strict=True,
+            )
+        ),
+    )
+    beyond_nearest = 0
+    for _ in range(8):
+        scene = Point(lat=rng.uniform(60.1665, 60.1765), lon=rng.uniform(24.9375, 24.9515))
+        free = [
+            v for v in fleet if v["status"] == "available" and v["at"] > now - timedelta(minutes=10)
+        ]
+        column = travel_to(
+            ranking, [Point(v["lat"], v["lng"]) for v in free], scene, {v["type"] for v in free}
+        )
+        expected = sorted(
+            (int(column.durations[v["type"]][i]), int(column.distance[i]), str(v["id"]))
+            for i, v in enumerate(free)
+        )[:3]
+        created = await report(client, admin, scene)
+        response = await dispatch(client, admin, created.json()["data"]["id"], count=3)
+        assert response.status_code == 200, response.text
+        units = response.json()["data"]["units"]
+        assert [(u["travel_s"], u["distance_m"], u["vehicle_id"]) for u in units] == expected
+        straight = haversine_to_m([Point(v["lat"], v["lng"]) for v in free], scene)
+        nearest = {
+            str(free[i]["id"]) for i in np.argsort(straight)[: 4 * (3 + dispatch_service.SPARE)]
+        }
+        beyond_nearest += any(u["vehicle_id"] not in nearest for u in units)
+        for u in units:
+            next(v for v in fleet if str(v["id"]) == u["vehicle_id"])["status"] = "in_transit"
+    # The walk had to read on past the nearest units for some incidents.
+    assert beyond_nearest > 0

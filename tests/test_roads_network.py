@@ -257,3 +257,30 @@ async def test_travel_to_one_scene_is_the_matrix_column_for_every_type(
     for vtype in types:
         least = np.array([provider.least_seconds(float(m), vtype) for m in straight])
         assert (column.durations[vtype] >= np.floor(least)).all()
+
+
+async def test_the_bound_from_a_scene_search_holds_for_every_point_and_beats_the_top_speed(
+    database: DatabaseUnderTest,
+) -> None:
+    """What stops dispatch reading candidates: from the search that ranks points towards a
+    scene, the least time from anywhere a given distance away. No point of the sample takes
+    less, every point within `seconds` lies within `radius(seconds)`, and the bound is
+    tighter than the straight line at the network's top speed."""
+    from solvers.matrix import travel_to
+
+    imported = await import_sample(database)
+    provider = RoadMatrixProvider(await _network(database, imported.version))
+    points = sample_points(21, 1500)
+    types = ["ambulance", "car"]
+    for target in sample_points(22, 6):
+        column = travel_to(provider, points, target, types)
+        straight = haversine_to_m(points, target)
+        for vtype in types:
+            bound = column.bounds[vtype]
+            least = np.array([bound.least_seconds(float(m)) for m in straight])
+            seconds = column.durations[vtype]
+            assert (seconds >= np.ceil(least - 0.5 - 1e-6)).all()
+            for limit in (10, 20, 40):
+                assert (straight[seconds <= limit] <= bound.radius(limit + 0.5)).all()
+            line = np.array([provider.least_seconds(float(m), vtype) for m in straight])
+            assert (least >= line).all() and (least > line + 5).any()

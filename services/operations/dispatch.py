@@ -7,11 +7,11 @@ routing matrix provider (the solver's, with its speeds per type), so a road-netw
 provider changes dispatch without touching this module. Within one type a farther
 vehicle is never faster under a provider whose travel time grows with distance, so the
 walk can stop early and the choice still equals a ranking of the whole fleet. On roads a
-farther vehicle may be faster: a provider that knows the least time a straight-line
-distance can take (`least_seconds`) bounds the unread, and when the best read are not
-yet certain the walk reads on, as far as the units that could still beat them lie (as
-many as its density so far promises there), so the choice equals a road ranking of the
-whole fleet too.
+farther vehicle may be faster: the ranking's own bound (from its backward search), or a
+provider's `least_seconds`, gives the least time from beyond the distance read, and when
+the best read are not yet certain the walk reads on, only the units beyond those read, as
+far as the units that could still beat them lie (as many as its density so far promises
+there), so the choice equals a road ranking of the whole fleet too.
 
 Units are claimed with `FOR UPDATE SKIP LOCKED` in rank order: two dispatches at the same
 moment never take the same vehicle (and the unique index on open assignments would refuse
@@ -21,7 +21,7 @@ it), and each takes the best units the other left.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,8 +57,9 @@ from services.operations.incidents import (
     units_of,
 )
 from services.operations.notify import Publisher, announce
-from solvers.matrix import MatrixProvider, haversine_to_m, travel_to
+from solvers.matrix import MatrixProvider, TimeBound, haversine_to_m, travel_to
 from solvers.problem import Point
+from solvers.roads import UNREACHABLE
 
 DISPATCHABLE = (IncidentStatus.REPORTED, IncidentStatus.DISPATCHED, IncidentStatus.IN_PROGRESS)
 # Candidates read per type beyond the units asked for: room for a few claimed by others.
@@ -67,6 +68,8 @@ ALTERNATIVES = 5
 # The most candidates of one type a walk reads (by road): beyond it the best read go, as
 # no surer choice is in reach of a bounded walk.
 WALK_CAP = 2000
+# How many times as many units of a type each read of a walk takes as the last, at most.
+GROWTH = 4
 
 FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
     "farther",
@@ -76,6 +79,8 @@ FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
     "no position",
 )
 
+# The nearest :per_type free units of each type in :types, beyond its :beyond metres (on the
+# sphere; 0: from the scene on), so that a walk reading on skips the units it has.
 # The types present among the workspace's free vehicles, by a skip scan of
 # `idx_vehicles_dispatch_types` (one index descent per type): a nearest-first walk for a
 # type with no vehicle would read the workspace's whole part of the GiST index.
@@ -96,6 +101,8 @@ CANDIDATES = sa.text(
     )
     SELECT c.id, c.vehicle_type, c.lng, c.lat
     FROM present t
+    JOIN unnest(CAST(:types AS text[]), CAST(:beyond AS float8[])) AS b(vehicle_type, metres)
+      ON b.vehicle_type = t.vehicle_type
     CROSS JOIN LATERAL (
         SELECT v.id, v.vehicle_type,
                ST_X(v.last_location::geometry) AS lng, ST_Y(v.last_location::geometry) AS lat
@@ -104,12 +111,14 @@ CANDIDATES = sa.text(
           AND v.deleted_at IS NULL AND v.status = 'available' AND v.last_location IS NOT NULL
           AND v.last_location_at >= :fresh_since
           AND v.id <> ALL(CAST(:exclude AS uuid[]))
+          AND (b.metres <= 0 OR NOT ST_DWithin(
+                v.last_location, ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography,
+                b.metres, false))
           AND NOT EXISTS (SELECT 1 FROM incident_units u
                           WHERE u.vehicle_id = v.id AND u.cleared_at IS NULL)
         ORDER BY v.last_location <-> ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography
         LIMIT :per_type
     ) c
-    WHERE t.vehicle_type = ANY(CAST(:types AS text[]))
     """
 )
 # The nearest vehicles whatever their state, to say why each was not sent.
@@ -211,20 +220,30 @@ def rank(
     provider: MatrixProvider, scene: GeoPoint, candidates: Sequence[Candidate]
 ) -> list[Ranked]:
     """Candidates by travel time to the scene (then matrix distance, then id)."""
+    return _ranking(provider, scene, candidates, {c.vehicle_type for c in candidates})[0]
+
+
+def _ranking(
+    provider: MatrixProvider,
+    scene: GeoPoint,
+    candidates: Sequence[Candidate],
+    types: Collection[str],
+) -> tuple[list[Ranked], Mapping[str, TimeBound]]:
+    """`rank` with the travel of `types` (they decide the roads a point may snap to), and
+    the bound on every other point per type that came with it."""
     if not candidates:
-        return []
+        return [], {}
     column = travel_to(
-        provider,
-        [Point(c.lat, c.lng) for c in candidates],
-        Point(scene.lat, scene.lng),
-        {c.vehicle_type for c in candidates},
+        provider, [Point(c.lat, c.lng) for c in candidates], Point(scene.lat, scene.lng), types
     )
+    distance = column.distance.tolist()
+    seconds = {vtype: d.tolist() for vtype, d in column.durations.items()}
     ranked = [
-        Ranked(c, int(column.durations[c.vehicle_type][i]), int(column.distance[i]))
+        Ranked(c, int(seconds[c.vehicle_type][i]), int(distance[i]))
         for i, c in enumerate(candidates)
     ]
     ranked.sort(key=lambda r: r.key)
-    return ranked
+    return ranked, column.bounds
 
 
 async def candidates(
@@ -236,12 +255,14 @@ async def candidates(
     fresh_since: datetime,
     per_type: int,
     exclude: Sequence[UUID] = (),
+    beyond: Mapping[str, float] | None = None,
 ) -> list[Candidate]:
-    """The nearest `per_type` free units of each type."""
+    """The nearest `per_type` free units of each type (beyond `beyond[type]` metres)."""
     rows = await session.execute(
         CANDIDATES,
         {
             "types": list(types),
+            "beyond": [(beyond or {}).get(t, 0.0) for t in types],
             "workspace_id": workspace_id,
             "fresh_since": fresh_since,
             "exclude": list(exclude),
@@ -253,30 +274,150 @@ async def candidates(
     return [Candidate(r[0], r[1], float(r[2]), float(r[3])) for r in rows]
 
 
-def _frontier(
-    scene: GeoPoint, ranked: list[Ranked], per_type: int, provider: MatrixProvider
-) -> tuple[float, float]:
-    """The key below which no unread candidate can rank, from each type whose walk was cut
-    off at `per_type` (the unread are farther in a straight line than all read): under
-    travel that grows with straight-line distance, that type's last vehicle read; on
-    roads, where a farther vehicle may be nearer by road, the least time the straight line
-    to the farthest one read takes at the type's top speed (strictly below it)."""
-    least = getattr(provider, "least_seconds", None)
-    by_type: dict[str, list[Ranked]] = {}
-    for r in ranked:
-        by_type.setdefault(r.candidate.vehicle_type, []).append(r)
-    bound = (math.inf, math.inf)
+def _covered(scene: GeoPoint, found: Sequence[Candidate], per_type: int) -> dict[str, float]:
+    """Per type read: how far out every unit of it has been read (metres on the sphere). A
+    type whose read stopped at `per_type`, as far as its farthest unit read (the unread lie
+    no nearer); one with fewer, everywhere (inf)."""
+    by_type: dict[str, list[Candidate]] = {}
+    for c in found:
+        by_type.setdefault(c.vehicle_type, []).append(c)
+    covered: dict[str, float] = {}
+    origin = Point(scene.lat, scene.lng)
     for vtype, items in by_type.items():
-        if len(items) < per_type:
+        if len(items) >= per_type:
+            points = [Point(c.lat, c.lng) for c in items]
+            covered[vtype] = float(haversine_to_m(points, origin).max())
+        else:
+            covered[vtype] = math.inf
+    return covered
+
+
+def _frontier(
+    ranked: list[Ranked],
+    covered: Mapping[str, float],
+    provider: MatrixProvider,
+    bounds: Mapping[str, TimeBound],
+) -> tuple[float, float]:
+    """The key below which no unread candidate can rank, from each type not read whole:
+    under travel that grows with straight-line distance, that type's last vehicle read; on
+    roads, where a farther vehicle may be nearer by road, one whole second below the least
+    time from beyond the distance read, by the ranking's own bound (from its backward
+    search) or else the provider's `least_seconds` (the line at the top speed)."""
+    least = getattr(provider, "least_seconds", None)
+    bound = (math.inf, math.inf)
+    for vtype, metres in covered.items():
+        if metres == math.inf:
             continue
-        if least is None:
-            last = max(items, key=lambda r: (r.travel_s, r.distance_m))
+        if vtype in bounds:
+            # Whole seconds are rounded: an unread unit takes at least this many.
+            unread = math.ceil(bounds[vtype].least_seconds(metres) - 0.5 - 1e-6)
+            bound = min(bound, (min(unread, UNREACHABLE) - 1, math.inf))
+        elif least is not None:
+            bound = min(bound, (math.floor(least(metres, vtype)) - 1, math.inf))
+        else:
+            last = max(
+                (r for r in ranked if r.candidate.vehicle_type == vtype),
+                key=lambda r: (r.travel_s, r.distance_m),
+            )
             bound = min(bound, (last.travel_s, last.distance_m))
-            continue
-        points = [Point(r.candidate.lat, r.candidate.lng) for r in items]
-        farthest = float(haversine_to_m(points, Point(scene.lat, scene.lng)).max())
-        bound = min(bound, (math.floor(least(farthest, vtype)) - 1, math.inf))
     return bound
+
+
+def _read_on(
+    covered: Mapping[str, float],
+    counts: Mapping[str, int],
+    provider: MatrixProvider,
+    bounds: Mapping[str, TimeBound],
+    seconds: int,
+) -> int:
+    """How many more units of each type not read whole the next read takes, so that none
+    left unread could take `seconds` or less: as many as the density read so far promises
+    out to where the bound says one could still be that fast (and a fifth more), at least
+    as many again as read, at most `GROWTH` times as many in all."""
+    least = getattr(provider, "least_seconds", None)
+    more = 0
+    for vtype, metres in covered.items():
+        if metres == math.inf:
+            continue
+        read = counts[vtype]
+        if seconds >= UNREACHABLE:
+            reach = math.inf
+        elif vtype in bounds:
+            reach = bounds[vtype].radius(seconds + 0.5)
+        elif least is not None:
+            per_metre = least(1.0, vtype)
+            reach = (seconds + 1) / per_metre if per_metre > 0 else math.inf
+        else:
+            reach = math.inf
+        promised = math.ceil(1.2 * read * (min(reach, 1e7) / max(metres, 1.0)) ** 2)
+        more = max(more, min(max(promised, 2 * read), GROWTH * read) - read)
+    return more
+
+
+async def _walk(
+    session: AsyncSession,
+    *,
+    workspace_id: UUID,
+    scene: GeoPoint,
+    need: int,
+    per_type: int,
+    types: Sequence[str],
+    fresh_since: datetime,
+    provider: MatrixProvider,
+    tried: Sequence[UUID],
+) -> tuple[list[Ranked], list[Ranked]]:
+    """The candidates read nearest first per type, ranked, until the `need` best are sure
+    (or `WALK_CAP` of a type are read): those sure, and the rest read."""
+    ranked: list[Ranked] = []
+    bounds: Mapping[str, TimeBound] = {}
+    present: set[str] = set()
+    read: list[Candidate] = []
+    seen: set[UUID] = set()
+    counts: dict[str, int] = {}
+    covered: dict[str, float] = {}
+    beyond: dict[str, float] = {}
+    step = per_type
+    while True:
+        found = await candidates(
+            session,
+            workspace_id=workspace_id,
+            scene=scene,
+            types=list(beyond) if beyond else types,
+            fresh_since=fresh_since,
+            per_type=step,
+            exclude=tried,
+            beyond=beyond,
+        )
+        covered.update({t: math.inf for t in beyond})
+        covered.update(_covered(scene, found, step))
+        # A read on starts a centimetre short of the last, for units at the same distance.
+        new = [c for c in found if c.vehicle_id not in seen]
+        seen.update(c.vehicle_id for c in new)
+        for c in new:
+            counts[c.vehicle_type] = counts.get(c.vehicle_type, 0) + 1
+        read.extend(new)
+        present = present or {c.vehicle_type for c in new}
+        more, more_bounds = _ranking(provider, scene, new, present)
+        if new and bool(more_bounds) != bool(bounds) and ranked:
+            # One ranking, one source: a unit off the roads puts all of them on the line.
+            ranked, bounds = _ranking(provider, scene, read, present)
+        else:
+            ranked = sorted([*ranked, *more], key=lambda r: r.key)
+            bounds = more_bounds or bounds
+        bound = _frontier(ranked, covered, provider, bounds)
+        ready = [r for r in ranked if (r.travel_s, r.distance_m) <= bound]
+        if len(ready) >= need or not ranked:
+            return ready, ranked[len(ready) :]
+        cut = {t: m for t, m in covered.items() if m < math.inf}
+        if not cut or max(counts[t] for t in cut) >= WALK_CAP:
+            # Every unit was read, or the cap was reached: the best read go, no surer
+            # choice is in reach.
+            return ranked, []
+        # By road a unit farther in a straight line may be nearer: read on, as far as a
+        # unit that could still beat the `need`-th best read so far may lie.
+        step = _read_on(cut, counts, provider, bounds, ranked[need - 1].travel_s)
+        step = max(1, min(step, WALK_CAP - max(counts[t] for t in cut)))
+        beyond = {t: max(m - 0.01, 0.0) for t, m in cut.items()}
 
 
 async def closest(
@@ -295,38 +436,20 @@ async def closest(
     chosen: list[Ranked] = []
     passed: list[Ranked] = []
     tried: list[UUID] = []
-    per_type = count + SPARE
-    least = getattr(provider, "least_seconds", None)
-    origin = Point(scene.lat, scene.lng)
     while len(chosen) < count:
-        found = await candidates(
+        ready, rest = await _walk(
             session,
             workspace_id=workspace_id,
             scene=scene,
+            need=count - len(chosen),
+            per_type=count + SPARE,
             types=types,
             fresh_since=fresh_since,
-            per_type=per_type,
-            exclude=tried,
+            provider=provider,
+            tried=tried,
         )
-        if not found:
+        if not ready:
             break
-        ranked = rank(provider, scene, found)
-        bound = _frontier(scene, ranked, per_type, provider)
-        ready = [r for r in ranked if (r.travel_s, r.distance_m) <= bound]
-        rest = ranked[len(ready) :]
-        need = count - len(chosen)
-        if len(ready) < need and per_type >= WALK_CAP:
-            ready, rest = ranked, []
-        elif least is not None and len(ready) < need and bound[0] < math.inf:
-            # By road a unit farther in a straight line may be nearer: walk on until every
-            # unit that could beat the `need`-th best read so far is read, as many per type
-            # as the walk so far promises within that reach (at least twice as many).
-            per_metre = min(least(1.0, t) for t in types)
-            reach = (ranked[need - 1].travel_s + 1) / per_metre if per_metre > 0 else math.inf
-            reached = float(haversine_to_m([Point(c.lat, c.lng) for c in found], origin).max())
-            promised = 1.2 * per_type * (min(reach, 1e7) / max(reached, 1.0)) ** 2
-            per_type = min(WALK_CAP, max(per_type * 2, math.ceil(promised)))
-            continue
         while ready and len(chosen) < count:
             batch, ready = ready[: count - len(chosen)], ready[count - len(chosen) :]
             tried.extend(r.candidate.vehicle_id for r in batch)
