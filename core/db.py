@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import jsontext
+from core.connection_pool import ConnectionPool
 from core.errors import Forbidden, Unauthorized
 from core.events import Event, EventBus
 from core.faults import fault_point
@@ -222,9 +223,9 @@ class Database:
         self.pooled = pooled
         # Called after each commit that wrote events (a relay in this process wakes up).
         self.on_events_committed: Callable[[], None] | None = None
-        self._lookups: asyncpg.Pool | None = None
+        self._lookups: ConnectionPool | None = None
         self._lookups_ready = asyncio.Lock()
-        self._reads: asyncpg.Pool | None = None
+        self._reads: ConnectionPool | None = None
 
     @asynccontextmanager
     async def session(
@@ -279,23 +280,29 @@ class Database:
         forced RLS applies: the same role, the same transaction-local settings."""
         pool = self._reads or await self._open_reads()
         mode = GENERIC_PLANS if generic_plans else CUSTOM_PLANS
+        refusal: Exception | None = None
         async with pool.acquire() as conn:
             try:
                 await conn.execute(_scoped_begin(workspace_id, member, mode))
             except (InvalidAuthorizationSpecificationError, InsufficientPrivilegeError) as exc:
                 await conn.execute("ROLLBACK")
-                if isinstance(exc, InsufficientPrivilegeError):
-                    raise RoleRefused(exc.detail or "") from None
-                raise NotAMember from None
-            try:
-                yield conn
-            except BaseException:
-                # A broken or cancelled connection cannot roll back: the pool's reset (or
-                # its closing) ends the transaction instead.
-                with contextlib.suppress(Exception):
-                    await conn.execute("ROLLBACK")
-                raise
-            await conn.execute("COMMIT")
+                refusal = (
+                    RoleRefused(exc.detail or "")
+                    if isinstance(exc, InsufficientPrivilegeError)
+                    else NotAMember()
+                )
+            if refusal is None:
+                try:
+                    yield conn
+                except BaseException:
+                    # A broken or cancelled connection cannot roll back: the pool closes it,
+                    # which ends the transaction.
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
+                    raise
+                await conn.execute("COMMIT")
+        if refusal is not None:
+            raise refusal
 
     async def member_fetch(
         self, query: str, workspace_id: UUID, *args: object, member: MemberCheck
@@ -310,7 +317,7 @@ class Database:
         params = (member.user_id, workspace_id, list(member.roles), *args)
         try:
             if not self.pooled:
-                return list(await pool.fetch(query, *params))
+                return await pool.fetch(query, *params)
             async with pool.acquire() as conn, conn.transaction(readonly=True):
                 return list(await conn.fetch(query, *params))
         except InvalidAuthorizationSpecificationError:
@@ -320,16 +327,15 @@ class Database:
                 raise
             raise RoleRefused(exc.detail) from None
 
-    async def _open_reads(self) -> asyncpg.Pool:
+    async def _open_reads(self) -> ConnectionPool:
         async with self._lookups_ready:
             if self._reads is None:
-                self._reads = await self._pool(READ_CONNECTIONS, reset=_end_transaction)
+                self._reads = self._pool(READ_CONNECTIONS)
             return self._reads
 
-    def _pool(self, size: int, *, reset: Callable[[asyncpg.Connection], Awaitable[None]]) -> Any:
-        return asyncpg.create_pool(
+    def _pool(self, size: int) -> ConnectionPool:
+        return ConnectionPool(
             self.dsn,
-            min_size=1,
             max_size=size,
             server_settings=(
                 {"application_name": SERVER_SETTINGS["application_name"]}
@@ -337,7 +343,6 @@ class Database:
                 else SERVER_SETTINGS
             ),
             statement_cache_size=0 if self.pooled else 100,
-            reset=reset,
         )
 
     @property
@@ -359,11 +364,10 @@ class Database:
         async with pool.acquire() as conn, conn.transaction():
             return list(await conn.fetch(query, *args))
 
-    async def _open_lookups(self) -> asyncpg.Pool:
+    async def _open_lookups(self) -> ConnectionPool:
         async with self._lookups_ready:
             if self._lookups is None:
-                # Look-ups change no session state: nothing to reset on release.
-                self._lookups = await self._pool(LOOKUP_CONNECTIONS, reset=_keep_state)
+                self._lookups = self._pool(LOOKUP_CONNECTIONS)
             return self._lookups
 
     async def dispose(self) -> None:
@@ -420,17 +424,6 @@ class SharedRead:
             stack, self._open, self._conn = self._open, None, None
         if stack is not None:
             await stack.aclose()
-
-
-async def _keep_state(_: asyncpg.Connection) -> None:
-    return None
-
-
-async def _end_transaction(conn: asyncpg.Connection) -> None:
-    """A read's connection goes back to the pool outside any transaction (a cancelled read
-    may have left one open); its settings were transaction-local."""
-    if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
 
 
 def _scoped_begin(workspace_id: UUID, member: MemberCheck, plan_cache_mode: str) -> str:
