@@ -1,28 +1,54 @@
 """Admitting an authenticated request: its access token is not revoked, and the caller's
 rate-limit budgets are charged. With Redis both happen in one script, one round trip per
-request; a revoked token is refused before anything is charged."""
+request; a revoked token is refused before anything is charged. Requests that arrive while
+a script is out are admitted together by the next one, each in its turn exactly as alone:
+under load one round trip serves a batch."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
 from redis.asyncio import Redis
 
 from core.denylist import Denylist, revoked_key, revoked_session_key
-from core.ratelimit import WINDOW_MS, WINDOW_SCRIPT_BODY, Budget, Decision, RateLimiter, seconds
+from core.ratelimit import WINDOW_CHARGE, WINDOW_MS, Budget, Decision, RateLimiter, seconds
 
-# KEYS: the token's and its session's denylist keys, then the budgets' keys; ARGV as the
-# sliding window's.
+# KEYS: per request its token's and its session's denylist keys, then its budgets' keys.
+# ARGV: the window, then per request its number of budgets, its cost, its member prefix
+# and one limit per budget. Returns per request {allowed, retry_ms}, allowed -1 if revoked.
 _ADMIT = (
-    """
-if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return {-1, 0} end
-local budget_keys = {}
-for i = 3, #KEYS do budget_keys[i - 2] = KEYS[i] end
+    WINDOW_CHARGE
+    + """
+local window = tonumber(ARGV[1])
+local out = {}
+local k, a = 1, 2
+while a <= #ARGV do
+    local n, cost, member = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2]
+    if redis.call('EXISTS', KEYS[k], KEYS[k + 1]) > 0 then
+        out[#out + 1] = -1
+        out[#out + 1] = 0
+    else
+        local keys, limits = {}, {}
+        for i = 1, n do
+            keys[i] = KEYS[k + 1 + i]
+            limits[i] = tonumber(ARGV[a + 2 + i])
+        end
+        local decided = charge(keys, limits, cost, member, now, window)
+        out[#out + 1] = decided[1]
+        out[#out + 1] = decided[2]
+    end
+    k = k + 2 + n
+    a = a + 3 + n
+end
+return out
 """
-    + WINDOW_SCRIPT_BODY
 )
+# A batch's script runs alone on the Redis server: keep each one short.
+MAX_BATCH = 128
 
 
 class Admission(Protocol):
@@ -31,9 +57,23 @@ class Admission(Protocol):
     ) -> Decision: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    token_key: str
+    session_key: str
+    budgets: list[Budget]
+    cost: int
+
+
 class RedisAdmission:
+    """Coalesces admissions as services.identity.access.ActiveMembers coalesces look-ups:
+    the first asks at once, those arriving while a script is out wait for the next one."""
+
     def __init__(self, redis: Redis) -> None:
         self._script = redis.register_script(_ADMIT)
+        self._waiting: list[tuple[_Request, asyncio.Future[Decision]]] = []
+        self._running: asyncio.Task[None] | None = None
+        self._asking = False
 
     async def admit(
         self, jti: str, budgets: list[Budget], *, cost: int = 1, session_id: UUID | None = None
@@ -41,13 +81,58 @@ class RedisAdmission:
         token_key = revoked_key(jti)
         # A token from before sessions were named has only its own key: asked twice.
         session_key = revoked_session_key(session_id) if session_id else token_key
-        allowed, retry_ms = await self._script(
-            keys=[token_key, session_key, *(b.key for b in budgets)],
-            args=[WINDOW_MS, cost, uuid.uuid4().hex, *(b.limit for b in budgets)],
-        )
-        if int(allowed) < 0:
-            return Decision(False, 0, revoked=True)
-        return Decision(bool(allowed), seconds(int(retry_ms)))
+        request = _Request(token_key, session_key, budgets, cost)
+        if not self._asking and self._running is None:
+            return await self._ask_alone(request)
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, future))
+        if self._running is None and not self._asking:
+            self._running = asyncio.create_task(self._drain())
+        # One caller giving up (a client hung up) must not cancel the others' answer.
+        return await asyncio.shield(future)
+
+    async def _ask_alone(self, request: _Request) -> Decision:
+        self._asking = True
+        try:
+            return (await self._run([request]))[0]
+        finally:
+            self._asking = False
+            if self._waiting and self._running is None:
+                self._running = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+                try:
+                    decisions = await self._run([request for request, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), decision in zip(batch, decisions, strict=True):
+                    if not future.done():
+                        future.set_result(decision)
+        finally:
+            self._running = None
+
+    async def _run(self, requests: list[_Request]) -> list[Decision]:
+        keys: list[str] = []
+        args: list[str | int] = [WINDOW_MS]
+        for request in requests:
+            keys += [request.token_key, request.session_key, *(b.key for b in request.budgets)]
+            args += [len(request.budgets), request.cost, uuid.uuid4().hex]
+            args += [b.limit for b in request.budgets]
+        answer = await self._script(keys=keys, args=args)
+        decisions = []
+        for i in range(0, len(answer), 2):
+            allowed, retry_ms = int(answer[i]), int(answer[i + 1])
+            if allowed < 0:
+                decisions.append(Decision(False, 0, revoked=True))
+            else:
+                decisions.append(Decision(bool(allowed), seconds(retry_ms)))
+        return decisions
 
 
 class LocalAdmission:

@@ -18,36 +18,45 @@ from redis.asyncio import Redis
 
 WINDOW_MS = 60_000
 
-# KEYS: the budgets' keys (as `budget_keys`); ARGV: window_ms, cost, member prefix, then one
-# limit per key.
-WINDOW_SCRIPT_BODY = """
+# `charge(keys, limits, cost, member, now, window)`: the budgets' keys and their limits,
+# the request's cost, a prefix unique to the request, the time and the window, all in ms.
+# Returns {1, 0} when charged to every budget, else {0, ms until it would fit} charged to none.
+WINDOW_CHARGE = """
+local function charge(budget_keys, limits, cost, member, now, window)
+    local retry = 0
+    for i, key in ipairs(budget_keys) do
+        local limit = limits[i]
+        redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+        local used = redis.call('ZCARD', key)
+        if used + cost > limit then
+            local index = math.max(0, used + cost - limit - 1)
+            local oldest = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
+            local wait = window
+            if oldest[2] then wait = tonumber(oldest[2]) + window - now end
+            if wait > retry then retry = wait end
+        end
+    end
+    if retry > 0 then return {0, retry} end
+    for i, key in ipairs(budget_keys) do
+        for n = 1, cost do
+            redis.call('ZADD', key, now, member .. ':' .. n)
+        end
+        redis.call('PEXPIRE', key, window)
+    end
+    return {1, 0}
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[1])
-local cost = tonumber(ARGV[2])
-local retry = 0
-for i, key in ipairs(budget_keys) do
-    local limit = tonumber(ARGV[3 + i])
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-    local used = redis.call('ZCARD', key)
-    if used + cost > limit then
-        local index = math.max(0, used + cost - limit - 1)
-        local oldest = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
-        local wait = window
-        if oldest[2] then wait = tonumber(oldest[2]) + window - now end
-        if wait > retry then retry = wait end
-    end
-end
-if retry > 0 then return {0, retry} end
-for i, key in ipairs(budget_keys) do
-    for n = 1, cost do
-        redis.call('ZADD', key, now, ARGV[3] .. ':' .. n)
-    end
-    redis.call('PEXPIRE', key, window)
-end
-return {1, 0}
 """
-_SLIDING_WINDOW = "local budget_keys = KEYS\n" + WINDOW_SCRIPT_BODY
+# KEYS: the budgets' keys; ARGV: window_ms, cost, member prefix, then one limit per key.
+_SLIDING_WINDOW = (
+    WINDOW_CHARGE
+    + """
+local limits = {}
+for i = 1, #KEYS do limits[i] = tonumber(ARGV[3 + i]) end
+return charge(KEYS, limits, tonumber(ARGV[2]), ARGV[3], now, tonumber(ARGV[1]))
+"""
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ GraphQL pays one unit per root field, however the fields are spelled."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ import httpx
 from redis.asyncio import Redis
 
 from tests.conftest import DatabaseUnderTest, settings_for, start_app
-from tests.helpers import Session, error_code, member, register
+from tests.helpers import Session, error_code, login, member, register
 
 ME = "/api/v1/auth/me"
 
@@ -47,6 +48,26 @@ async def test_one_user_gets_exactly_100_requests_a_minute(client: httpx.AsyncCl
     assert _tally(responses) == {200: 100, 429: 50}
     # Every request after the budget ran out was refused, none slipped in between.
     assert all(r.status_code == 429 for r in responses[100:])
+
+
+async def test_a_burst_at_once_is_admitted_exactly_to_the_budget(
+    client: httpx.AsyncClient,
+) -> None:
+    """Requests that arrive together are admitted together, each in its turn: exactly the
+    budget gets through, and a logged-out session's requests in the same burst are refused
+    without spending any of it."""
+    admin = await register(client)
+    other = Session.of((await login(client, admin.email)).json()["data"])
+    logout = await client.post("/api/v1/auth/logout", json={}, headers=other.headers)
+    assert logout.status_code == 200, logout.text
+    # Logging in and out were charged to the user too.
+    used = 1
+    burst = [admin if n % 8 else other for n in range(170)]
+    responses = await asyncio.gather(*(client.get(ME, headers=s.headers) for s in burst))
+    mine = [r for r, s in zip(responses, burst, strict=True) if s is admin]
+    theirs = [r for r, s in zip(responses, burst, strict=True) if s is other]
+    assert {r.status_code for r in theirs} == {401}
+    assert _tally(mine) == {200: 100 - used, 429: len(mine) - (100 - used)}
 
 
 async def test_the_budget_is_shared_by_two_app_instances(
