@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from core.crypto import DEV_INDEX_KEY, DEV_KEYS
+from services.notifications.targets import pinned_transport
 from tests.conftest import DatabaseUnderTest, settings_for, start_app
 from tests.events_helpers import events_process, eventually
 from tests.helpers import gql, member, register
@@ -277,3 +278,20 @@ async def test_private_or_plain_http_targets_are_refused_outside_development(
             assert reason in problem["message"]
     finally:
         await lifespan.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+async def test_the_connection_is_checked_as_it_opens_not_only_before() -> None:
+    """A name that resolves to a private address when the connection opens (DNS rebinding
+    after the check) reaches nothing: the sender connects only to an address it checked at
+    that moment. In development, where private targets are allowed, the same request lands."""
+    async with receiver() as hooks:
+        for host in ("localhost", "127.0.0.1"):
+            url = hooks.url("pinned").replace("127.0.0.1", host)
+            transport = pinned_transport(allow_private=False)
+            async with httpx.AsyncClient(transport=transport) as sender:
+                with pytest.raises(httpx.ConnectError, match="non-public address"):
+                    await sender.post(url, content=b"{}")
+        assert await _calls(hooks, "pinned") == 0
+        async with httpx.AsyncClient(transport=pinned_transport(allow_private=True)) as sender:
+            await sender.post(hooks.url("pinned"), content=b"{}")
+        assert await _calls(hooks, "pinned") == 1

@@ -35,7 +35,7 @@ from core.db import Database
 from core.errors import ValidationFailed
 from core.settings import Settings
 from models.notifications import DeliveryStatus, Webhook, WebhookDelivery
-from services.notifications.targets import check_target
+from services.notifications.targets import check_target, pinned_transport
 from services.notifications.webhooks import allow_private_targets
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class WebhookSender:
 
     async def run(self) -> None:
         async with httpx.AsyncClient(
+            transport=pinned_transport(allow_private=self._settings.allow_private),
             timeout=self._settings.timeout_s,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"},
