@@ -82,13 +82,23 @@ BEGIN
     IF p_with_total THEN
         SELECT count(*) INTO v_total FROM public.vehicles c WHERE {_MATCHING.format(v="c")};
     END IF;
+    -- The page first, then the drivers and users of its vehicles only: joined before the
+    -- limit, a generic plan reads every vehicle's driver and user.
     RETURN QUERY
-        SELECT v, d, u, v_total FROM public.vehicles v
-        LEFT JOIN public.drivers d ON d.vehicle_id = v.id
+        WITH page AS MATERIALIZED (
+            SELECT v.* FROM public.vehicles v
+            WHERE {_MATCHING.format(v="v")}
+                -- One row comparison for the first page and the next: an index condition.
+                AND (v.created_at, v.id) > (
+                    COALESCE(p_after_created, '-infinity'),
+                    COALESCE(p_after_id, '00000000-0000-0000-0000-000000000000')
+                )
+            ORDER BY v.created_at, v.id LIMIT p_limit
+        )
+        SELECT page::public.vehicles, d, u, v_total FROM page
+        LEFT JOIN public.drivers d ON d.vehicle_id = page.id
         LEFT JOIN public.users u ON u.id = d.user_id AND u.deleted_at IS NULL
-        WHERE {_MATCHING.format(v="v")}
-            AND (p_after_created IS NULL OR (v.created_at, v.id) > (p_after_created, p_after_id))
-        ORDER BY v.created_at, v.id LIMIT p_limit;
+        ORDER BY page.created_at, page.id;
     IF NOT FOUND AND p_with_total THEN
         RETURN QUERY SELECT NULL::public.vehicles, NULL::public.drivers, NULL::public.users, v_total;
     END IF;
