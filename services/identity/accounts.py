@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import secrets
@@ -291,14 +292,22 @@ B = TypeVar("B")
 
 
 async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
-    """Both results, awaited together; the first failure (in argument order) is raised once
-    both have ended, so that no task is left running or its failure unread."""
-    a, b = await asyncio.gather(first, second, return_exceptions=True)
-    if isinstance(a, BaseException):
-        raise a
-    if isinstance(b, BaseException):
-        raise b
-    return a, b
+    """Both results, awaited together (the second in a task of its own, the first in this
+    one); the first failure (in argument order) is raised once both have ended, so that no
+    task is left running or its failure unread."""
+    other = asyncio.ensure_future(second)
+    try:
+        a = await first
+    except asyncio.CancelledError:
+        other.cancel()
+        with contextlib.suppress(BaseException):
+            await other
+        raise
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            await other
+        raise
+    return a, await other
 
 
 @dataclass(frozen=True, slots=True)
