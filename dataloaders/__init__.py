@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 from uuid import UUID
 
@@ -34,32 +35,47 @@ R = TypeVar("R")
 Reader = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 
-@dataclass(slots=True)
+@dataclass
 class DataLoaders:
-    """Every loader of one request, so that their caches live exactly that long."""
+    """Every loader of one request, so that their caches live exactly that long. Each is
+    made when the request first uses it: most requests use none or one."""
 
     db: Database
     workspace_id: UUID | None = None
     # A connection under the caller's scope and membership check, per use (see above).
     reader: Reader | None = None
-    driver_by_vehicle: DataLoader[UUID, DriverRecord | None] = field(init=False)
-    user_by_id: DataLoader[UUID, UserRecord | None] = field(init=False)
-    vehicle_by_id: DataLoader[UUID, Vehicle | None] = field(init=False)
-    stops_by_route: DataLoader[UUID, list[RouteStop] | None] = field(init=False)
-    paths_by_route: DataLoader[UUID, list[RoutePath] | None] = field(init=False)
-    location_by_id: DataLoader[UUID, Location | None] = field(init=False)
-    current_route_by_vehicle: DataLoader[UUID, Route | None] = field(init=False)
-    units_by_incident: DataLoader[UUID, list[IncidentUnit] | None] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.driver_by_vehicle = DataLoader(self._reading(self._drivers_priming_users))
-        self.user_by_id = DataLoader(self._reading(fleet.users_by_id))
-        self.vehicle_by_id = DataLoader(self._scoped(fleet.vehicles_by_id))
-        self.stops_by_route = DataLoader(self._scoped(routing.stops_by_route))
-        self.paths_by_route = DataLoader(self._scoped(routing.paths_by_route))
-        self.location_by_id = DataLoader(self._scoped(routing.locations_by_id))
-        self.current_route_by_vehicle = DataLoader(self._scoped(routing.current_route_by_vehicle))
-        self.units_by_incident = DataLoader(self._scoped(operations.units_by_incident))
+    @cached_property
+    def driver_by_vehicle(self) -> DataLoader[UUID, DriverRecord | None]:
+        return DataLoader(self._reading(self._drivers_priming_users))
+
+    @cached_property
+    def user_by_id(self) -> DataLoader[UUID, UserRecord | None]:
+        return DataLoader(self._reading(fleet.users_by_id))
+
+    @cached_property
+    def vehicle_by_id(self) -> DataLoader[UUID, Vehicle | None]:
+        return DataLoader(self._scoped(fleet.vehicles_by_id))
+
+    @cached_property
+    def stops_by_route(self) -> DataLoader[UUID, list[RouteStop] | None]:
+        return DataLoader(self._scoped(routing.stops_by_route))
+
+    @cached_property
+    def paths_by_route(self) -> DataLoader[UUID, list[RoutePath] | None]:
+        return DataLoader(self._scoped(routing.paths_by_route))
+
+    @cached_property
+    def location_by_id(self) -> DataLoader[UUID, Location | None]:
+        return DataLoader(self._scoped(routing.locations_by_id))
+
+    @cached_property
+    def current_route_by_vehicle(self) -> DataLoader[UUID, Route | None]:
+        return DataLoader(self._scoped(routing.current_route_by_vehicle))
+
+    @cached_property
+    def units_by_incident(self) -> DataLoader[UUID, list[IncidentUnit] | None]:
+        return DataLoader(self._scoped(operations.units_by_incident))
 
     @classmethod
     def for_request(cls, db: Database) -> DataLoaders:

@@ -40,7 +40,7 @@ from schema.types.fleet import (
     bounding_box,
     nearby_query,
 )
-from schema.types.pagination import Connection, cursor, selects
+from schema.types.pagination import Connection, cursor, selected
 from services.fleet import drivers, imports, locations, vehicle_reads, vehicles
 
 Ctx = Info[Context, None]
@@ -61,8 +61,9 @@ class FleetQuery:
         filters = vehicles.VehicleFilter(
             status=f.status, vehicle_type=f.vehicle_type, search=f.search, bbox=bounding_box(f.bbox)
         )
-        request = cursor(info, first, after)
-        hot = vehicle_reads.CursorQuery(filters, request, with_drivers=selects(info, "driver"))
+        asked = selected(info, "totalCount", "driver")
+        request = cursor(info, first, after, with_total="totalCount" in asked)
+        hot = vehicle_reads.CursorQuery(filters, request, with_drivers="driver" in asked)
         if not hot.covered:
             async with info.context.db.session(actor.workspace_id) as session:
                 page = await vehicles.list_vehicles(

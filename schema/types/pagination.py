@@ -51,36 +51,39 @@ class Connection(Generic[Node]):
         )
 
 
-def selects(info: Any, name: str) -> bool:
-    """Whether a field called `name` is selected anywhere under the field being resolved
-    (fragments included). Walks the query's own syntax tree: `info.selected_fields` builds
+def selected(info: Any, *names: str) -> set[str]:
+    """Which of `names` are selected anywhere under the field being resolved (fragments
+    included), in one walk of the query's own syntax tree: `info.selected_fields` builds
     Strawberry's copy of the whole selection first, which costs more than the walk."""
     raw = info._raw_info  # graphql-core's GraphQLResolveInfo
     fragments = raw.fragments
+    wanted, found = set(names), set()
 
-    def selected(selection_set: SelectionSetNode | None) -> bool:
+    def walk(selection_set: SelectionSetNode | None) -> None:
         if selection_set is None:
-            return False
+            return
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                if selection.name.value == name or selected(selection.selection_set):
-                    return True
+                if selection.name.value in wanted:
+                    found.add(selection.name.value)
+                walk(selection.selection_set)
             elif isinstance(selection, InlineFragmentNode):
-                if selected(selection.selection_set):
-                    return True
+                walk(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
                 fragment = fragments.get(selection.name.value)
-                if fragment is not None and selected(fragment.selection_set):
-                    return True
-        return False
+                if fragment is not None:
+                    walk(fragment.selection_set)
 
-    return any(selected(node.selection_set) for node in raw.field_nodes)
-
-
-def wants_total(info: Any) -> bool:
-    """Whether the connection's `totalCount` is selected (fragments included)."""
-    return selects(info, "totalCount")
+    for node in raw.field_nodes:
+        walk(node.selection_set)
+    return found
 
 
-def cursor(info: Any, first: int, after: str | None) -> CursorRequest:
-    return CursorRequest(first, after, with_total=wants_total(info))
+def cursor(
+    info: Any, first: int, after: str | None, *, with_total: bool | None = None
+) -> CursorRequest:
+    """The page a connection field asks for; its total only where `totalCount` is selected
+    (`with_total` when the caller has looked already)."""
+    if with_total is None:
+        with_total = "totalCount" in selected(info, "totalCount")
+    return CursorRequest(first, after, with_total=with_total)
