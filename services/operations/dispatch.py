@@ -44,11 +44,12 @@ from models.enums import (
     VehicleStatus,
     VehicleType,
 )
+from models.fleet import FREE_TYPES
 from models.geo import GeoPoint
 from models.operations_inputs import DispatchRequest, IncidentCreate
 from models.routing_inputs import OptimizeFor, RouteConstraints
 from services.changes import record_change
-from services.operations import sla, travel
+from services.operations import road_ranking, sla, travel
 from services.operations.incidents import (
     IncidentDetail,
     create_incident,
@@ -85,20 +86,8 @@ FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
 # `idx_vehicles_dispatch_types` (one index descent per type): a nearest-first walk for a
 # type with no vehicle would read the workspace's whole part of the GiST index.
 CANDIDATES = sa.text(
-    """
-    WITH RECURSIVE present(vehicle_type) AS (
-        (SELECT v.vehicle_type FROM vehicles v
-         WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
-           AND v.status = 'available' AND v.last_location IS NOT NULL
-         ORDER BY v.vehicle_type LIMIT 1)
-        UNION ALL
-        SELECT (SELECT v.vehicle_type FROM vehicles v
-                WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
-                  AND v.status = 'available' AND v.last_location IS NOT NULL
-                  AND v.vehicle_type > p.vehicle_type
-                ORDER BY v.vehicle_type LIMIT 1)
-        FROM present p WHERE p.vehicle_type IS NOT NULL
-    )
+    f"""
+    {FREE_TYPES}
     SELECT c.id, c.vehicle_type, c.lng, c.lat
     FROM present t
     JOIN unnest(CAST(:types AS text[]), CAST(:beyond AS float8[])) AS b(vehicle_type, metres)
@@ -119,7 +108,7 @@ CANDIDATES = sa.text(
         ORDER BY v.last_location <-> ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography
         LIMIT :per_type
     ) c
-    """
+    """  # noqa: S608 (constants only)
 )
 # The nearest vehicles whatever their state, to say why each was not sent.
 NEIGHBOURS = sa.text(
@@ -354,6 +343,10 @@ def _read_on(
     return more
 
 
+def _ranked(p: road_ranking.Priced) -> Ranked:
+    return Ranked(Candidate(p.vehicle_id, p.vehicle_type, p.lng, p.lat), p.travel_s, p.distance_m)
+
+
 async def _walk(
     session: AsyncSession,
     *,
@@ -367,7 +360,22 @@ async def _walk(
     tried: Sequence[UUID],
 ) -> tuple[list[Ranked], list[Ranked]]:
     """The candidates read nearest first per type, ranked, until the `need` best are sure
-    (or `WALK_CAP` of a type are read): those sure, and the rest read."""
+    (or `WALK_CAP` of a type are read): those sure, and the rest read. By road, with the
+    units' snaps stored, one statement ranks them instead (services.operations.road_ranking)."""
+    by_road = await road_ranking.best(
+        session,
+        workspace_id=workspace_id,
+        scene=scene,
+        need=need,
+        extra=SPARE + ALTERNATIVES,
+        types=types,
+        fresh_since=fresh_since,
+        provider=provider,
+        exclude=tried,
+    )
+    if by_road is not None:
+        sure, rest = by_road
+        return [_ranked(p) for p in sure], [_ranked(p) for p in rest]
     ranked: list[Ranked] = []
     bounds: Mapping[str, TimeBound] = {}
     present: set[str] = set()
