@@ -65,7 +65,7 @@ from services.roads.position_snaps import snap_positions
 from services.roads.travel import road_provider
 from solvers.matrix import HaversineProvider, MatrixProvider, travel_to
 from solvers.problem import Point
-from solvers.roads import RoadNetwork
+from solvers.roads import RoadNetwork, types_mask
 
 DEFAULT_DATABASE = "omniroute_bench_dispatch"
 WORKSPACES = 10
@@ -583,17 +583,24 @@ async def active_network(database: str) -> RoadNetwork | None:
 async def snap_workspace(conn: asyncpg.Connection, network: RoadNetwork | None) -> None:
     """The scoped workspace's positions snapped as the position writer snaps them, onto the
     roads of its free vehicles' types (positions here are written by COPY and UPDATE, not
-    through the writer)."""
-    rows = await conn.fetch(
-        "SELECT id, ST_X(last_location::geometry) AS lng,"
-        " ST_Y(last_location::geometry) AS lat FROM vehicles WHERE last_location IS NOT NULL"
-    )
+    through the writer); only those without a snap of the active version for those roads
+    (a database seeded before snaps were stored, or reused after a new import)."""
     types = await conn.fetch(
         "SELECT DISTINCT vehicle_type FROM vehicles WHERE deleted_at IS NULL"
         " AND status = 'available' AND last_location IS NOT NULL"
     )
+    free_types = [t[0] for t in types]
+    rows = await conn.fetch(
+        "SELECT id, ST_X(last_location::geometry) AS lng, ST_Y(last_location::geometry) AS lat"
+        " FROM vehicles WHERE last_location IS NOT NULL AND (snap_edge IS NULL"
+        " OR snap_version IS DISTINCT FROM $1 OR snap_mask IS DISTINCT FROM $2"
+        " OR snap_lng IS DISTINCT FROM ST_X(last_location::geometry)"
+        " OR snap_lat IS DISTINCT FROM ST_Y(last_location::geometry))",
+        network.version if network else None,
+        types_mask(free_types),
+    )
     lngs, lats = [r["lng"] for r in rows], [r["lat"] for r in rows]
-    snaps = snap_positions(network, [t[0] for t in types], lngs, lats)
+    snaps = snap_positions(network, free_types, lngs, lats)
     await conn.execute(SNAP_FLEET, [r["id"] for r in rows], lngs, lats, *snaps.params().values())
 
 

@@ -11,7 +11,9 @@ farther vehicle may be faster: the ranking's own bound (from its backward search
 provider's `least_seconds`, gives the least time from beyond the distance read, and when
 the best read are not yet certain the walk reads on, only the units beyond those read, as
 far as the units that could still beat them lie (as many as its density so far promises
-there), so the choice equals a road ranking of the whole fleet too.
+there), so the choice equals a road ranking of the whole fleet too. Where the units'
+positions were snapped as they were written, one statement ranks them by road instead of
+the walk (services.operations.road_ranking), with the same result.
 
 Units are claimed with `FOR UPDATE SKIP LOCKED` in rank order: two dispatches at the same
 moment never take the same vehicle (and the unique index on open assignments would refuse
