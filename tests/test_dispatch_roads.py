@@ -194,9 +194,10 @@ async def test_a_position_flush_refreshes_etas_by_road_with_one_travel_selection
                 break
             await asyncio.sleep(0.25)
     assert await etas() == expected
-    # The feed selects the travel once; the writer asks once which network snaps the moves.
+    # The feed selects the travel once; the writer snaps no unit on its way (only free
+    # units are dispatched), so it does not ask for the network.
     assert sum("travel_source" in s for s in statements) == 1
-    assert sum("roads.networks" in s for s in statements) == 2
+    assert sum("roads.networks" in s for s in statements) == 1
     assert network.snap([scenes[2]], ["van"], roads.max_snap_m) == [None]
 
 
@@ -369,13 +370,15 @@ async def test_units_snapped_as_their_positions_are_stored_go_as_a_road_ranking_
     fleet = await _fleet_through_the_feed(client, owner_conn, admin, rng, 400)
     rivals = await _fleet_through_the_feed(client, owner_conn, other, rng, 300)
 
+    # Free units are snapped as their positions are stored; busy ones once free again.
     snapped = await in_workspace(
         owner_conn,
         admin.workspace_id,
-        "SELECT count(*) FILTER (WHERE snap_edge IS NOT NULL) AS snapped, count(*) AS all"
-        " FROM vehicles",
+        "SELECT status = 'available' AS free, bool_and(snap_edge IS NOT NULL) AS all_snapped,"
+        " bool_or(snap_edge IS NOT NULL) AS some_snapped FROM vehicles GROUP BY 1",
     )
-    assert snapped[0]["snapped"] == snapped[0]["all"] == 400
+    by_state = {r["free"]: (r["all_snapped"], r["some_snapped"]) for r in snapped}
+    assert by_state == {True: (True, True), False: (False, False)}
     # Some units lose the use of their snap: none, moved by another path, another version.
     free = [v for v in fleet if v["status"] == "available"]
     missing, moved, old = free[:4], free[4:8], free[8:12]

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.roads.network import active_network_and_types
 from services.roads.travel import road_provider
 from solvers.problem import Point
-from solvers.roads import RoadNetwork, types_mask
+from solvers.roads import RoadNetwork, Snap, types_mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +49,21 @@ def snap_positions(
     vehicle_types: Collection[str],
     lngs: Sequence[float],
     lats: Sequence[float],
+    wanted: Sequence[bool] | None = None,
 ) -> PositionSnaps:
-    """The snaps of positions on `network` onto the roads of `vehicle_types` (all None
-    without a network or types, or off it)."""
+    """The snaps of positions (those `wanted`, by default all) on `network` onto the roads
+    of `vehicle_types` (None without a network or types, off it, or not wanted)."""
     n = len(lngs)
-    if network is None or not vehicle_types or n == 0:
+    picked = [i for i in range(n) if wanted is None or wanted[i]]
+    if network is None or not vehicle_types or not picked:
         return PositionSnaps([None] * n, [None] * n, [None] * n, [None] * n, [None] * n)
     types = sorted(set(vehicle_types))
     mask = types_mask(types)
     max_snap_m = road_provider(network).max_snap_m
-    points = [Point(lat, lng) for lng, lat in zip(lngs, lats, strict=True)]
-    snaps = network.snap_fresh(points, types, max_snap_m)
+    points = [Point(lats[i], lngs[i]) for i in picked]
+    snaps: list[Snap | None] = [None] * n
+    for i, snap in zip(picked, network.snap_fresh(points, types, max_snap_m), strict=True):
+        snaps[i] = snap
     return PositionSnaps(
         [None if s is None else network.version for s in snaps],
         [None if s is None else mask for s in snaps],
@@ -75,11 +79,12 @@ async def snaps_for(
     lngs: Sequence[float],
     lats: Sequence[float],
     own_types: Collection[str],
+    wanted: Sequence[bool],
 ) -> PositionSnaps:
-    """The snaps of a workspace's positions on the active network (one query), onto the
-    roads of its free vehicles' types; of `own_types` (the moved vehicles') while it has no
-    free vehicle with a position yet (its first positions)."""
-    if not lngs:
+    """The snaps of a workspace's positions (those `wanted`) on the active network (one
+    query), onto the roads of its free vehicles' types; of `own_types` (the moved
+    vehicles') while it has no free vehicle with a position yet (its first positions)."""
+    if not any(wanted):
         return snap_positions(None, (), lngs, lats)
     network, types = await active_network_and_types(session, workspace_id)
-    return snap_positions(network, types or own_types, lngs, lats)
+    return snap_positions(network, types or own_types, lngs, lats, wanted)

@@ -2,8 +2,8 @@
 
 Callers hand positions over and wait; a flusher gathers everything that arrives within a
 few milliseconds and, in one transaction per workspace, checks who may report for which
-vehicle, writes the positions with one multi-row insert, moves the vehicles (each new position with
-its snap to the active road network, for dispatch by road time), commits, and
+vehicle, writes the positions with one multi-row insert, moves the vehicles (each free vehicle's new
+position with its snap to the active road network, for dispatch by road time), commits, and
 only then releases the callers. So ingestion is not one transaction per point (nor per
 request), and a position is acknowledged only once it is stored; stopping the writer
 flushes what is left.
@@ -62,9 +62,9 @@ STORED_BEFORE = text(
     WHERE p.xmin <> pg_current_xact_id()::xid
     """
 )
-# The live vehicles among those reported, with their types.
+# The live vehicles among those reported, with their types and whether they are free.
 LIVE_VEHICLES = text(
-    "SELECT id, vehicle_type FROM vehicles"
+    "SELECT id, vehicle_type, status = 'available' FROM vehicles"
     " WHERE id = ANY(CAST(:ids AS uuid[])) AND deleted_at IS NULL"
 )
 # Taken right before MOVE, in id order: two flushes moving overlapping vehicles would
@@ -306,7 +306,12 @@ class PositionWriter:
         async with self._db.session(workspace_id, generic_plans=True) as session:
             reported = sorted({p.vehicle_id for item in items for p in item.positions})
             rows = await session.execute(LIVE_VEHICLES, {"ids": reported})
-            types: dict[UUID, str] = {row[0]: row[1] for row in rows}
+            types: dict[UUID, str] = {}
+            free: set[UUID] = set()
+            for vehicle_id, vehicle_type, available in rows:
+                types[vehicle_id] = vehicle_type
+                if available:
+                    free.add(vehicle_id)
             live = set(types)
             reporters = sorted({item.reporter for item in items if item.reporter is not None})
             assigned: dict[UUID, UUID] = {}
@@ -340,7 +345,15 @@ class PositionWriter:
             newest = _newest(positions)
             lngs = [p.lng for p in newest.values()]
             lats = [p.lat for p in newest.values()]
-            snaps = await snaps_for(session, workspace_id, lngs, lats, {types[v] for v in newest})
+            # Only free vehicles are dispatched: a busy one's snap is made once it is free.
+            snaps = await snaps_for(
+                session,
+                workspace_id,
+                lngs,
+                lats,
+                {types[v] for v in newest},
+                [v in free for v in newest],
+            )
             await session.execute(LOCK_VEHICLES, {"ids": sorted(newest)})
             moved = await session.execute(
                 MOVE,
