@@ -48,6 +48,7 @@ from _common import (
     served_api,
     timed_calls,
 )
+from sqlalchemy import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import set_tenant
@@ -60,9 +61,11 @@ from models.operations_inputs import DispatchRequest
 from services.operations import dispatch, travel
 from services.roads.imports import import_network
 from services.roads.network import read_network
+from services.roads.position_snaps import snap_positions
 from services.roads.travel import road_provider
 from solvers.matrix import HaversineProvider, MatrixProvider, travel_to
 from solvers.problem import Point
+from solvers.roads import RoadNetwork, types_mask
 
 DEFAULT_DATABASE = "omniroute_bench_dispatch"
 WORKSPACES = 10
@@ -173,6 +176,7 @@ COLUMNS = (
 
 
 async def seed(database: str, per_workspace: int, seed_value: int) -> None:
+    network = await active_network(database)
     conn = await asyncpg.connect(owner_url(database))
     password = hash_password(ADMIN_PASSWORD)
     try:
@@ -230,6 +234,7 @@ async def seed(database: str, per_workspace: int, seed_value: int) -> None:
                 await conn.execute(STAGE)
                 await conn.copy_records_to_table("stage_vehicles", records=rows, columns=COLUMNS)
                 await conn.execute(MOVE)
+                await snap_workspace(conn, network)
             log(f"workspace {index}: {per_workspace} vehicles")
         await conn.execute("VACUUM (ANALYZE) vehicles")
     finally:
@@ -494,7 +499,6 @@ async def run(args: argparse.Namespace) -> Report:
         await seed(args.database, args.vehicles, args.seed)
     else:
         await refresh_positions(args.database)
-    report = Report(args.vehicles, round(time.perf_counter() - started, 1))
     settings = Settings(
         database_url=owner_url(args.database),
         redis_url=redis_url,
@@ -502,6 +506,7 @@ async def run(args: argparse.Namespace) -> Report:
         db_pool_size=2,
         db_max_overflow=0,
     )
+    report = Report(args.vehicles, round(time.perf_counter() - started, 1))
     await bench_service(
         report, args.database, settings, args.warmup, args.iterations, args.seed, args.checks
     )
@@ -517,9 +522,23 @@ async def exists(database: str) -> bool:
         await conn.close()
 
 
+SNAP_FLEET = """
+    UPDATE vehicles v
+    SET snap_version = x.version, snap_mask = x.mask, snap_edge = x.edge,
+        snap_fraction = x.fraction, snap_offset_m = x.offset_m,
+        snap_lng = CASE WHEN x.edge IS NULL THEN NULL ELSE x.lng END,
+        snap_lat = CASE WHEN x.edge IS NULL THEN NULL ELSE x.lat END
+    FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::int[], $5::int[], $6::int[],
+                $7::float8[], $8::float8[]) AS x(v, lng, lat, version, mask, edge, fraction,
+                                                 offset_m)
+    WHERE v.id = x.v
+"""
+
+
 async def refresh_positions(database: str) -> None:
     """Fresh positions stay fresh for this run, stale ones stale; units sent by an earlier
-    run's HTTP phase are released."""
+    run's HTTP phase are released; positions are snapped again."""
+    network = await active_network(database)
     conn = await asyncpg.connect(owner_url(database))
     try:
         for index in range(WORKSPACES):
@@ -543,9 +562,46 @@ async def refresh_positions(database: str) -> None:
                     " THEN now() - interval '1 hour'"
                     " ELSE now() - random() * interval '2 minutes' END"
                 )
+                await snap_workspace(conn, network)
         await conn.execute("VACUUM (ANALYZE) vehicles")
     finally:
         await conn.close()
+
+
+async def active_network(database: str) -> RoadNetwork | None:
+    conn = await asyncpg.connect(owner_url(database))
+    try:
+        version = await conn.fetchval("SELECT version FROM roads.networks WHERE status = 'active'")
+    finally:
+        await conn.close()
+    url = make_url(owner_url(database)).set(drivername="postgresql+asyncpg")
+    return (
+        await read_network(url.render_as_string(hide_password=False), version) if version else None
+    )
+
+
+async def snap_workspace(conn: asyncpg.Connection, network: RoadNetwork | None) -> None:
+    """The scoped workspace's positions snapped as the position writer snaps them, onto the
+    roads of its free vehicles' types (positions here are written by COPY and UPDATE, not
+    through the writer); only those without a snap of the active version for those roads
+    (a database seeded before snaps were stored, or reused after a new import)."""
+    types = await conn.fetch(
+        "SELECT DISTINCT vehicle_type FROM vehicles WHERE deleted_at IS NULL"
+        " AND status = 'available' AND last_location IS NOT NULL"
+    )
+    free_types = [t[0] for t in types]
+    rows = await conn.fetch(
+        "SELECT id, ST_X(last_location::geometry) AS lng, ST_Y(last_location::geometry) AS lat"
+        " FROM vehicles WHERE last_location IS NOT NULL AND (snap_edge IS NULL"
+        " OR snap_version IS DISTINCT FROM $1 OR snap_mask IS DISTINCT FROM $2"
+        " OR snap_lng IS DISTINCT FROM ST_X(last_location::geometry)"
+        " OR snap_lat IS DISTINCT FROM ST_Y(last_location::geometry))",
+        network.version if network else None,
+        types_mask(free_types),
+    )
+    lngs, lats = [r["lng"] for r in rows], [r["lat"] for r in rows]
+    snaps = snap_positions(network, free_types, lngs, lats)
+    await conn.execute(SNAP_FLEET, [r["id"] for r in rows], lngs, lats, *snaps.params().values())
 
 
 def main() -> None:

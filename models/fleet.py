@@ -25,6 +25,29 @@ from models.columns import (
 )
 from models.enums import LocationType, VehicleStatus
 
+# `present`: the types among a workspace's (:workspace_id) free vehicles with a position, by
+# a skip scan of `idx_vehicles_dispatch_types` (one index descent per type).
+FREE_TYPES = """WITH RECURSIVE present(vehicle_type) AS (
+        (SELECT v.vehicle_type FROM vehicles v
+         WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
+           AND v.status = 'available' AND v.last_location IS NOT NULL
+         ORDER BY v.vehicle_type LIMIT 1)
+        UNION ALL
+        SELECT (SELECT v.vehicle_type FROM vehicles v
+                WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
+                  AND v.status = 'available' AND v.last_location IS NOT NULL
+                  AND v.vehicle_type > p.vehicle_type
+                ORDER BY v.vehicle_type LIMIT 1)
+        FROM present p WHERE p.vehicle_type IS NOT NULL
+    )"""
+# A free unit whose position has no snap made for it (migration 0027).
+UNSNAPPED = (
+    "deleted_at IS NULL AND status = 'available'::vehicle_status"
+    " AND last_location IS NOT NULL AND (snap_edge IS NULL"
+    " OR snap_lng IS DISTINCT FROM st_x(last_location::geometry)"
+    " OR snap_lat IS DISTINCT FROM st_y(last_location::geometry))"
+)
+
 
 class Vehicle(SQLModel, table=True):
     __tablename__ = "vehicles"
@@ -58,6 +81,25 @@ class Vehicle(SQLModel, table=True):
                 " AND last_location IS NOT NULL"
             ),
         ),
+        # Dispatch by road: the free units snapped to the pieces of road near a scene.
+        sa.Index(
+            "idx_vehicles_snap",
+            "workspace_id",
+            "snap_version",
+            "snap_mask",
+            "snap_edge",
+            "vehicle_type",
+            postgresql_where=sa.text(
+                "deleted_at IS NULL AND status = 'available'::vehicle_status"
+                " AND snap_edge IS NOT NULL"
+            ),
+        ),
+        # Free units whose position has no snap of its own (none yet, or moved since).
+        sa.Index(
+            "idx_vehicles_unsnapped",
+            "workspace_id",
+            postgresql_where=sa.text(UNSNAPPED),
+        ),
         sa.Index(
             "idx_vehicles_dispatch_types",
             "workspace_id",
@@ -85,6 +127,14 @@ class Vehicle(SQLModel, table=True):
     )
     last_location: Any | None = Field(default=None, sa_column=point())
     last_location_at: datetime | None = Field(default=None, sa_column=timestamp())
+    # The position's snap to the road network, written with it (migration 0027).
+    snap_version: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    snap_mask: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger))
+    snap_edge: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    snap_fraction: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    snap_offset_m: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    snap_lng: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
+    snap_lat: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
     fuel_type: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     max_range_km: float | None = Field(default=None, sa_column=sa.Column(sa.Float))
     metadata_: dict[str, Any] = Field(default_factory=dict, sa_column=jsonb(name="metadata"))

@@ -230,6 +230,12 @@ class RoadNetwork:
                 snaps[i] = kept[keys[i]] = s
         return snaps  # type: ignore[return-value]
 
+    def snap_fresh(
+        self, points: Sequence[Point], vehicle_types: Collection[str], max_snap_m: float
+    ) -> list[Snap | None]:
+        """`snap` without its memory: positions written once (ingest) would only fill it."""
+        return self._snap(points, vehicle_types, max_snap_m) if points else []
+
     def _snap(
         self, points: Sequence[Point], vehicle_types: Collection[str], max_snap_m: float
     ) -> list[Snap | None]:
@@ -290,6 +296,11 @@ def _firsts(tail: npt.NDArray[np.int64], head: npt.NDArray[np.int64]) -> npt.NDA
     first = np.ones(len(tail), dtype=bool)
     first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
     return first
+
+
+def types_mask(vehicle_types: Collection[str]) -> int:
+    """The bits of the vehicle types whose roads a snap may use (unknown types as vans)."""
+    return _mask(vehicle_types)
 
 
 def _mask(vehicle_types: Collection[str]) -> int:

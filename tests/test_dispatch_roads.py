@@ -8,6 +8,7 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -120,6 +121,22 @@ async def test_a_unit_beyond_the_nearest_few_goes_when_the_roads_make_it_the_fas
     assert all(a["travel_s"] > data["units"][0]["travel_s"] for a in passed)
 
 
+def _random_fleet(rng: random.Random, size: int, now: datetime) -> list[dict[str, Any]]:
+    """Units spread over the sample's streets: one in seven busy, one in eleven with a
+    position too old to be sent."""
+    return [
+        {
+            "id": uuid.uuid4(),
+            "type": rng.choice(["ambulance", "fire_engine", "police_car", "car"]),
+            "lng": rng.uniform(24.9370, 24.9520),
+            "lat": rng.uniform(60.1660, 60.1770),
+            "status": "available" if n % 7 else "in_transit",
+            "at": now - timedelta(seconds=3600 if n % 11 == 0 else 30),
+        }
+        for n in range(size)
+    ]
+
+
 async def test_a_position_flush_refreshes_etas_by_road_with_one_travel_selection(
     app: Starlette,
     client: httpx.AsyncClient,
@@ -177,6 +194,9 @@ async def test_a_position_flush_refreshes_etas_by_road_with_one_travel_selection
                 break
             await asyncio.sleep(0.25)
     assert await etas() == expected
+    # The feed selects the travel once; the writer snaps no unit on its way (only free
+    # units are dispatched), so it does not ask for the network.
+    assert sum("travel_source" in s for s in statements) == 1
     assert sum("roads.networks" in s for s in statements) == 1
     assert network.snap([scenes[2]], ["van"], roads.max_snap_m) == [None]
 
@@ -187,10 +207,13 @@ async def test_a_walk_that_reaches_its_cap_sends_the_best_it_read(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The village above with the walk capped at the first read (the nearest four lorries,
-    none of them surely the fastest): the dispatch ends, sending the fastest of those read,
-    instead of reading the same four again and again."""
+    """The village above, ranked by the nearest-first walk (as units without a snap are,
+    when there are many), capped at the first read (the nearest four lorries, none of them
+    surely the fastest): the dispatch ends, sending the fastest of those read, instead of
+    reading the same four again and again."""
     monkeypatch.setattr(dispatch_service, "WALK_CAP", 1 + dispatch_service.SPARE)
+    # Units not snapped where their positions were stored: the walk ranks them, not SQL.
+    monkeypatch.setattr(dispatch_service.road_ranking, "UNSNAPPED_CAP", 0)
     await import_network(database.owner_dsn, write_village(tmp_path))
     admin = await register(client)
     near = [
@@ -225,18 +248,7 @@ async def test_a_dense_fleet_in_the_city_gets_the_units_a_road_ranking_of_all_wo
     admin = await register(client)
     rng = random.Random(7)
     now = datetime.now(UTC)
-    fleet = []
-    for n in range(600):
-        fleet.append(
-            {
-                "id": uuid.uuid4(),
-                "type": rng.choice(["ambulance", "fire_engine", "police_car", "car"]),
-                "lng": rng.uniform(24.9370, 24.9520),
-                "lat": rng.uniform(60.1660, 60.1770),
-                "status": "available" if n % 7 else "in_transit",
-                "at": now - timedelta(seconds=3600 if n % 11 == 0 else 30),
-            }
-        )
+    fleet = _random_fleet(rng, 600, now)
     await in_workspace(
         owner_conn,
         admin.workspace_id,
@@ -282,3 +294,147 @@ async def test_a_dense_fleet_in_the_city_gets_the_units_a_road_ranking_of_all_wo
             next(v for v in fleet if str(v["id"]) == u["vehicle_id"])["status"] = "in_transit"
     # The walk had to read on past the nearest units for some incidents.
     assert beyond_nearest > 0
+
+
+async def _fleet_through_the_feed(
+    client: httpx.AsyncClient,
+    owner_conn: asyncpg.Connection,
+    admin: Session,
+    rng: random.Random,
+    size: int,
+) -> list[dict[str, Any]]:
+    """`size` units among the sample's streets, their positions written through the
+    tracking feed (so each is snapped as it is stored)."""
+    fleet = _random_fleet(rng, size, datetime.now(UTC).replace(microsecond=0))
+    await in_workspace(
+        owner_conn,
+        admin.workspace_id,
+        "INSERT INTO vehicles (id, workspace_id, vehicle_type, plate_number, status)"
+        " SELECT v.id, $1, v.type, 'F ' || v.id, v.status::vehicle_status"
+        " FROM unnest($2::uuid[], $3::text[], $4::text[]) AS v(id, type, status)",
+        uuid.UUID(admin.workspace_id),
+        [v["id"] for v in fleet],
+        [v["type"] for v in fleet],
+        [v["status"] for v in fleet],
+    )
+    batch = {
+        "positions": [
+            {
+                "vehicle_id": str(v["id"]),
+                "lat": v["lat"],
+                "lng": v["lng"],
+                "recorded_at": v["at"].isoformat(),
+            }
+            for v in fleet
+        ]
+    }
+    stored = await client.post("/api/v1/tracking/batch", json=batch, headers=admin.headers)
+    assert stored.status_code in (200, 201), stored.text
+    return fleet
+
+
+def _brute_force(
+    ranking: RoadFirst, fleet: list[dict[str, Any]], scene: Point, count: int
+) -> list[tuple[int, int, str]]:
+    """The `count` best of every free unit with a fresh position, ranked by road."""
+    now = datetime.now(UTC)
+    free = [
+        v for v in fleet if v["status"] == "available" and v["at"] > now - timedelta(minutes=10)
+    ]
+    points = [Point(v["lat"], v["lng"]) for v in free]
+    column = travel_to(ranking, points, scene, {str(v["type"]) for v in free})
+    return sorted(
+        (int(column.durations[str(v["type"])][i]), int(column.distance[i]), str(v["id"]))
+        for i, v in enumerate(free)
+    )[:count]
+
+
+async def test_units_snapped_as_their_positions_are_stored_go_as_a_road_ranking_of_all_sends(
+    client: httpx.AsyncClient,
+    database: DatabaseUnderTest,
+    owner_conn: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Units whose positions came through the tracking feed are ranked by road in one
+    statement, among the sample's one-way streets; so are, beside them, units whose snap
+    is missing, stale (moved since by another path) or made on another network version.
+    Units of another workspace, snapped and closer, are never sent. For every incident the
+    units sent are those a ranking of the whole fleet by road time sends."""
+    imported = await import_sample(database)
+    network = await read_network(database.settings.app_dsn, imported.version)
+    assert network is not None
+    ranking = RoadFirst(road_provider(network))
+    admin = await register(client)
+    other = await register(client, organization="Other Rescue")
+    rng = random.Random(11)
+    fleet = await _fleet_through_the_feed(client, owner_conn, admin, rng, 400)
+    rivals = await _fleet_through_the_feed(client, owner_conn, other, rng, 300)
+
+    # Free units are snapped as their positions are stored; busy ones once free again.
+    snapped = await in_workspace(
+        owner_conn,
+        admin.workspace_id,
+        "SELECT status = 'available' AS free, bool_and(snap_edge IS NOT NULL) AS all_snapped,"
+        " bool_or(snap_edge IS NOT NULL) AS some_snapped FROM vehicles GROUP BY 1",
+    )
+    by_state = {r["free"]: (r["all_snapped"], r["some_snapped"]) for r in snapped}
+    assert by_state == {True: (True, True), False: (False, False)}
+    # Some units lose the use of their snap: none, moved by another path, another version.
+    free = [v for v in fleet if v["status"] == "available"]
+    missing, moved, old = free[:4], free[4:8], free[8:12]
+    for v in moved:
+        v["lng"] = rng.uniform(24.9370, 24.9520)
+        v["lat"] = rng.uniform(60.1660, 60.1770)
+    await in_workspace(
+        owner_conn,
+        admin.workspace_id,
+        "UPDATE vehicles SET snap_edge = NULL WHERE id = ANY($1::uuid[])",
+        [v["id"] for v in missing],
+    )
+    await in_workspace(
+        owner_conn,
+        admin.workspace_id,
+        "UPDATE vehicles v SET last_location ="
+        " ST_SetSRID(ST_MakePoint(x.lng, x.lat), 4326)::geography"
+        " FROM unnest($1::uuid[], $2::float8[], $3::float8[]) AS x(id, lng, lat)"
+        " WHERE v.id = x.id",
+        [v["id"] for v in moved],
+        [v["lng"] for v in moved],
+        [v["lat"] for v in moved],
+    )
+    await in_workspace(
+        owner_conn,
+        admin.workspace_id,
+        "UPDATE vehicles SET snap_version = snap_version + 1 WHERE id = ANY($1::uuid[])",
+        [v["id"] for v in old],
+    )
+
+    ranked_in_sql = 0
+    best = dispatch_service.road_ranking.best
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal ranked_in_sql
+        found = await best(*args, **kwargs)  # type: ignore[arg-type]
+        ranked_in_sql += found is not None
+        return found
+
+    monkeypatch.setattr(dispatch_service.road_ranking, "best", counted)
+    rival_ids = {str(v["id"]) for v in rivals}
+    for n in range(8):
+        # Half the scenes right by one of the units whose snap is not usable.
+        near = (missing + moved + old)[n] if n % 2 else None
+        scene = (
+            Point(lat=near["lat"] + 0.00005, lon=near["lng"])
+            if near
+            else Point(lat=rng.uniform(60.1665, 60.1765), lon=rng.uniform(24.9375, 24.9515))
+        )
+        expected = _brute_force(ranking, fleet, scene, 3)
+        created = await report(client, admin, scene)
+        response = await dispatch(client, admin, created.json()["data"]["id"], count=3)
+        assert response.status_code == 200, response.text
+        units = response.json()["data"]["units"]
+        assert [(u["travel_s"], u["distance_m"], u["vehicle_id"]) for u in units] == expected
+        assert not rival_ids & {u["vehicle_id"] for u in units}
+        for u in units:
+            next(v for v in fleet if str(v["id"]) == u["vehicle_id"])["status"] = "in_transit"
+    assert ranked_in_sql >= 8

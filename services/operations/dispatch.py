@@ -11,7 +11,9 @@ farther vehicle may be faster: the ranking's own bound (from its backward search
 provider's `least_seconds`, gives the least time from beyond the distance read, and when
 the best read are not yet certain the walk reads on, only the units beyond those read, as
 far as the units that could still beat them lie (as many as its density so far promises
-there), so the choice equals a road ranking of the whole fleet too.
+there), so the choice equals a road ranking of the whole fleet too. Where the units'
+positions were snapped as they were written, one statement ranks them by road instead of
+the walk (services.operations.road_ranking), with the same result.
 
 Units are claimed with `FOR UPDATE SKIP LOCKED` in rank order: two dispatches at the same
 moment never take the same vehicle (and the unique index on open assignments would refuse
@@ -44,11 +46,12 @@ from models.enums import (
     VehicleStatus,
     VehicleType,
 )
+from models.fleet import FREE_TYPES
 from models.geo import GeoPoint
 from models.operations_inputs import DispatchRequest, IncidentCreate
 from models.routing_inputs import OptimizeFor, RouteConstraints
 from services.changes import record_change
-from services.operations import sla, travel
+from services.operations import road_ranking, sla, travel
 from services.operations.incidents import (
     IncidentDetail,
     create_incident,
@@ -85,20 +88,8 @@ FARTHER, BUSY, STALE, WRONG_TYPE, NO_POSITION = (
 # `idx_vehicles_dispatch_types` (one index descent per type): a nearest-first walk for a
 # type with no vehicle would read the workspace's whole part of the GiST index.
 CANDIDATES = sa.text(
-    """
-    WITH RECURSIVE present(vehicle_type) AS (
-        (SELECT v.vehicle_type FROM vehicles v
-         WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
-           AND v.status = 'available' AND v.last_location IS NOT NULL
-         ORDER BY v.vehicle_type LIMIT 1)
-        UNION ALL
-        SELECT (SELECT v.vehicle_type FROM vehicles v
-                WHERE v.workspace_id = :workspace_id AND v.deleted_at IS NULL
-                  AND v.status = 'available' AND v.last_location IS NOT NULL
-                  AND v.vehicle_type > p.vehicle_type
-                ORDER BY v.vehicle_type LIMIT 1)
-        FROM present p WHERE p.vehicle_type IS NOT NULL
-    )
+    f"""
+    {FREE_TYPES}
     SELECT c.id, c.vehicle_type, c.lng, c.lat
     FROM present t
     JOIN unnest(CAST(:types AS text[]), CAST(:beyond AS float8[])) AS b(vehicle_type, metres)
@@ -119,7 +110,7 @@ CANDIDATES = sa.text(
         ORDER BY v.last_location <-> ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography
         LIMIT :per_type
     ) c
-    """
+    """  # noqa: S608 (constants only)
 )
 # The nearest vehicles whatever their state, to say why each was not sent.
 NEIGHBOURS = sa.text(
@@ -354,6 +345,10 @@ def _read_on(
     return more
 
 
+def _ranked(p: road_ranking.Priced) -> Ranked:
+    return Ranked(Candidate(p.vehicle_id, p.vehicle_type, p.lng, p.lat), p.travel_s, p.distance_m)
+
+
 async def _walk(
     session: AsyncSession,
     *,
@@ -367,7 +362,22 @@ async def _walk(
     tried: Sequence[UUID],
 ) -> tuple[list[Ranked], list[Ranked]]:
     """The candidates read nearest first per type, ranked, until the `need` best are sure
-    (or `WALK_CAP` of a type are read): those sure, and the rest read."""
+    (or `WALK_CAP` of a type are read): those sure, and the rest read. By road, with the
+    units' snaps stored, one statement ranks them instead (services.operations.road_ranking)."""
+    by_road = await road_ranking.best(
+        session,
+        workspace_id=workspace_id,
+        scene=scene,
+        need=need,
+        extra=SPARE + ALTERNATIVES,
+        types=types,
+        fresh_since=fresh_since,
+        provider=provider,
+        exclude=tried,
+    )
+    if by_road is not None:
+        sure, rest = by_road
+        return [_ranked(p) for p in sure], [_ranked(p) for p in rest]
     ranked: list[Ranked] = []
     bounds: Mapping[str, TimeBound] = {}
     present: set[str] = set()

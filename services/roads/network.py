@@ -18,6 +18,7 @@ import shapely
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.fleet import FREE_TYPES
 from solvers.roads import RoadNetwork
 
 KEPT_IN_MEMORY = 2
@@ -49,6 +50,30 @@ _loaded: OrderedDict[tuple[int, str], RoadNetwork] = OrderedDict()
 async def active_version(session: AsyncSession) -> int | None:
     """The version plans are made with now, or None when no network was imported."""
     return (await session.execute(_ACTIVE)).scalar_one_or_none()
+
+
+# The active version and the types of the workspace's free vehicles with a position (a
+# skip scan of `idx_vehicles_dispatch_types`): the roads a ranking of them snaps to.
+_ACTIVE_AND_TYPES = text(
+    f"""
+    {FREE_TYPES}
+    SELECT n.version, n.imported_at,
+           ARRAY(SELECT vehicle_type FROM present WHERE vehicle_type IS NOT NULL)
+    FROM (SELECT 1) one LEFT JOIN roads.networks n ON n.status = 'active'
+    """  # noqa: S608 (constants only)
+)
+
+
+async def active_network_and_types(
+    session: AsyncSession, workspace_id: UUID
+) -> tuple[RoadNetwork | None, list[str]]:
+    """The active network (its arrays from memory) and the types of the workspace's free
+    vehicles with a position, in one query."""
+    version, imported, types = (
+        await session.execute(_ACTIVE_AND_TYPES, {"workspace_id": workspace_id})
+    ).one()
+    network = None if version is None else await _network(session, version, imported)
+    return network, list(types)
 
 
 async def travel_setting_and_network(

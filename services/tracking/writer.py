@@ -2,7 +2,8 @@
 
 Callers hand positions over and wait; a flusher gathers everything that arrives within a
 few milliseconds and, in one transaction per workspace, checks who may report for which
-vehicle, writes the positions with one multi-row insert, moves the vehicles, commits, and
+vehicle, writes the positions with one multi-row insert, moves the vehicles (each free vehicle's new
+position with its snap to the active road network, for dispatch by road time), commits, and
 only then releases the callers. So ingestion is not one transaction per point (nor per
 request), and a position is acknowledged only once it is stored; stopping the writer
 flushes what is left.
@@ -33,6 +34,7 @@ from uuid import UUID
 from sqlalchemy import text
 
 from core.db import Database
+from services.roads.position_snaps import snaps_for
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +62,10 @@ STORED_BEFORE = text(
     WHERE p.xmin <> pg_current_xact_id()::xid
     """
 )
-# The live vehicles among those reported.
+# The live vehicles among those reported, with their types and whether they are free.
 LIVE_VEHICLES = text(
-    "SELECT id FROM vehicles WHERE id = ANY(CAST(:ids AS uuid[])) AND deleted_at IS NULL"
+    "SELECT id, vehicle_type, status = 'available' FROM vehicles"
+    " WHERE id = ANY(CAST(:ids AS uuid[])) AND deleted_at IS NULL"
 )
 # Taken right before MOVE, in id order: two flushes moving overlapping vehicles would
 # otherwise update them in different orders and deadlock.
@@ -74,14 +77,23 @@ ASSIGNMENTS = text(
     "SELECT user_id, vehicle_id FROM drivers"
     " WHERE user_id = ANY(CAST(:users AS uuid[])) AND vehicle_id IS NOT NULL"
 )
-# Each vehicle's newest position of the flush moves it, never one older than it already has.
+# Each vehicle's newest position of the flush moves it, never one older than it already has,
+# with the position's snap to the road network (services.roads.position_snaps).
 MOVE = text(
     """
     UPDATE vehicles AS v
     SET last_location = ST_SetSRID(ST_MakePoint(x.lng, x.lat), 4326)::geography,
-        last_location_at = x.t
+        last_location_at = x.t,
+        snap_version = x.version, snap_mask = x.mask, snap_edge = x.edge,
+        snap_fraction = x.fraction, snap_offset_m = x.offset_m,
+        snap_lng = CASE WHEN x.edge IS NULL THEN NULL ELSE x.lng END,
+        snap_lat = CASE WHEN x.edge IS NULL THEN NULL ELSE x.lat END
     FROM unnest(CAST(:vehicles AS uuid[]), CAST(:times AS timestamptz[]),
-                CAST(:lngs AS float8[]), CAST(:lats AS float8[])) AS x(v, t, lng, lat)
+                CAST(:lngs AS float8[]), CAST(:lats AS float8[]),
+                CAST(:snap_versions AS int[]), CAST(:snap_masks AS int[]),
+                CAST(:snap_edges AS int[]), CAST(:snap_fractions AS float8[]),
+                CAST(:snap_offsets AS float8[]))
+         AS x(v, t, lng, lat, version, mask, edge, fraction, offset_m)
     WHERE v.id = x.v AND v.deleted_at IS NULL
       AND (v.last_location_at IS NULL OR v.last_location_at < x.t)
     RETURNING v.id, x.t
@@ -293,7 +305,14 @@ class PositionWriter:
     async def _store(self, workspace_id: UUID, items: list[_Pending]) -> Stored:
         async with self._db.session(workspace_id, generic_plans=True) as session:
             reported = sorted({p.vehicle_id for item in items for p in item.positions})
-            live = set((await session.execute(LIVE_VEHICLES, {"ids": reported})).scalars())
+            rows = await session.execute(LIVE_VEHICLES, {"ids": reported})
+            types: dict[UUID, str] = {}
+            free: set[UUID] = set()
+            for vehicle_id, vehicle_type, available in rows:
+                types[vehicle_id] = vehicle_type
+                if available:
+                    free.add(vehicle_id)
+            live = set(types)
             reporters = sorted({item.reporter for item in items if item.reporter is not None})
             assigned: dict[UUID, UUID] = {}
             if reporters:
@@ -324,14 +343,26 @@ class PositionWriter:
                 rows = await session.execute(STORED_BEFORE, keys)
                 duplicates = {(row[0], row[1]) for row in rows}
             newest = _newest(positions)
+            lngs = [p.lng for p in newest.values()]
+            lats = [p.lat for p in newest.values()]
+            # Only free vehicles are dispatched: a busy one's snap is made once it is free.
+            snaps = await snaps_for(
+                session,
+                workspace_id,
+                lngs,
+                lats,
+                {types[v] for v in newest},
+                [v in free for v in newest],
+            )
             await session.execute(LOCK_VEHICLES, {"ids": sorted(newest)})
             moved = await session.execute(
                 MOVE,
                 {
                     "vehicles": list(newest),
                     "times": [p.recorded_at for p in newest.values()],
-                    "lngs": [p.lng for p in newest.values()],
-                    "lats": [p.lat for p in newest.values()],
+                    "lngs": lngs,
+                    "lats": lats,
+                    **snaps.params(),
                 },
             )
             latest = {row[0]: row[1] for row in moved}
