@@ -425,17 +425,18 @@ _FLEET_BY_TIME = (
     WHERE c.vehicles > 0
 """
 )
+# The incidents by key and in all, and (its own row, `known` set) how many vehicles the
+# models know that were not deleted: one statement.
 _INCIDENTS = """
     SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS incidents_responded,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_s) AS response_p50_s,
         percentile_cont(0.9) WITHIN GROUP (ORDER BY response_time_s) AS response_p90_s,
-        avg(travel_time_s) AS travel_avg_s
+        avg(travel_time_s) AS travel_avg_s, NULL::bigint AS known
     FROM analytics_incidents i LEFT JOIN analytics_vehicle_state v USING (vehicle_id)
     WHERE i.day BETWEEN :first_day AND :last_day
     GROUP BY GROUPING SETS (({key}), ()) HAVING count(*) > 0
-"""
-_KNOWN = """
-    SELECT count(*) FROM analytics_vehicle_state v
+    UNION ALL
+    SELECT NULL, false, NULL, NULL, NULL, NULL, count(*) FROM analytics_vehicle_state v
     WHERE NOT EXISTS (SELECT 1 FROM analytics_vehicle_status s
                       WHERE s.vehicle_id = v.vehicle_id AND s.status = 'deleted')
 """
@@ -477,9 +478,17 @@ async def fleet_report(
     vehicle_totals, vehicle_groups = await _by_key_and_total(
         session, _FLEET_BY_TIME if by_time else _FLEET_BY_VEHICLE, FLEET_KEYS, window, extra
     )
-    incident_totals, incident_groups = await _by_key_and_total(
+    incident_totals, incident_rows = await _by_key_and_total(
         session, _INCIDENTS, INCIDENT_KEYS, window
     )
+    incident_totals.pop("known", None)
+    known, incident_groups = 0, []
+    for row in incident_rows:
+        count = row.pop("known")
+        if count is None:
+            incident_groups.append(row)
+        else:
+            known = count
     by_vehicles = {g["key"]: g for g in vehicle_groups}
     by_incidents = {g["key"]: g for g in incident_groups if window.group_by != "vehicle"}
     groups = [
@@ -487,7 +496,6 @@ async def fleet_report(
         for key in {*by_vehicles, *by_incidents}
     ]
     totals = _fleet_figures(vehicle_totals, incident_totals or None)
-    known = (await session.execute(text(_KNOWN))).scalar() or 0
     # Over the whole range every vehicle the models know counts: one that never changed
     # status nor moved in it has no rows at all, and is the idlest of all.
     active = totals["vehicles"] - totals["idle_vehicles"]
