@@ -600,6 +600,9 @@ async def quantum_report(
     )
 
 
+# Reports whose statement takes longer to plan than to run with its plan: their session
+# keeps one generic plan per statement and connection (Database.session(generic_plans=)).
+GENERIC_PLANS = frozenset({"fleet"})
 REPORTS = {
     "routes": routes_report,
     "fleet": fleet_report,
