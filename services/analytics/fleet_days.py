@@ -91,7 +91,8 @@ _REFOLD_DAYS = text(
     """
 )
 # Each changed vehicle: its changed days taken out of its sets and those that still have
-# status time, time in transit or distance put back; its newest fact looked up again.
+# status time, time in transit or distance put back; its newest fact looked up again. A row
+# that comes out the same (another GPS batch on a day it already moved) is not rewritten.
 _REFOLD_SPANS = text(
     "WITH"  # noqa: S608 (constant fragments)
     + _CHANGED
@@ -129,7 +130,10 @@ _REFOLD_SPANS = text(
         UPDATE analytics_vehicle_spans x SET status_days = next.status_days,
             transit_days = next.transit_days, moved_days = next.moved_days,
             last_status = next.last_status, last_status_at = next.last_status_at
-        FROM next WHERE x.workspace_id = :ws AND x.vehicle_id = next.v)
+        FROM next WHERE x.workspace_id = :ws AND x.vehicle_id = next.v
+            AND (x.status_days, x.transit_days, x.moved_days, x.last_status, x.last_status_at)
+                IS DISTINCT FROM (next.status_days, next.transit_days, next.moved_days,
+                                  next.last_status, next.last_status_at))
     INSERT INTO analytics_vehicle_spans (workspace_id, vehicle_id, status_days, transit_days,
         moved_days, last_status, last_status_at)
     SELECT :ws, v, status_days, transit_days, moved_days, last_status, last_status_at
