@@ -192,7 +192,8 @@ def _days() -> sa.Column:
 
 
 class AnalyticsVehicleSpan(SQLModel, table=True):
-    """Each vehicle with a status fact or a day row: the days it has a row in
+    """Each vehicle the models know (as `analytics_vehicle_state`, which every GPS batch
+    rewrites, while this changes with a vehicle's days and facts): the days it has a row in
     `analytics_vehicle_status_days` (`status_days`), time in transit on it (`transit_days`)
     and GPS distance (`moved_days`), as multiranges (a few ranges each), and its newest
     status fact. The fleet report counts the vehicles active over a week or a range from

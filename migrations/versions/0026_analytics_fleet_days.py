@@ -3,8 +3,9 @@
 `analytics_fleet_days` holds one row per workspace and UTC day: the sums of the day's rows
 in `analytics_vehicle_status_days` (closed status time) and `analytics_vehicle_days` (GPS
 distance), how many vehicles have either, how many of those were in transit or moved, and
-how many moved. `analytics_vehicle_spans` holds, per vehicle, the days it has status time,
-time in transit and distance, as date multiranges, and its newest status fact. The fold
+how many moved. `analytics_vehicle_spans` holds, per vehicle the models know, the days it
+has status time, time in transit and distance, as date multiranges, and its newest status
+fact (unlike `analytics_vehicle_state`, it is not rewritten by every GPS batch). The fold
 keeps both from the per-vehicle rows and facts it changes; the fleet report by day or week
 reads a row a day and a row a vehicle instead of a row per vehicle and day.
 
@@ -32,7 +33,12 @@ depends_on: str | Sequence[str] | None = None
 CURRENT_WORKSPACE = "nullif(current_setting('app.current_workspace_id', true), '')::uuid"
 FLEET_DAYS = "analytics_fleet_days"
 SPANS = "analytics_vehicle_spans"
-SOURCES = ("analytics_vehicle_status_days", "analytics_vehicle_days", "analytics_vehicle_status")
+SOURCES = (
+    "analytics_vehicle_status_days",
+    "analytics_vehicle_days",
+    "analytics_vehicle_status",
+    "analytics_vehicle_state",
+)
 MICROS = ("in_transit_us", "available_us", "offline_us", "maintenance_us")
 # Each vehicle's day: its status time and its distance, one row.
 VEHICLE_DAYS = """
@@ -76,7 +82,8 @@ INSERT INTO {SPANS} (workspace_id, vehicle_id, status_days, transit_days, moved_
     last_status, last_status_at)
 SELECT workspace_id, vehicle_id, coalesce(status_days, '{{}}'), coalesce(transit_days, '{{}}'),
     coalesce(moved_days, '{{}}'), status, at
-FROM sets FULL JOIN last USING (workspace_id, vehicle_id)
+FROM analytics_vehicle_state LEFT JOIN sets USING (workspace_id, vehicle_id)
+    LEFT JOIN last USING (workspace_id, vehicle_id)
 """
 
 

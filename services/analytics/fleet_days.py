@@ -3,10 +3,11 @@
 `analytics_fleet_days`: one row per UTC day, the sums of every vehicle's row of the day in
 `analytics_vehicle_status_days` (closed status time) and `analytics_vehicle_days` (GPS
 distance), how many vehicles have either, how many of those were in transit or moved, and
-how many moved. `analytics_vehicle_spans`: one row per vehicle, the days it has status
-time, time in transit and distance (date multiranges, a few ranges each) and its newest
-status fact. The fleet report by day or week reads a row a day and a row a vehicle instead
-of a row per vehicle and day.
+how many moved. `analytics_vehicle_spans`: one row per vehicle the models know, the days
+it has status time, time in transit and distance (date multiranges, a few ranges each) and
+its newest status fact; unlike `analytics_vehicle_state`, not rewritten by every GPS batch.
+The fleet report by day or week reads a row a day and a row a vehicle instead of a row per
+vehicle and day.
 
 The consumer's fold refolds the days and vehicles it changed (`Changes`); the rebuild
 folds the per-vehicle rows only and fills these tables once at its end (`fill`), as
@@ -24,11 +25,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 @dataclass
 class Changes:
-    """What one fold changed: (vehicle, day) pairs of per-vehicle rows, and the vehicles
-    that got a status fact."""
+    """What one fold changed: (vehicle, day) pairs of per-vehicle rows, the vehicles that
+    got a status fact, and those written to `analytics_vehicle_state` (each has a row in
+    `analytics_vehicle_spans` too)."""
 
     days: set[tuple[UUID, date]] = field(default_factory=set)
     facts: set[UUID] = field(default_factory=set)
+    vehicles: set[UUID] = field(default_factory=set)
 
     def add_days(self, vehicle_id: UUID, days: list[date]) -> None:
         self.days.update((vehicle_id, day) for day in days)
@@ -142,6 +145,13 @@ _REFOLD_SPANS = text(
 )
 
 
+# Every vehicle the models know has a row, whether or not it has days or facts yet.
+_KNOWN_VEHICLES = text(
+    "INSERT INTO analytics_vehicle_spans (workspace_id, vehicle_id)"
+    " SELECT :ws, v FROM unnest(CAST(:vehicle_ids AS uuid[])) AS v ON CONFLICT DO NOTHING"
+)
+
+
 async def refold(session: AsyncSession, workspace_id: UUID, changes: Changes) -> None:
     """Bring both tables up to date with the per-vehicle rows and facts in `changes`."""
     pairs = sorted(changes.days)
@@ -150,7 +160,10 @@ async def refold(session: AsyncSession, workspace_id: UUID, changes: Changes) ->
         "ids": [v for v, _ in pairs],
         "days": [d for _, d in pairs],
         "fact_ids": sorted(changes.facts),
+        "vehicle_ids": sorted(changes.vehicles - changes.facts),
     }
+    if params["vehicle_ids"]:
+        await session.execute(_KNOWN_VEHICLES, params)
     if pairs:
         await session.execute(_REFOLD_DAYS, params)
     if pairs or changes.facts:
@@ -177,7 +190,8 @@ _FILL_SPANS = text(
         moved_days, last_status, last_status_at)
     SELECT workspace_id, vehicle_id, coalesce(status_days, '{}'),
         coalesce(transit_days, '{}'), coalesce(moved_days, '{}'), status, at
-    FROM sets FULL JOIN last USING (workspace_id, vehicle_id)
+    FROM analytics_vehicle_state LEFT JOIN sets USING (workspace_id, vehicle_id)
+        LEFT JOIN last USING (workspace_id, vehicle_id)
     """
 )
 

@@ -413,6 +413,7 @@ async def _vehicle_updated(session: AsyncSession, event: Event) -> None:
             _VEHICLE,
             {"ws": event.workspace_id, "vehicle_id": vehicle_id, "vehicle_type": vehicle_type},
         )
+        _changes(session).vehicles.add(vehicle_id)
 
 
 async def _vehicle_status_changed(session: AsyncSession, event: Event) -> None:
@@ -546,6 +547,7 @@ async def _positions(session: AsyncSession, events: list[Event]) -> None:
             },
         )
     latest = {v: fix for v, fix in last.items() if v in tracks and fix is not None}
+    _changes(session).vehicles.update(latest)
     await session.execute(
         _FIXES,
         {

@@ -436,7 +436,7 @@ _INCIDENTS = """
     WHERE i.day BETWEEN :first_day AND :last_day
     GROUP BY GROUPING SETS (({key}), ()) HAVING count(*) > 0
     UNION ALL
-    SELECT NULL, false, NULL, NULL, NULL, NULL, count(*) FROM analytics_vehicle_state v
+    SELECT NULL, false, NULL, NULL, NULL, NULL, count(*) FROM analytics_vehicle_spans v
     WHERE NOT EXISTS (SELECT 1 FROM analytics_vehicle_status s
                       WHERE s.vehicle_id = v.vehicle_id AND s.status = 'deleted')
 """
