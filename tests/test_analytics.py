@@ -373,14 +373,14 @@ async def test_the_fleets_days_answer_as_every_vehicles_own_rows_do(
 async def test_the_migration_fills_the_fleets_days_as_the_fold_does(
     app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:
-    """The per-day models that migration 0026 fills from the per-vehicle rows already folded
+    """The per-day models that migration 0027 fills from the per-vehicle rows already folded
     are the rows the fold keeps."""
     import importlib.util
 
     from tests.conftest import ROOT
 
     spec = importlib.util.spec_from_file_location(
-        "fleet_days_migration", ROOT / "migrations/versions/0026_analytics_fleet_days.py"
+        "fleet_days_migration", ROOT / "migrations/versions/0027_analytics_fleet_days.py"
     )
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)

@@ -11,7 +11,7 @@ vehicle and day.
 
 The consumer's fold refolds the days and vehicles it changed (`Changes`); the rebuild
 folds the per-vehicle rows only and fills these tables once at its end (`fill`), as
-migration 0026 does: the same rows, without rewriting them for every batch."""
+migration 0027 does: the same rows, without rewriting them for every batch."""
 
 from __future__ import annotations
 

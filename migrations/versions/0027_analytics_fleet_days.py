@@ -13,8 +13,8 @@ Filled here from the per-vehicle rows and facts already folded (read by the owne
 policy lifted), under the same forced tenant policy as the other read models; the rebuild
 command fills them the same way.
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 """
 
 from collections.abc import Sequence
@@ -25,8 +25,8 @@ from sqlalchemy.dialects.postgresql import DATEMULTIRANGE
 
 from core.settings import get_settings
 
-revision: str = "0026"
-down_revision: str | None = "0025"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
