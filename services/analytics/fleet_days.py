@@ -160,7 +160,8 @@ async def refold(session: AsyncSession, workspace_id: UUID, changes: Changes) ->
         "ids": [v for v, _ in pairs],
         "days": [d for _, d in pairs],
         "fact_ids": sorted(changes.facts),
-        "vehicle_ids": sorted(changes.vehicles - changes.facts),
+        # Those with changed days or facts get their row from _REFOLD_SPANS.
+        "vehicle_ids": sorted(changes.vehicles - changes.facts - {v for v, _ in pairs}),
     }
     if params["vehicle_ids"]:
         await session.execute(_KNOWN_VEHICLES, params)
