@@ -296,7 +296,7 @@ def more_fleet_history(seed: Seed) -> list[Event]:
     """Beside the seed: a truck on the road across a midnight that drives on the next day and
     is deleted the day after, a van that moves without changing status, and on the last day
     a change for every vehicle (the days before have no open interval), the van's on the
-    road twice (the second time still)."""
+    road twice (the second time still), and the truck moving after its last change."""
     v4, (v1, v3), (v2,) = str(uuid.uuid4()), seed.vans, seed.trucks
 
     def at(offset: int, topic: str, **data: Any) -> Event:
@@ -319,6 +319,8 @@ def more_fleet_history(seed: Seed) -> list[Event]:
         at(3 * DAY + 6 * HOUR, "vehicle.status_changed", vehicle_id=v3, to="in_transit"),
         at(3 * DAY + 7 * HOUR, "vehicle.status_changed", vehicle_id=v3, to="available"),
         at(3 * DAY + 8 * HOUR, "vehicle.status_changed", vehicle_id=v3, to="in_transit"),
+        at(3 * DAY + 9 * HOUR, fix, vehicle_id=v2, position=[77.59, 12.97]),
+        at(3 * DAY + 9 * HOUR + 600, fix, vehicle_id=v2, position=[77.58, 12.97]),
     ]
 
 
@@ -368,6 +370,24 @@ async def test_the_fleets_days_answer_as_every_vehicles_own_rows_do(
     assert checked > 20
     totals = (await report(client, admin, "fleet", group_by="week"))["data"]["totals"]
     assert (totals["vehicles"], totals["vehicles_known"], totals["idle_vehicles"]) == (4, 3, 0)
+
+
+async def test_folding_one_event_at_a_time_gives_the_rebuilds_fleet_days(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """Each event its own delivery (a GPS fix alone, a status change alone): the fleet's days
+    and each vehicle's day sets are the ones the rebuild fills at its end."""
+    admin = await register(client)
+    seed = seed_events(uuid.UUID(admin.workspace_id))
+    await store_events(owner_conn, [*seed.events, *more_fleet_history(seed)])
+    for event in await stored_events(owner_conn, admin.workspace_id):
+        await apply_events(db=app.state.db, events=[event])
+    one_by_one = await read_models(owner_conn, admin.workspace_id)
+    assert any(
+        len(row[2]) or len(row[4]) for row in one_by_one["analytics_vehicle_spans"]
+    )  # day sets of status time and of distance
+    await rebuild_read_models(db=app.state.db, workspace_id=seed.workspace_id)
+    assert await read_models(owner_conn, admin.workspace_id) == one_by_one
 
 
 async def test_the_migration_fills_the_fleets_days_as_the_fold_does(

@@ -25,13 +25,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 @dataclass
 class Changes:
-    """What one fold changed: (vehicle, day) pairs of per-vehicle rows, the vehicles that
-    got a status fact, and those written to `analytics_vehicle_state` (each has a row in
-    `analytics_vehicle_spans` too)."""
+    """What one fold changed: (vehicle, day) pairs of per-vehicle status rows, the vehicles
+    that got a status fact, those written to `analytics_vehicle_state` (each has a row in
+    `analytics_vehicle_spans` too), and the days vehicles drove on."""
 
     days: set[tuple[UUID, date]] = field(default_factory=set)
     facts: set[UUID] = field(default_factory=set)
     vehicles: set[UUID] = field(default_factory=set)
+    # Days a vehicle drove on (more GPS distance): its status time is as it was.
+    moved: set[tuple[UUID, date]] = field(default_factory=set)
 
     def add_days(self, vehicle_id: UUID, days: list[date]) -> None:
         self.days.update((vehicle_id, day) for day in days)
@@ -152,23 +154,44 @@ _KNOWN_VEHICLES = text(
 )
 
 
+# A day a vehicle drove on is a day it moved (GPS distance only grows): the sets of the
+# vehicles that drove add it, none of their other days changes.
+_MOVED = text(
+    """
+    UPDATE analytics_vehicle_spans x SET moved_days = x.moved_days + m.days
+    FROM (
+        SELECT v, range_agg(daterange(d, d, '[]')) AS days
+        FROM unnest(CAST(:moved_ids AS uuid[]), CAST(:moved_days AS date[])) AS c(v, d)
+        GROUP BY v) AS m
+    WHERE x.workspace_id = :ws AND x.vehicle_id = m.v AND NOT x.moved_days @> m.days
+    """
+)
+
+
 async def refold(session: AsyncSession, workspace_id: UUID, changes: Changes) -> None:
     """Bring both tables up to date with the per-vehicle rows and facts in `changes`."""
     pairs = sorted(changes.days)
+    moved = sorted(changes.moved - changes.days)
+    days = sorted({d for _, d in (*pairs, *moved)})
+    refolded = changes.facts | {v for v, _ in pairs}
     params = {
         "ws": workspace_id,
         "ids": [v for v, _ in pairs],
         "days": [d for _, d in pairs],
         "fact_ids": sorted(changes.facts),
-        # Those with changed days or facts get their row from _REFOLD_SPANS.
-        "vehicle_ids": sorted(changes.vehicles - changes.facts - {v for v, _ in pairs}),
+        # Those with changed status days or facts get their row from _REFOLD_SPANS.
+        "vehicle_ids": sorted((changes.vehicles | {v for v, _ in moved}) - refolded),
+        "moved_ids": [v for v, _ in moved],
+        "moved_days": [d for _, d in moved],
     }
     if params["vehicle_ids"]:
         await session.execute(_KNOWN_VEHICLES, params)
-    if pairs:
-        await session.execute(_REFOLD_DAYS, params)
+    if days:
+        await session.execute(_REFOLD_DAYS, {**params, "ids": [], "days": days})
     if pairs or changes.facts:
         await session.execute(_REFOLD_SPANS, params)
+    if moved:
+        await session.execute(_MOVED, params)
 
 
 # Every day and vehicle at once, from the rows of the caller's workspace.

@@ -526,8 +526,7 @@ async def _positions(session: AsyncSession, events: list[Event]) -> None:
         for vehicle_id, at, moved in stretches:
             key = (vehicle_id, day_of(at))
             per_day[key] = per_day.get(key, 0.0) + moved
-        for vehicle_id, day in per_day:
-            _changes(session).add_days(vehicle_id, [day])
+        _changes(session).moved.update(per_day)
         await session.execute(
             _DAY_DISTANCES,
             {
