@@ -8,9 +8,11 @@ and grouped by day, week or a dimension at request time."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import DATEMULTIRANGE
 from sqlmodel import Field, SQLModel
 
 
@@ -131,6 +133,10 @@ def _micros() -> sa.Column:
     return sa.Column(sa.BigInteger, nullable=False, server_default="0")
 
 
+def _count() -> sa.Column:
+    return sa.Column(sa.Integer, nullable=False, server_default="0")
+
+
 class AnalyticsVehicleStatusDay(SQLModel, table=True):
     """A vehicle's closed status intervals cut into UTC days: microseconds in each status
     (whole integers, so the same facts give the same sums in any order they arrive)."""
@@ -158,6 +164,51 @@ class AnalyticsVehicleDay(SQLModel, table=True):
     vehicle_id: UUID = Field(sa_column=_uuid(key=True))
     day: date = Field(sa_column=sa.Column(sa.Date, primary_key=True))
     distance_m: float = Field(default=0.0, sa_column=_zero())
+
+
+class AnalyticsFleetDay(SQLModel, table=True):
+    """One UTC day of the whole fleet: the sums of its vehicles' rows in
+    `analytics_vehicle_status_days` and `analytics_vehicle_days`, how many vehicles have
+    either, how many of those were in transit or moved, and how many moved. Refolded from
+    those rows for every day the fold changes (services/analytics/fleet_days.py), so that
+    the fleet report reads a row a day, not one a vehicle a day."""
+
+    __tablename__ = "analytics_fleet_days"
+
+    workspace_id: UUID = Field(sa_column=_uuid(key=True))
+    day: date = Field(sa_column=sa.Column(sa.Date, primary_key=True))
+    in_transit_us: int = Field(default=0, sa_column=_micros())
+    available_us: int = Field(default=0, sa_column=_micros())
+    offline_us: int = Field(default=0, sa_column=_micros())
+    maintenance_us: int = Field(default=0, sa_column=_micros())
+    distance_m: float = Field(default=0.0, sa_column=_zero())
+    vehicles: int = Field(default=0, sa_column=_count())
+    active_vehicles: int = Field(default=0, sa_column=_count())
+    moved_vehicles: int = Field(default=0, sa_column=_count())
+
+
+def _days() -> sa.Column:
+    return sa.Column(DATEMULTIRANGE, nullable=False, server_default="{}")
+
+
+class AnalyticsVehicleSpan(SQLModel, table=True):
+    """Each vehicle the models know (as `analytics_vehicle_state`, which every GPS batch
+    rewrites, while this changes with a vehicle's days and facts): the days it has a row in
+    `analytics_vehicle_status_days` (`status_days`), time in transit on it (`transit_days`)
+    and GPS distance (`moved_days`), as multiranges (a few ranges each), and its newest
+    status fact. The fleet report counts the vehicles active over a week or a range from
+    them without reading a row per vehicle and day."""
+
+    __tablename__ = "analytics_vehicle_spans"
+
+    workspace_id: UUID = Field(sa_column=_uuid(key=True))
+    vehicle_id: UUID = Field(sa_column=_uuid(key=True))
+    status_days: Any = Field(default=None, sa_column=_days())
+    transit_days: Any = Field(default=None, sa_column=_days())
+    moved_days: Any = Field(default=None, sa_column=_days())
+    # Its newest status fact: its open interval, without a look-up per vehicle.
+    last_status: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    last_status_at: datetime | None = Field(default=None, sa_column=_at())
 
 
 class AnalyticsIncident(SQLModel, table=True):
@@ -212,6 +263,8 @@ READ_MODELS: tuple[type[SQLModel], ...] = (
     AnalyticsVehicleStatus,
     AnalyticsVehicleStatusDay,
     AnalyticsVehicleDay,
+    AnalyticsFleetDay,
+    AnalyticsVehicleSpan,
     AnalyticsIncident,
     AnalyticsQuantumJob,
 )

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from schema.context import Context
 from schema.permissions import Operation, requires
 from schema.types.analytics import AnalyticsReport, report_query
-from services.analytics.reports import run_report
+from services.analytics.reports import GENERIC_PLANS, run_report
 
 Ctx = Info[Context, None]
 From = Annotated[
@@ -29,7 +29,9 @@ def _report(name: str, description: str) -> Any:
     ) -> AnalyticsReport:
         actor = await info.context.principal()
         query = report_query(from_, to, group_by)
-        async with info.context.analytics_db.session(actor.workspace_id) as session:
+        async with info.context.analytics_db.session(
+            actor.workspace_id, generic_plans=name in GENERIC_PLANS
+        ) as session:
             report = await run_report(name, session=session, query=query)
         return AnalyticsReport.of(report.as_json(), report.as_of)
 

@@ -15,14 +15,16 @@ from rest.auth import authorize
 from rest.envelope import success
 from rest.parsing import parse_query
 from rest.serialize import to_json
-from services.analytics.reports import REPORTS, run_report
+from services.analytics.reports import GENERIC_PLANS, REPORTS, run_report
 
 
 def _report(name: str) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def endpoint(request: Request) -> JSONResponse:
         actor = await authorize(request, Operation.ANALYTICS_READ)
         query = parse_query(request, ReportQuery)
-        async with request.app.state.analytics_db.session(actor.workspace_id) as session:
+        async with request.app.state.analytics_db.session(
+            actor.workspace_id, generic_plans=name in GENERIC_PLANS
+        ) as session:
             report = await run_report(name, session=session, query=query, field_prefix="query.")
         return success(report.as_json(), meta={"as_of": to_json(report.as_of)})
 

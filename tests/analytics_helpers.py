@@ -302,6 +302,8 @@ READ_MODEL_TABLES = (
     "analytics_vehicle_status",
     "analytics_vehicle_status_days",
     "analytics_vehicle_days",
+    "analytics_fleet_days",
+    "analytics_vehicle_spans",
     "analytics_incidents",
     "analytics_quantum_jobs",
     "event_topic_counts",

@@ -17,7 +17,9 @@ from core.events import Event
 from services.analytics.consumer import apply_events
 from services.analytics.rebuild import rebuild_read_models
 from tests.analytics_helpers import (
+    DAY,
     GPS_M,
+    HOUR,
     READ_MODEL_TABLES,
     Seed,
     read_models,
@@ -220,6 +222,18 @@ def clipped_status_seconds(
     return out
 
 
+def awkward_ranges(base: datetime) -> list[tuple[datetime, datetime]]:
+    """Ranges from the seed's first midnight that start and end mid-day, lie within one
+    day, fall on midnights, or end past the newest event."""
+    return [
+        (base + timedelta(hours=2, minutes=30), base + timedelta(days=1, hours=5)),
+        (base + timedelta(minutes=30), base + timedelta(hours=2, minutes=30)),
+        (base, base + timedelta(days=3)),
+        (base - timedelta(hours=4), base + timedelta(days=2, hours=1, seconds=7)),
+        (base + timedelta(days=1, hours=3), base + timedelta(days=4, hours=12)),
+    ]
+
+
 async def test_status_time_over_any_range_is_the_facts_clipped_to_it(
     app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:
@@ -235,14 +249,7 @@ async def test_status_time_over_any_range_is_the_facts_clipped_to_it(
         facts = await owner_conn.fetch(
             "SELECT vehicle_id, at, status FROM analytics_vehicle_status"
         )
-    base = seed.base
-    ranges = [
-        (base + timedelta(hours=2, minutes=30), base + timedelta(days=1, hours=5)),
-        (base + timedelta(minutes=30), base + timedelta(hours=2, minutes=30)),
-        (base, base + timedelta(days=3)),
-        (base - timedelta(hours=4), base + timedelta(days=2, hours=1, seconds=7)),
-        (base + timedelta(days=1, hours=3), base + timedelta(days=4, hours=12)),  # past as_of
-    ]
+    ranges = awkward_ranges(seed.base)
     as_of = max(e.timestamp for e in await stored_events(owner_conn, admin.workspace_id))
     for start, end in ranges:
         expected = clipped_status_seconds(facts, start, end, as_of)
@@ -283,6 +290,136 @@ async def test_status_days_do_not_depend_on_the_order_facts_arrive_in(
     await rebuild_read_models(db=app.state.db, workspace_id=seed.workspace_id)
     assert await read_models(owner_conn, admin.workspace_id) == backwards
     assert (await report(client, admin, "fleet", group_by="day", to=to))["data"] == before
+
+
+def more_fleet_history(seed: Seed) -> list[Event]:
+    """Beside the seed: a truck on the road across a midnight that drives on the next day and
+    is deleted the day after, a van that moves without changing status, and on the last day
+    a change for every vehicle (the days before have no open interval), the van's on the
+    road twice (the second time still), and the truck moving after its last change."""
+    v4, (v1, v3), (v2,) = str(uuid.uuid4()), seed.vans, seed.trucks
+
+    def at(offset: int, topic: str, **data: Any) -> Event:
+        when = seed.base + timedelta(seconds=offset)
+        if topic == "vehicle.position_updated":
+            data["recorded_at"] = when.isoformat().replace("+00:00", "Z")
+        return Event(topic, seed.workspace_id, None, data, timestamp=when)
+
+    fix = "vehicle.position_updated"
+    return [
+        at(DAY + 20 * HOUR, "vehicle.created", vehicle_id=v4, vehicle_type="truck"),
+        at(DAY + 22 * HOUR, "vehicle.status_changed", vehicle_id=v4, to="in_transit"),
+        at(2 * DAY + HOUR, fix, vehicle_id=v4, position=[77.59, 12.97]),
+        at(2 * DAY + HOUR + 600, fix, vehicle_id=v4, position=[77.60, 12.98]),
+        at(2 * DAY + 5 * HOUR, fix, vehicle_id=v3, position=[77.59, 12.97]),
+        at(2 * DAY + 5 * HOUR + 600, fix, vehicle_id=v3, position=[77.59, 12.99]),
+        at(3 * DAY + 2 * HOUR, "vehicle.deleted", vehicle_id=v4),
+        at(3 * DAY + 4 * HOUR, "vehicle.status_changed", vehicle_id=v1, to="maintenance"),
+        at(3 * DAY + 5 * HOUR, "vehicle.status_changed", vehicle_id=v2, to="offline"),
+        at(3 * DAY + 6 * HOUR, "vehicle.status_changed", vehicle_id=v3, to="in_transit"),
+        at(3 * DAY + 7 * HOUR, "vehicle.status_changed", vehicle_id=v3, to="available"),
+        at(3 * DAY + 8 * HOUR, "vehicle.status_changed", vehicle_id=v3, to="in_transit"),
+        at(3 * DAY + 9 * HOUR, fix, vehicle_id=v2, position=[77.59, 12.97]),
+        at(3 * DAY + 9 * HOUR + 600, fix, vehicle_id=v2, position=[77.58, 12.97]),
+    ]
+
+
+def rounded(value: Any) -> Any:
+    """A report body with its floats to the centimetre or centisecond: summing the same
+    figures per day first may change the last digits."""
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return round(value, 2) if isinstance(value, float) else value
+
+
+async def test_the_fleets_days_answer_as_every_vehicles_own_rows_do(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    owner_conn: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """By day and by week the fleet report reads a row a day and each vehicle's day sets:
+    over ranges that start and end mid-day, lie within one day, fall on midnights, span
+    weeks or run past `as_of`, it gives what summing every vehicle's rows gives."""
+    from services.analytics import reports
+
+    admin = await register(client)
+    seed = seed_events(uuid.UUID(admin.workspace_id))
+    await store_events(owner_conn, [*seed.events, *more_fleet_history(seed)])
+    events = await stored_events(owner_conn, admin.workspace_id)
+    await apply_events(db=app.state.db, events=events[len(events) // 2 :])
+    await apply_events(db=app.state.db, events=events[: len(events) // 2])
+    base = seed.base
+    ranges = [
+        *awkward_ranges(base),
+        (base - timedelta(days=9, hours=7), base + timedelta(days=11, hours=1)),  # weeks
+        (base + timedelta(days=2, hours=23), base + timedelta(days=3, hours=3)),
+    ]
+    checked = 0
+    for start, end in ranges:
+        for group_by in ("day", "week"):
+            params = {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by}
+            by_days = (await report(client, admin, "fleet", **params))["data"]
+            with monkeypatch.context() as patched:
+                patched.setattr(reports, "_FLEET_BY_TIME", reports._FLEET_BY_VEHICLE)
+                by_vehicles = (await report(client, admin, "fleet", **params))["data"]
+            assert rounded(by_days) == rounded(by_vehicles), params
+            checked += len(by_days["groups"])
+    assert checked > 20
+    totals = (await report(client, admin, "fleet", group_by="week"))["data"]["totals"]
+    assert (totals["vehicles"], totals["vehicles_known"], totals["idle_vehicles"]) == (4, 3, 0)
+
+
+async def test_folding_one_event_at_a_time_gives_the_rebuilds_fleet_days(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """Each event its own delivery (a GPS fix alone, a status change alone): the fleet's days
+    and each vehicle's day sets are the ones the rebuild fills at its end."""
+    admin = await register(client)
+    seed = seed_events(uuid.UUID(admin.workspace_id))
+    await store_events(owner_conn, [*seed.events, *more_fleet_history(seed)])
+    for event in await stored_events(owner_conn, admin.workspace_id):
+        await apply_events(db=app.state.db, events=[event])
+    one_by_one = await read_models(owner_conn, admin.workspace_id)
+    assert any(
+        len(row[2]) or len(row[4]) for row in one_by_one["analytics_vehicle_spans"]
+    )  # day sets of status time and of distance
+    await rebuild_read_models(db=app.state.db, workspace_id=seed.workspace_id)
+    assert await read_models(owner_conn, admin.workspace_id) == one_by_one
+
+
+async def test_the_migration_fills_the_fleets_days_as_the_fold_does(
+    app: Starlette, client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """The per-day models that migration 0028 fills from the per-vehicle rows already folded
+    are the rows the fold keeps."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "fleet_days_migration", ROOT / "migrations/versions/0028_analytics_fleet_days.py"
+    )
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    admin = await register(client)
+    seed = seed_events(uuid.UUID(admin.workspace_id))
+    await store_events(owner_conn, [*seed.events, *more_fleet_history(seed)])
+    await apply_events(db=app.state.db, events=await stored_events(owner_conn, admin.workspace_id))
+    folded = await read_models(owner_conn, admin.workspace_id)
+    assert folded["analytics_fleet_days"] and folded["analytics_vehicle_spans"]
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", admin.workspace_id
+        )
+        await owner_conn.execute("DELETE FROM analytics_fleet_days")
+        await owner_conn.execute("DELETE FROM analytics_vehicle_spans")
+        await owner_conn.execute(migration.BACKFILL_DAYS)
+        await owner_conn.execute(migration.BACKFILL_SPANS)
+    assert await read_models(owner_conn, admin.workspace_id) == folded
 
 
 async def test_the_rebuild_command_replays_every_workspace(

@@ -18,18 +18,21 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.events import Event
+from services.analytics.fleet_days import Changes, refold
 
 EARTH_RADIUS_M = 6_371_008.8
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
 
 
-async def fold(session: AsyncSession, events: list[Event]) -> None:
-    """Apply `events` (one workspace's, in the caller's tenant transaction) to the models.
+async def fold(session: AsyncSession, events: list[Event], *, fleet_days: bool = True) -> None:
+    """Apply `events` (one workspace's, in the caller's tenant transaction) to the models;
+    `fleet_days=False` leaves the fleet's per-day models to the caller (`fleet_days.fill`).
 
     GPS fixes, the most frequent events, are applied together after the others: a few
     statements for the whole batch instead of several per fix."""
     fixes: list[Event] = []
+    changes = session.info[_CHANGES] = Changes()
     for event in sorted(events, key=lambda e: (e.timestamp, str(e.event_id))):
         if event.event_type == POSITION_TOPIC:
             fixes.append(event)
@@ -39,6 +42,18 @@ async def fold(session: AsyncSession, events: list[Event]) -> None:
             await handler(session, event)
     if fixes:
         await _positions(session, fixes)
+    del session.info[_CHANGES]
+    if fleet_days and events:
+        await refold(session, events[0].workspace_id, changes)
+
+
+# What the fold in progress changed (session.info), for the fleet's per-day models.
+_CHANGES = "analytics_fleet_changes"
+
+
+def _changes(session: AsyncSession) -> Changes:
+    changes: Changes = session.info.setdefault(_CHANGES, Changes())
+    return changes
 
 
 def day_of(at: datetime) -> date:
@@ -339,8 +354,9 @@ _STATUS = text(
             available_us = t.available_us + EXCLUDED.available_us,
             offline_us = t.offline_us + EXCLUDED.offline_us,
             maintenance_us = t.maintenance_us + EXCLUDED.maintenance_us,
-            other_us = t.other_us + EXCLUDED.other_us)
-    SELECT EXISTS (SELECT 1 FROM fact, next) AS reordered
+            other_us = t.other_us + EXCLUDED.other_us
+        RETURNING day)
+    SELECT EXISTS (SELECT 1 FROM fact, next) AS reordered, ARRAY(SELECT day FROM days) AS days
     """
 )
 # A day whose time moved to other days entirely is no day of the vehicle's.
@@ -349,6 +365,7 @@ _EMPTY_DAYS = text(
     DELETE FROM analytics_vehicle_status_days
     WHERE workspace_id = :ws AND vehicle_id = :vehicle_id AND in_transit_us = 0
       AND available_us = 0 AND offline_us = 0 AND maintenance_us = 0 AND other_us = 0
+    RETURNING day
     """
 )
 
@@ -365,8 +382,13 @@ async def _status(
     params = {"ws": event.workspace_id, "vehicle_id": vehicle_id}
     await session.execute(_VEHICLE, {**params, "vehicle_type": vehicle_type})
     result = await session.execute(_STATUS, {**params, "at": event.timestamp, "status": status})
-    if result.scalar():
-        await session.execute(_EMPTY_DAYS, params)
+    reordered, days = result.one()
+    changes = _changes(session)
+    changes.facts.add(vehicle_id)
+    changes.add_days(vehicle_id, days)
+    if reordered:
+        emptied = await session.execute(_EMPTY_DAYS, params)
+        changes.add_days(vehicle_id, list(emptied.scalars()))
 
 
 async def _vehicle_created(session: AsyncSession, event: Event) -> None:
@@ -391,6 +413,7 @@ async def _vehicle_updated(session: AsyncSession, event: Event) -> None:
             _VEHICLE,
             {"ws": event.workspace_id, "vehicle_id": vehicle_id, "vehicle_type": vehicle_type},
         )
+        _changes(session).vehicles.add(vehicle_id)
 
 
 async def _vehicle_status_changed(session: AsyncSession, event: Event) -> None:
@@ -503,6 +526,7 @@ async def _positions(session: AsyncSession, events: list[Event]) -> None:
         for vehicle_id, at, moved in stretches:
             key = (vehicle_id, day_of(at))
             per_day[key] = per_day.get(key, 0.0) + moved
+        _changes(session).moved.update(per_day)
         await session.execute(
             _DAY_DISTANCES,
             {
@@ -522,6 +546,7 @@ async def _positions(session: AsyncSession, events: list[Event]) -> None:
             },
         )
     latest = {v: fix for v, fix in last.items() if v in tracks and fix is not None}
+    _changes(session).vehicles.update(latest)
     await session.execute(
         _FIXES,
         {

@@ -1,6 +1,8 @@
 """Rebuilding a workspace's analytics read models from its stored events (`analytics_events`):
 the same fold as the consumer, over every event in time order, into emptied tables, in one
-transaction (readers see the old numbers until it commits, then the new ones)."""
+transaction (readers see the old numbers until it commits, then the new ones). The fleet's
+per-day models are filled once at the end from the per-vehicle rows, as the consumer's fold
+keeps them, instead of being rewritten for every batch."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from sqlalchemy import text
 from core.db import Database
 from core.events import Event
 from models.analytics_reads import READ_MODELS
+from services.analytics import fleet_days
 from services.analytics.consumer import GROUP, lock_read_models
 from services.analytics.fold import fold
 from services.analytics.topic_counts import add_topic_counts
@@ -47,6 +50,7 @@ async def rebuild_read_models(*, db: Database, workspace_id: UUID, batch: int = 
             rows = (await session.execute(fetch)).all()
             if not rows:
                 await session.execute(_CLOSE)
+                await fleet_days.fill(session)
                 return replayed
             events = [
                 Event(
@@ -63,5 +67,5 @@ async def rebuild_read_models(*, db: Database, workspace_id: UUID, batch: int = 
                 session=session, group=GROUP, workspace_id=workspace_id, events=events
             )
             await add_topic_counts(session=session, workspace_id=workspace_id, events=events)
-            await fold(session, events)
+            await fold(session, events, fleet_days=False)
             replayed += len(events)

@@ -249,54 +249,66 @@ async def routes_report(
 
 # Status time: whole days from the per-day sums the fold keeps (closed intervals); the
 # range's partial first and last days cut from the facts (those inside them, and each
-# vehicle's last before); each vehicle's open interval up to `as_of`.
-_FLEET = """
-    WITH edges AS (
+# vehicle's last before); each vehicle's open interval up to `as_of`. Each vehicle's newest
+# fact is kept with its day sets (`known`): a fact's next one is the next in its edge, else,
+# unless it is its vehicle's newest, one at or after the edge's end.
+_PIECES = """
+    edges AS (
         SELECT * FROM unnest(CAST(:edge_starts AS timestamptz[]),
                              CAST(:edge_ends AS timestamptz[])) AS w(ws, we)),
+    known AS MATERIALIZED (
+        SELECT vehicle_id, last_status AS status, last_status_at AS at
+        FROM analytics_vehicle_spans WHERE last_status_at IS NOT NULL),
     facts AS (
         SELECT f.vehicle_id, f.status, f.at, edges.ws, edges.we
         FROM edges JOIN analytics_vehicle_status f ON f.at >= edges.ws AND f.at < edges.we
         UNION ALL
-        SELECT p.vehicle_id, p.status, p.at, edges.ws, edges.we
-        FROM edges CROSS JOIN analytics_vehicle_state v CROSS JOIN LATERAL (
-            SELECT f.vehicle_id, f.status, f.at FROM analytics_vehicle_status f
-            WHERE f.vehicle_id = v.vehicle_id AND f.at < edges.ws
+        SELECT k.vehicle_id, p.status, p.at, edges.ws, edges.we
+        FROM edges CROSS JOIN known k CROSS JOIN LATERAL (
+            SELECT f.status, f.at FROM analytics_vehicle_status f
+            WHERE f.vehicle_id = k.vehicle_id AND f.at < edges.ws
             ORDER BY f.at DESC LIMIT 1) AS p),
+    closed AS (
+        SELECT facts.vehicle_id, facts.status, facts.at, facts.ws, facts.we,
+            coalesce(lead(facts.at) OVER (PARTITION BY facts.vehicle_id, facts.ws
+                                          ORDER BY facts.at),
+                     CASE WHEN facts.at < k.at THEN facts.we END) AS next_at
+        FROM facts JOIN known k USING (vehicle_id)),
     intervals AS (
-        SELECT facts.vehicle_id, facts.status,
-            greatest(facts.at, facts.ws) AT TIME ZONE 'UTC' AS s,
-            least(n.at, facts.we) AT TIME ZONE 'UTC' AS e
-        FROM facts CROSS JOIN LATERAL (
-            SELECT min(f.at) AS at FROM analytics_vehicle_status f
-            WHERE f.vehicle_id = facts.vehicle_id AND f.at > facts.at) AS n
-        WHERE n.at > facts.ws
+        SELECT vehicle_id, status, greatest(at, ws) AT TIME ZONE 'UTC' AS s,
+            least(next_at, we) AT TIME ZONE 'UTC' AS e
+        FROM closed WHERE next_at > ws
         UNION ALL
         -- Each vehicle's current status, open since its last fact, counts up to the newest
         -- event folded in (`as_of`, so that a rebuild reads the same): a van on the road
         -- since this morning is in transit now, not idle until its next change.
-        SELECT l.vehicle_id, l.status,
-            greatest(l.at, CAST(:start_at AS timestamptz)) AT TIME ZONE 'UTC',
+        SELECT vehicle_id, status,
+            greatest(at, CAST(:start_at AS timestamptz)) AT TIME ZONE 'UTC',
             least(CAST(:open_until AS timestamptz), CAST(:end_at AS timestamptz))
                 AT TIME ZONE 'UTC'
-        FROM analytics_vehicle_state v CROSS JOIN LATERAL (
-            SELECT f.vehicle_id, f.status, f.at FROM analytics_vehicle_status f
-            WHERE f.vehicle_id = v.vehicle_id ORDER BY f.at DESC LIMIT 1) AS l
-        WHERE l.status IN ('in_transit', 'available', 'offline', 'maintenance')
-            AND l.at < least(CAST(:open_until AS timestamptz), CAST(:end_at AS timestamptz))),
+        FROM known
+        WHERE status IN ('in_transit', 'available', 'offline', 'maintenance')
+            AND at < least(CAST(:open_until AS timestamptz), CAST(:end_at AS timestamptz))),
     pieces AS (
         SELECT vehicle_id, status, d::date AS day,
             extract(epoch FROM least(e, d + interval '1 day') - greatest(s, d))::float AS secs
         FROM intervals CROSS JOIN LATERAL
             generate_series(date_trunc('day', s), e, interval '1 day') AS d),
-    days AS (
+    piece_days AS (
         SELECT vehicle_id, day,
             coalesce(sum(secs) FILTER (WHERE status = 'in_transit'), 0) AS in_transit_s,
             coalesce(sum(secs) FILTER (WHERE status = 'available'), 0) AS available_s,
             coalesce(sum(secs) FILTER (WHERE status = 'offline'), 0) AS offline_s,
             coalesce(sum(secs) FILTER (WHERE status = 'maintenance'), 0) AS maintenance_s,
             0::float AS distance_m
-        FROM pieces WHERE secs > 0 GROUP BY 1, 2
+        FROM pieces WHERE secs > 0 GROUP BY 1, 2)"""
+# By vehicle or vehicle type: every vehicle's days, summed per group and vehicle.
+_FLEET_BY_VEHICLE = (
+    "WITH"  # noqa: S608 (constant fragments)
+    + _PIECES
+    + """,
+    days AS (
+        SELECT * FROM piece_days
         UNION ALL
         SELECT vehicle_id, day, in_transit_us / 1e6::float, available_us / 1e6::float,
             offline_us / 1e6::float, maintenance_us / 1e6::float, 0
@@ -318,17 +330,113 @@ _FLEET = """
         sum(distance_m) AS distance_m
     FROM per GROUP BY total, key
 """
+)
+# By day or week: the sums from the fleet's days (status time of the whole days, distance
+# of every day) and the pieces. A vehicle counts in a group when it has status time on one
+# of its whole days, distance on one of its days or a piece in it; it is idle there when
+# none of those is time in transit or distance. A day takes its counts from the fleet's day
+# (on a partial day, the vehicles that moved) plus the vehicles its pieces add; a week and
+# the whole range check each vehicle's day sets.
+_FLEET_BY_TIME = (
+    "WITH"  # noqa: S608 (constant fragments)
+    + _PIECES
+    + """,
+    fleet_days AS (
+        SELECT f.*, f.day BETWEEN :first_full_day AND :last_full_day AS whole
+        FROM analytics_fleet_days f WHERE f.day BETWEEN :first_day AND :last_day),
+    sums AS (
+        SELECT {key} AS key, GROUPING({key}) = 1 AS total,
+            sum(in_transit_s) AS in_transit_s, sum(available_s) AS available_s,
+            sum(offline_s) AS offline_s, sum(maintenance_s) AS maintenance_s,
+            sum(distance_m) AS distance_m
+        FROM (
+            SELECT day, in_transit_s, available_s, offline_s, maintenance_s, distance_m
+            FROM piece_days
+            UNION ALL
+            SELECT day, CASE WHEN whole THEN in_transit_us / 1e6::float ELSE 0 END,
+                CASE WHEN whole THEN available_us / 1e6::float ELSE 0 END,
+                CASE WHEN whole THEN offline_us / 1e6::float ELSE 0 END,
+                CASE WHEN whole THEN maintenance_us / 1e6::float ELSE 0 END, distance_m
+            FROM fleet_days) AS days
+        GROUP BY GROUPING SETS (({key}), ())),
+    added AS (
+        SELECT p.day, count(*) FILTER (WHERE NOT coalesce(
+                x.moved_days @> p.day OR (w.whole AND x.status_days @> p.day), false))
+                AS vehicles,
+            count(*) FILTER (WHERE p.in_transit_s > 0 AND NOT coalesce(
+                x.moved_days @> p.day OR (w.whole AND x.transit_days @> p.day), false))
+                AS active_vehicles
+        FROM piece_days p LEFT JOIN analytics_vehicle_spans x USING (vehicle_id)
+        CROSS JOIN LATERAL (
+            SELECT p.day BETWEEN :first_full_day AND :last_full_day AS whole) AS w
+        WHERE NOT CAST(:by_week AS boolean)
+        GROUP BY p.day),
+    by_day AS (
+        SELECT coalesce(f.day, a.day) AS key,
+            coalesce(CASE WHEN f.whole THEN f.vehicles ELSE f.moved_vehicles END, 0)
+                + coalesce(a.vehicles, 0) AS vehicles,
+            coalesce(CASE WHEN f.whole THEN f.active_vehicles ELSE f.moved_vehicles END, 0)
+                + coalesce(a.active_vehicles, 0) AS active_vehicles
+        FROM fleet_days f FULL JOIN added a ON a.day = f.day
+        WHERE NOT CAST(:by_week AS boolean)),
+    counted AS (
+        SELECT {key} AS key, false AS total, min(day) AS lo, max(day) AS hi
+        FROM (SELECT d::date AS day FROM generate_series(CAST(:first_day AS date),
+                CAST(:last_day AS date), interval '1 day') AS d) AS calendar
+        WHERE CAST(:by_week AS boolean)
+        GROUP BY 1
+        UNION ALL
+        SELECT NULL, true, CAST(:first_day AS date), CAST(:last_day AS date)),
+    piece_sets AS (
+        SELECT vehicle_id, range_agg(daterange(day, day, '[]')) AS piece_days,
+            range_agg(daterange(day, day, '[]')) FILTER (WHERE in_transit_s > 0)
+                AS piece_transit_days
+        FROM piece_days GROUP BY vehicle_id),
+    vehicles AS (
+        SELECT coalesce(x.status_days, '{{}}') AS status_days,
+            coalesce(x.transit_days, '{{}}') AS transit_days,
+            coalesce(x.moved_days, '{{}}') AS moved_days,
+            coalesce(p.piece_days, '{{}}') AS piece_days,
+            coalesce(p.piece_transit_days, '{{}}') AS piece_transit_days
+        FROM analytics_vehicle_spans x FULL JOIN piece_sets p USING (vehicle_id)),
+    members AS (
+        SELECT c.key, c.total,
+            v.status_days && g.whole OR v.moved_days && g.span OR v.piece_days && g.span
+                AS seen,
+            v.transit_days && g.whole OR v.moved_days && g.span
+                OR v.piece_transit_days && g.span AS active
+        FROM counted c CROSS JOIN LATERAL (
+            SELECT daterange(c.lo, c.hi, '[]') AS span,
+                CASE WHEN greatest(c.lo, :first_full_day) <= least(c.hi, :last_full_day)
+                     THEN daterange(greatest(c.lo, :first_full_day),
+                                    least(c.hi, :last_full_day), '[]')
+                     ELSE 'empty' END AS whole) AS g
+        CROSS JOIN vehicles v),
+    counts AS (
+        SELECT key, false AS total, vehicles, vehicles - active_vehicles AS idle_vehicles
+        FROM by_day
+        UNION ALL
+        SELECT key, total, count(*) FILTER (WHERE seen) AS vehicles,
+            count(*) FILTER (WHERE seen AND NOT active) AS idle_vehicles
+        FROM members GROUP BY key, total)
+    SELECT s.key, s.total, c.vehicles, c.idle_vehicles, s.in_transit_s, s.available_s,
+        s.offline_s, s.maintenance_s, s.distance_m
+    FROM sums s JOIN counts c ON c.total = s.total AND c.key IS NOT DISTINCT FROM s.key
+    WHERE c.vehicles > 0
+"""
+)
+# The incidents by key and in all, and (its own row, `known` set) how many vehicles the
+# models know that were not deleted: one statement.
 _INCIDENTS = """
     SELECT {key} AS key, GROUPING({key}) = 1 AS total, count(*) AS incidents_responded,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_s) AS response_p50_s,
         percentile_cont(0.9) WITHIN GROUP (ORDER BY response_time_s) AS response_p90_s,
-        avg(travel_time_s) AS travel_avg_s
+        avg(travel_time_s) AS travel_avg_s, NULL::bigint AS known
     FROM analytics_incidents i LEFT JOIN analytics_vehicle_state v USING (vehicle_id)
     WHERE i.day BETWEEN :first_day AND :last_day
     GROUP BY GROUPING SETS (({key}), ()) HAVING count(*) > 0
-"""
-_KNOWN = """
-    SELECT count(*) FROM analytics_vehicle_state v
+    UNION ALL
+    SELECT NULL, false, NULL, NULL, NULL, NULL, count(*) FROM analytics_vehicle_spans v
     WHERE NOT EXISTS (SELECT 1 FROM analytics_vehicle_status s
                       WHERE s.vehicle_id = v.vehicle_id AND s.status = 'deleted')
 """
@@ -365,13 +473,22 @@ async def fleet_report(
     """Time in transit, available and offline per vehicle; GPS distance; idle vehicles;
     incidents responded to and their response times (p50, p90)."""
     # Nothing folded yet: no status is open.
-    open_until = {"open_until": as_of_time or window.start}
+    extra = {"open_until": as_of_time or window.start, "by_week": window.group_by == "week"}
+    by_time = window.group_by in ("day", "week")
     vehicle_totals, vehicle_groups = await _by_key_and_total(
-        session, _FLEET, FLEET_KEYS, window, open_until
+        session, _FLEET_BY_TIME if by_time else _FLEET_BY_VEHICLE, FLEET_KEYS, window, extra
     )
-    incident_totals, incident_groups = await _by_key_and_total(
+    incident_totals, incident_rows = await _by_key_and_total(
         session, _INCIDENTS, INCIDENT_KEYS, window
     )
+    incident_totals.pop("known", None)
+    known, incident_groups = 0, []
+    for row in incident_rows:
+        count = row.pop("known")
+        if count is None:
+            incident_groups.append(row)
+        else:
+            known = count
     by_vehicles = {g["key"]: g for g in vehicle_groups}
     by_incidents = {g["key"]: g for g in incident_groups if window.group_by != "vehicle"}
     groups = [
@@ -379,7 +496,6 @@ async def fleet_report(
         for key in {*by_vehicles, *by_incidents}
     ]
     totals = _fleet_figures(vehicle_totals, incident_totals or None)
-    known = (await session.execute(text(_KNOWN))).scalar() or 0
     # Over the whole range every vehicle the models know counts: one that never changed
     # status nor moved in it has no rows at all, and is the idlest of all.
     active = totals["vehicles"] - totals["idle_vehicles"]
@@ -484,6 +600,9 @@ async def quantum_report(
     )
 
 
+# Reports whose statement takes longer to plan than to run with its plan: their session
+# keeps one generic plan per statement and connection (Database.session(generic_plans=)).
+GENERIC_PLANS = frozenset({"fleet"})
 REPORTS = {
     "routes": routes_report,
     "fleet": fleet_report,
