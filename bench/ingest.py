@@ -451,7 +451,9 @@ async def insert_ceiling(
     names = ("vehicles", "times", "lngs", "lats", "speeds", "headings", "accuracies", "batteries")
     for n, key in enumerate(names, start=2):
         insert = insert.replace(f":{key}", f"${n}")
-    for n, key in enumerate(names[:4], start=1):
+    # The positions' road snaps (which the writer computes in Python) are left out: NULL.
+    snaps = ("snap_versions", "snap_masks", "snap_edges", "snap_fractions", "snap_offsets")
+    for n, key in enumerate((*names[:4], *snaps), start=1):
         move_sql = move_sql.replace(f":{key}", f"${n}")
     conn = await asyncpg.connect(app_url(database))
     try:
@@ -491,6 +493,7 @@ async def insert_ceiling(
                         [n[0] for n in newest.values()],
                         [n[1] for n in newest.values()],
                         [n[2] for n in newest.values()],
+                        *([[None] * len(newest)] * len(snaps)),
                     )
             stored = int(status.split()[-1])  # "INSERT 0 <rows>"
             if stored != len(part):
