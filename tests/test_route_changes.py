@@ -14,7 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.conftest import DatabaseUnderTest
-from tests.events_helpers import events_process
+from tests.events_helpers import events_process, eventually
 from tests.graphql_ws import connection, subscribe
 from tests.helpers import member, register
 from tests.routing_helpers import city, route_body
@@ -67,8 +67,11 @@ async def test_route_changes_reach_the_workspace_subscribers_once_committed(
 
         # A viewer following that one route; identical subscribers share one execution.
         await subscribe(watcher, "one", CHANGED, {"id": route})
-        await asyncio.sleep(0.5)
-        assert len(app.state.subscriptions) == 3
+
+        async def shared_executions() -> int:
+            return len(app.state.subscriptions)
+
+        assert await eventually(shared_executions, lambda n: n == 3, timeout_s=10) == 3
         renamed = await client.patch(f"/api/v1/routes/{route}", json={"name": "Late"}, headers=h)
         assert renamed.status_code == 200, renamed.text
         second = await client.post(
