@@ -48,6 +48,7 @@ from rest import console, health
 from rest.envelope import failure
 from rest.middleware import RequestContextMiddleware
 from rest.routes import routes as api_routes
+from rest.segments import SegmentRouter
 from rest.tracking_ws import tracking_socket
 from schema.context import Context
 from schema.factory import build_schema
@@ -344,7 +345,7 @@ def create_app(settings: Settings | None = None, *, dsn: str | None = None) -> S
     app = Starlette(
         # Tried in order: the REST shims (position reports first) take most requests.
         routes=[
-            Mount("/api/v1", routes=api_routes),
+            Mount("/api/v1", app=SegmentRouter(api_routes)),
             Route("/health", health.live),
             Route("/health/ready", health.ready),
             Route("/health/startup", health.started),
