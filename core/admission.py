@@ -6,14 +6,14 @@ under load one round trip serves a batch."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
+import os
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
 from redis.asyncio import Redis
 
+from core.coalescing import Coalescer
 from core.denylist import Denylist, revoked_key, revoked_session_key
 from core.ratelimit import WINDOW_CHARGE, WINDOW_MS, Budget, Decision, RateLimiter, seconds
 
@@ -66,14 +66,12 @@ class _Request:
 
 
 class RedisAdmission:
-    """Coalesces admissions as services.identity.access.ActiveMembers coalesces look-ups:
-    the first asks at once, those arriving while a script is out wait for the next one."""
+    """Coalesces admissions (core.coalescing): the first asks at once, those arriving while
+    a script is out wait for the next one."""
 
     def __init__(self, redis: Redis) -> None:
         self._script = redis.register_script(_ADMIT)
-        self._waiting: list[tuple[_Request, asyncio.Future[Decision]]] = []
-        self._running: asyncio.Task[None] | None = None
-        self._asking = False
+        self._batches: Coalescer[_Request, Decision] = Coalescer(self._run, max_batch=MAX_BATCH)
 
     async def admit(
         self, jti: str, budgets: list[Budget], *, cost: int = 1, session_id: UUID | None = None
@@ -81,48 +79,15 @@ class RedisAdmission:
         token_key = revoked_key(jti)
         # A token from before sessions were named has only its own key: asked twice.
         session_key = revoked_session_key(session_id) if session_id else token_key
-        request = _Request(token_key, session_key, budgets, cost)
-        if not self._asking and self._running is None:
-            return await self._ask_alone(request)
-        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-        self._waiting.append((request, future))
-        if self._running is None and not self._asking:
-            self._running = asyncio.create_task(self._drain())
-        # One caller giving up (a client hung up) must not cancel the others' answer.
-        return await asyncio.shield(future)
-
-    async def _ask_alone(self, request: _Request) -> Decision:
-        self._asking = True
-        try:
-            return (await self._run([request]))[0]
-        finally:
-            self._asking = False
-            if self._waiting and self._running is None:
-                self._running = asyncio.create_task(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-                try:
-                    decisions = await self._run([request for request, _ in batch])
-                except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), decision in zip(batch, decisions, strict=True):
-                    if not future.done():
-                        future.set_result(decision)
-        finally:
-            self._running = None
+        return await self._batches.ask(_Request(token_key, session_key, budgets, cost))
 
     async def _run(self, requests: list[_Request]) -> list[Decision]:
         keys: list[str] = []
         args: list[str | int] = [WINDOW_MS]
         for request in requests:
             keys += [request.token_key, request.session_key, *(b.key for b in request.budgets)]
-            args += [len(request.budgets), request.cost, uuid.uuid4().hex]
+            # 64 random bits name each request's entries: a uuid4 costs more than the rest.
+            args += [len(request.budgets), request.cost, os.urandom(8).hex()]
             args += [b.limit for b in request.budgets]
         answer = await self._script(keys=keys, args=args)
         decisions = []
