@@ -30,6 +30,7 @@ from core.connection_pool import ConnectionPool
 from core.errors import Forbidden, Unauthorized
 from core.events import Event, EventBus
 from core.faults import fault_point
+from core.member_batches import MemberBatch, NotAMember, RoleRefused
 from core.settings import Settings
 
 _SET_TENANT = text(
@@ -190,16 +191,6 @@ class MemberCheck:
     roles: tuple[str, ...]
 
 
-class NotAMember(Exception):
-    """The user was deleted or is not active, or the workspace was deleted."""
-
-
-class RoleRefused(Exception):
-    def __init__(self, role: str) -> None:
-        super().__init__(role)
-        self.role = role
-
-
 @contextlib.contextmanager
 def member_refusals(forbidden: Callable[[str], str]) -> Iterator[None]:
     """The database's refusals of a member's read as the API's: 401 for a member no more,
@@ -226,6 +217,7 @@ class Database:
         self._lookups: ConnectionPool | None = None
         self._lookups_ready = asyncio.Lock()
         self._reads: ConnectionPool | None = None
+        self._member_batches: dict[tuple[str, tuple[str, ...]], MemberBatch] = {}
 
     @asynccontextmanager
     async def session(
@@ -313,19 +305,38 @@ class Database:
         Sent on its own, the statement is its own transaction, the check's and the read's:
         one round trip. Behind PgBouncer it runs inside BEGIN and COMMIT, as every
         statement there. NotAMember and RoleRefused as `read`."""
-        pool = self._reads or await self._open_reads()
-        params = (member.user_id, workspace_id, list(member.roles), *args)
         try:
-            if not self.pooled:
-                return await pool.fetch(query, *params)
-            async with pool.acquire() as conn, conn.transaction(readonly=True):
-                return list(await conn.fetch(query, *params))
+            return await self._fetch_self_scoped(
+                query, member.user_id, workspace_id, list(member.roles), *args
+            )
         except InvalidAuthorizationSpecificationError:
             raise NotAMember from None
         except InsufficientPrivilegeError as exc:
             if exc.detail is None:  # not auth_scope_member's refusal
                 raise
             raise RoleRefused(exc.detail) from None
+
+    async def member_read(
+        self, statement: str, workspace_id: UUID, key: object, *, member: MemberCheck
+    ) -> list[asyncpg.Record]:
+        """The rows of one request's read by `key` through a batch statement that checks
+        the membership and scopes itself (core.member_batches), sent together with the
+        reads of the same statement and roles waiting at that moment: under load one round
+        trip serves them all. NotAMember and RoleRefused as `member_fetch`."""
+        batch = self._member_batches.get((statement, member.roles))
+        if batch is None:
+            batch = MemberBatch(self._fetch_self_scoped, statement, member.roles)
+            self._member_batches[(statement, member.roles)] = batch
+        return await batch.read(member.user_id, workspace_id, key)
+
+    async def _fetch_self_scoped(self, query: str, *params: object) -> list[asyncpg.Record]:
+        """Sent on its own, the statement is its own transaction; behind PgBouncer it runs
+        inside BEGIN and COMMIT, as every statement there."""
+        pool = self._reads or await self._open_reads()
+        if not self.pooled:
+            return await pool.fetch(query, *params)
+        async with pool.acquire() as conn, conn.transaction(readonly=True):
+            return list(await conn.fetch(query, *params))
 
     async def _open_reads(self) -> ConnectionPool:
         async with self._lookups_ready:

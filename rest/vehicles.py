@@ -17,7 +17,7 @@ from models.enums import VehicleStatus, VehicleType
 from models.fleet_inputs import NearbyQuery, VehicleCreate, VehicleUpdate
 from models.geo import GeoPoint
 from models.permissions import Operation
-from rest.auth import admitted, authorize, member_fetch, path_uuid
+from rest.auth import admitted, authorize, member_fetch, member_read, path_uuid
 from rest.envelope import pagination, success
 from rest.parsing import parse_body, parse_query
 from rest.queries import ListQuery
@@ -103,9 +103,7 @@ async def create_vehicle(request: Request) -> JSONResponse:
 async def get_vehicle(request: Request) -> JSONResponse:
     claims = await admitted(request)
     vehicle_id = path_uuid(request, "vehicle_id")
-    rows = await member_fetch(
-        request, claims, Operation.VEHICLE_READ, vehicle_reads.ONE, vehicle_id
-    )
+    rows = await member_read(request, claims, Operation.VEHICLE_READ, vehicle_reads.ONE, vehicle_id)
     return success(vehicle_reads.vehicle_json(rows, vehicle_id))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
 import asyncpg
 import httpx
 import pytest
@@ -249,10 +252,17 @@ async def test_hot_reads_are_one_statement_that_checks_the_membership(
     membership and the role before it reads."""
     admin = await register(client)
     created = await create(client, admin, van("FLOOR-1"))
-    read = "SELECT v.id, v.vehicle_type"
-    for path, function in (
-        (f"/api/v1/vehicles/{created['id']}", "FROM auth_read_vehicle($1, $2, $3, $4)"),
-        ("/api/v1/vehicles?per_page=50", "FROM auth_read_vehicle_page($1, $2, $3, $4,"),
+    for path, read, function in (
+        (
+            f"/api/v1/vehicles/{created['id']}",
+            "SELECT b.ordinal, b.refusal, b.role, v.id",
+            "FROM auth_read_vehicles($1, $2, $3, $4)",
+        ),
+        (
+            "/api/v1/vehicles?per_page=50",
+            "SELECT v.id, v.vehicle_type",
+            "FROM auth_read_vehicle_page($1, $2, $3, $4,",
+        ),
     ):
         with sql_sent() as sent:
             answer = await client.get(path, headers=admin.headers)
@@ -262,3 +272,47 @@ async def test_hot_reads_are_one_statement_that_checks_the_membership(
         else:
             assert len(sent) == 1 and sent[0].startswith(read), sent
         assert function in sent[-2 if len(sent) > 1 else 0], sent
+
+
+async def test_reads_arriving_together_share_a_statement_and_keep_their_own_answers(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """One-vehicle reads of several callers at once are answered by a few shared
+    statements, and each caller still gets exactly what it would alone: its own workspace's
+    vehicle, a 404 for another workspace's or a missing one, a 403 for a role that may not
+    read, a 401 for a member suspended since the token was issued."""
+    first, second = await register(client), await register(client)
+    mine = await create(client, first, van("BATCH-1", last_location=DEPOT))
+    theirs = await create(client, second, van("BATCH-2"))
+    viewer = await member(client, first, "viewer")
+    suspended = await member(client, first, "operator")
+    async with owner_conn.transaction():
+        await owner_conn.execute(
+            "SELECT set_config('app.current_workspace_id', $1, true)", first.workspace_id
+        )
+        await owner_conn.execute(
+            "UPDATE users SET status = 'suspended' WHERE id = $1", uuid.UUID(suspended.user_id)
+        )
+    missing = str(uuid.uuid4())
+    cases = [
+        (first, mine["id"], 200, mine),
+        (second, theirs["id"], 200, theirs),
+        (first, theirs["id"], 404, None),
+        (second, mine["id"], 404, None),
+        (viewer, mine["id"], 403, None),
+        (suspended, mine["id"], 401, None),
+        (second, missing, 404, None),
+    ] * 5
+    with sql_sent() as sent:
+        answers = await asyncio.gather(
+            *(
+                client.get(f"/api/v1/vehicles/{vid}", headers=who.headers)
+                for who, vid, _, _ in cases
+            )
+        )
+    for (who, vid, status, body), answer in zip(cases, answers, strict=True):
+        assert answer.status_code == status, (who.email, vid, answer.text)
+        if body is not None:
+            assert answer.json()["data"] == body
+    reads = [s for s in sent if "auth_read_vehicles" in s]
+    assert 1 <= len(reads) <= len(cases) // 2, len(reads)

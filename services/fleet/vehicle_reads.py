@@ -26,9 +26,12 @@ from models.fleet_records import (
 from services.fleet.spatial import escape_like
 from services.fleet.vehicles import VehicleFilter
 
-# Migrations 0025 and 0026: the membership check, the scope and the read in one statement
-# each, run with Database.member_fetch (their first three parameters the caller's).
-ONE = f"SELECT {VEHICLE_COLUMNS} FROM auth_read_vehicle($1, $2, $3, $4) v"  # noqa: S608 (constants only)
+# Migration 0029: one vehicle by id for many requests at once (Database.member_read), each
+# row naming its request (ordinal) or the request's refusal.
+ONE = f"""SELECT b.ordinal, b.refusal, b.role, {VEHICLE_COLUMNS}
+FROM auth_read_vehicles($1, $2, $3, $4) b, LATERAL (SELECT (b.vehicle).*) v"""  # noqa: S608 (constants only)
+# Migration 0026: the membership check, the scope and the page in one statement each, run
+# with Database.member_fetch (their first three parameters the caller's).
 # The page functions return whole rows; these laterals name their columns as the column
 # lists expect (no table is read outside the function, so nothing runs before its scope).
 _ROWS = "LATERAL (SELECT (p.vehicle).*) v"
@@ -45,12 +48,9 @@ FROM auth_read_vehicle_cursor($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) p, {_ROWS
 ORDER BY v.created_at, v.id"""  # noqa: S608 (constants only)
 
 
-def _moment(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def vehicle_record_json(row: asyncpg.Record) -> dict[str, Any]:
-    """One row of VEHICLE_COLUMNS as rest.vehicles.vehicle_json writes a Vehicle."""
+    """One row of VEHICLE_COLUMNS as rest.vehicles.vehicle_json writes a Vehicle. The
+    moments stay datetimes (UTC): core.jsontext renders them as to_json would, with `Z`."""
     lng = row["lng"]
     return {
         "id": str(row["id"]),
@@ -66,9 +66,9 @@ def vehicle_record_json(row: asyncpg.Record) -> dict[str, Any]:
         "last_location": (
             None if lng is None else {"type": "Point", "coordinates": [lng, row["lat"]]}
         ),
-        "last_location_at": _moment(row["last_location_at"]),
-        "created_at": _moment(row["created_at"]),
-        "updated_at": _moment(row["updated_at"]),
+        "last_location_at": row["last_location_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
