@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +24,26 @@ class EnvelopeResponse(JSONResponse):
         return jsontext.dumps(content)
 
 
+class _Clock:
+    """The envelope's timestamp is to the second: written once a second, not per response."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            moment = datetime.fromtimestamp(second, UTC)
+            self._text, self._second = moment.isoformat().replace("+00:00", "Z"), second
+        return self._text
+
+
+_clock = _Clock()
+
+
 def _meta(**extra: Any) -> dict[str, Any]:
-    return {
-        "request_id": current_request_id(),
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        **extra,
-    }
+    return {"request_id": current_request_id(), "timestamp": _clock.now(), **extra}
 
 
 def pagination(*, page: int, per_page: int, total: int) -> dict[str, int]:
