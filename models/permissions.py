@@ -6,6 +6,7 @@ rules (a driver acts only on the vehicle assigned to them) are enforced by the s
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 from models.enums import UserRole
@@ -159,6 +160,7 @@ def is_allowed(role: str, operation: Operation) -> bool:
     return role in ROLE_MATRIX[operation]
 
 
+@functools.cache
 def allowed_roles(operation: Operation) -> tuple[str, ...]:
     """The roles that may perform `operation`, for checks made in the database."""
     return tuple(sorted(ROLE_MATRIX[operation]))
