@@ -29,10 +29,28 @@ _BROKEN = (
 )
 
 
+# How long a caller waits for a connection before giving up. Under load a wait is
+# milliseconds; one this long means connections are held by work that does not end (a
+# leak), and an error that says so beats callers that hang.
+ACQUIRE_TIMEOUT_S = 10.0
+
+
+class PoolTimeout(asyncpg.InterfaceError):
+    """No connection came free within the pool's acquire timeout."""
+
+
 class ConnectionPool:
-    def __init__(self, dsn: str, *, max_size: int, **connect_kwargs: Any) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        max_size: int,
+        acquire_timeout_s: float = ACQUIRE_TIMEOUT_S,
+        **connect_kwargs: Any,
+    ) -> None:
         self._dsn = dsn
         self._max_size = max_size
+        self._acquire_timeout_s = acquire_timeout_s
         self._connect_kwargs = connect_kwargs
         self._idle: deque[asyncpg.Connection] = deque()
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -89,13 +107,19 @@ class ConnectionPool:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
-                await waiter
-            except BaseException:
+                async with asyncio.timeout(self._acquire_timeout_s):
+                    await waiter
+            except BaseException as exc:
                 if waiter.done() and not waiter.cancelled():
                     self._wake_one()  # woken, then cancelled: the turn goes to the next
                 else:
                     with contextlib.suppress(ValueError):
                         self._waiters.remove(waiter)
+                if isinstance(exc, TimeoutError):
+                    raise PoolTimeout(
+                        f"no connection came free in {self._acquire_timeout_s:g} s"
+                        f" ({self._size} of {self._max_size} in use)"
+                    ) from None
                 raise
 
     def _give(self, conn: asyncpg.Connection, *, reusable: bool) -> None:

@@ -10,6 +10,7 @@ import asyncpg
 import redis.exceptions
 from sqlalchemy import exc as sa_exc
 
+from core.connection_pool import PoolTimeout
 from core.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ _PG_DOWN = (
     asyncpg.exceptions.ConnectionFailureError,
     # A pooled asyncpg connection whose server end went away mid-operation reports this.
     asyncpg.exceptions.InternalClientError,
+    # The hot reads' pool had no connection free for its whole acquire timeout.
+    PoolTimeout,
 )
 
 

@@ -9,7 +9,8 @@ import contextlib
 import asyncpg
 import pytest
 
-from core.connection_pool import ConnectionPool
+from core.connection_pool import ConnectionPool, PoolTimeout
+from core.outages import as_unavailable
 from tests.conftest import DatabaseUnderTest
 
 
@@ -85,3 +86,36 @@ async def test_callers_beyond_its_size_wait_their_turn(database: DatabaseUnderTe
         await pool.close()
     with pytest.raises(asyncpg.InterfaceError):
         await backend(pool)
+
+
+async def test_a_caller_waits_no_longer_than_the_acquire_timeout(
+    database: DatabaseUnderTest,
+) -> None:
+    """A connection held by work that never ends (a leak) makes the next caller fail with an
+    error that says so, not hang; the pool serves again once the connection comes back."""
+    pool = ConnectionPool(database.owner_dsn, max_size=1, acquire_timeout_s=0.3)
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with pool.acquire():
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    try:
+        await held.wait()
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(PoolTimeout, match="1 of 1 in use") as waited:
+            await pool.fetch("SELECT 1")
+        # Answered as the database being unavailable: a 503 to retry, not a 500.
+        unavailable = as_unavailable(waited.value)
+        assert unavailable is not None and unavailable.http_status == 503
+        assert 0.25 < asyncio.get_running_loop().time() - started < 5
+        release.set()
+        await holder
+        assert await pool.fetch("SELECT 42 AS answer") == [(42,)]
+    finally:
+        release.set()
+        await holder
+        await pool.close()
