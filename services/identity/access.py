@@ -5,11 +5,11 @@ transaction per request, and the answer is never older than the request."""
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from dataclasses import dataclass
 from uuid import UUID
 
+from core.coalescing import Coalescer
 from core.db import Database
 
 _QUERY = (
@@ -18,6 +18,8 @@ _QUERY = (
 )
 
 Key = tuple[UUID, UUID]
+# At most this many callers checked by one statement, so that a burst cannot make it long.
+MAX_BATCH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,64 +29,25 @@ class Member:
 
 
 class ActiveMembers:
-    """Coalesces look-ups: the first asks at once, in its own task; those arriving while a
+    """Coalesces look-ups (core.coalescing): the first asks at once, those arriving while a
     query is out wait for the next one, which asks for all of them."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._waiting: dict[Key, asyncio.Future[Member | None]] = {}
-        self._running: asyncio.Task[None] | None = None
-        self._asking = False
+        self._batches: Coalescer[Key, Member | None] = Coalescer(self._answer, max_batch=MAX_BATCH)
 
     async def get(self, user_id: UUID, workspace_id: UUID) -> Member | None:
         """The member's role and organization; None if the user was deleted or is not
         active, or their workspace was deleted."""
-        if not self._asking and self._running is None:
-            return await self._ask_alone(user_id, workspace_id)
-        key = (user_id, workspace_id)
-        future = self._waiting.get(key)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._waiting[key] = future
-            if self._running is None and not self._asking:
-                self._running = asyncio.create_task(self._drain())
-        # One caller giving up (a client hung up) must not cancel the others' answer.
-        return await asyncio.shield(future)
+        return await self._batches.ask((user_id, workspace_id))
 
-    async def _ask_alone(self, user_id: UUID, workspace_id: UUID) -> Member | None:
-        """Nothing in flight: ask for this one directly (no task, no future); whoever comes
-        meanwhile waits for the batch started when this answer is in."""
-        self._asking = True
-        try:
-            rows = await self._db.lookup(_QUERY, [user_id], [workspace_id])
-        finally:
-            self._asking = False
-            if self._waiting and self._running is None:
-                self._running = asyncio.create_task(self._drain())
-        return Member(rows[0]["role"], rows[0]["organization_id"]) if rows else None
-
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, {}
-                await self._answer(batch)
-        finally:
-            self._running = None
-
-    async def _answer(self, batch: dict[Key, asyncio.Future[Member | None]]) -> None:
-        keys = list(batch)
-        try:
-            rows = await self._db.lookup(_QUERY, [k[0] for k in keys], [k[1] for k in keys])
-        except Exception as exc:
-            for future in batch.values():
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        found = {(r["user_id"], r["workspace_id"]): r for r in rows}
-        for key, future in batch.items():
-            row = found.get(key)
-            if not future.done():
-                future.set_result(Member(row["role"], row["organization_id"]) if row else None)
+    async def _answer(self, keys: list[Key]) -> list[Member | None]:
+        asked = list(dict.fromkeys(keys))  # a user's concurrent requests: asked once
+        rows = await self._db.lookup(_QUERY, [k[0] for k in asked], [k[1] for k in asked])
+        found = {
+            (r["user_id"], r["workspace_id"]): Member(r["role"], r["organization_id"]) for r in rows
+        }
+        return [found.get(key) for key in keys]
 
 
 _per_database: weakref.WeakKeyDictionary[Database, ActiveMembers] = weakref.WeakKeyDictionary()
