@@ -63,11 +63,13 @@ test: install console ## Set everything up (Redis required), then run the whole 
 	@$(LOAD_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory test-pgbouncer; fi
 
-# What must hold behind PgBouncer: sessions, tenancy and the routing writes.
+# What must hold behind PgBouncer: sessions, tenancy, the hot vehicle reads and the routing
+# writes.
 PGBOUNCER_TESTS := tests/test_identity_flow.py tests/test_identity_roles.py \
 	tests/test_identity_security.py tests/test_identity_tenancy.py tests/test_tenant_isolation.py \
-	tests/test_pooled_tenancy.py tests/test_routing_api.py tests/test_routing_flow.py \
-	tests/test_routing_graphql.py tests/test_routing_service.py tests/test_routing_planning.py
+	tests/test_pooled_tenancy.py tests/test_vehicles.py tests/test_routing_api.py \
+	tests/test_routing_flow.py tests/test_routing_graphql.py tests/test_routing_service.py \
+	tests/test_routing_planning.py
 
 test-pgbouncer: install ## The identity, tenancy and routing tests through PgBouncer (transaction mode)
 	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
