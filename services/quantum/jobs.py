@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.db import Database, after_commit
 from core.errors import NotFound, QuantumTimeout, ValidationFailed
 from core.pagination import CursorRequest, Page, PageRequest
+from core.polling import poll
 from core.principal import Principal
 from core.settings import Settings
 from models import Location, OptimizationJob, QuantumJob
@@ -527,10 +528,15 @@ async def wait_for_quantum_job(
     *, db: Database, actor: Principal, job_id: UUID, timeout_s: float
 ) -> JobView:
     """The job once final, or as it is when `timeout_s` runs out."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    async def read() -> JobView:
         async with db.session(actor.workspace_id) as session:
-            view = await get_quantum_job(session=session, actor=actor, job_id=job_id)
-        if view.job.status in FINAL or time.monotonic() >= deadline:
-            return view
-        await asyncio.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+            return await get_quantum_job(session=session, actor=actor, job_id=job_id)
+
+    return await poll(
+        read,
+        lambda view: view.job.status in FINAL,
+        timeout_s=timeout_s,
+        first_pause_s=0.05,
+        max_pause_s=0.2,
+    )

@@ -32,6 +32,7 @@ from core.cache import Cache
 from core.db import Database, after_commit
 from core.errors import Conflict, NotFound, OptimizationFailed, ValidationFailed
 from core.jobs import JobLeaseHeld, JobNotFound, JobQueue, ProgressChannel
+from core.polling import poll
 from core.principal import Principal
 from models import Location, OptimizationJob, Route, RouteStop, Vehicle
 from models.enums import JobStatus, RouteStatus, SolverType
@@ -478,15 +479,18 @@ async def wait_for_job(
     *, db: Database, actor: Principal, job_id: UUID, timeout_s: float
 ) -> OptimizationJob:
     """The job once final, or as it is when `timeout_s` runs out."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.02
-    while True:
+
+    async def read() -> OptimizationJob:
         async with db.session(actor.workspace_id) as session:
-            job = await get_job(session=session, actor=actor, job_id=job_id)
-        if job.status in FINAL_JOB or time.monotonic() >= deadline:
-            return job
-        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.05)
+            return await get_job(session=session, actor=actor, job_id=job_id)
+
+    return await poll(
+        read,
+        lambda job: job.status in FINAL_JOB,
+        timeout_s=timeout_s,
+        first_pause_s=0.02,
+        max_pause_s=0.05,
+    )
 
 
 def raise_if_failed(job: OptimizationJob) -> None:
