@@ -316,3 +316,29 @@ async def test_reads_arriving_together_share_a_statement_and_keep_their_own_answ
             assert answer.json()["data"] == body
     reads = [s for s in sent if "auth_read_vehicles" in s]
     assert 1 <= len(reads) <= len(cases) // 2, len(reads)
+
+
+async def test_a_batch_element_without_a_caller_never_reads_as_the_one_before(
+    client: httpx.AsyncClient, owner_conn: asyncpg.Connection
+) -> None:
+    """The batch statement checks each element's caller: a missing (NULL) caller after a
+    member's element is refused, not read under that member's check and scope."""
+    admin = await register(client)
+    created = await create(client, admin, van("BATCH-NULL"))
+    user, workspace, vehicle = (
+        uuid.UUID(admin.user_id),
+        uuid.UUID(admin.workspace_id),
+        uuid.UUID(created["id"]),
+    )
+    rows = await owner_conn.fetch(
+        "SELECT ordinal, refusal, (vehicle).id AS id FROM auth_read_vehicles($1, $2, $3, $4)",
+        [user, None, user],
+        [workspace, workspace, workspace],
+        ["admin"],
+        [vehicle, vehicle, vehicle],
+    )
+    assert [tuple(r) for r in rows] == [
+        (1, None, vehicle),
+        (2, "inactive", None),
+        (3, None, vehicle),
+    ]

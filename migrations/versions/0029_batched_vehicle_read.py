@@ -51,7 +51,9 @@ BEGIN
         RAISE EXCEPTION 'one user, workspace and vehicle per read' USING ERRCODE = '22023';
     END IF;
     FOR i IN 1 .. coalesce(cardinality(p_user_ids), 0) LOOP
-        IF i = 1 OR p_user_ids[i] <> v_user OR p_workspace_ids[i] <> v_workspace THEN
+        -- IS DISTINCT FROM: a NULL caller must never pass for the one before it.
+        IF i = 1 OR p_user_ids[i] IS DISTINCT FROM v_user
+            OR p_workspace_ids[i] IS DISTINCT FROM v_workspace THEN
             v_user := p_user_ids[i];
             v_workspace := p_workspace_ids[i];
             v_role := NULL;
