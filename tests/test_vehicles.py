@@ -318,11 +318,12 @@ async def test_reads_arriving_together_share_a_statement_and_keep_their_own_answ
     assert 1 <= len(reads) <= len(cases) // 2, len(reads)
 
 
-async def test_a_batch_element_without_a_caller_never_reads_as_the_one_before(
+async def test_a_batch_element_without_a_caller_or_roles_is_refused(
     client: httpx.AsyncClient, owner_conn: asyncpg.Connection
 ) -> None:
     """The batch statement checks each element's caller: a missing (NULL) caller after a
-    member's element is refused, not read under that member's check and scope."""
+    member's element is refused, not read under that member's check and scope; and with no
+    roles given, no role may read."""
     admin = await register(client)
     created = await create(client, admin, van("BATCH-NULL"))
     user, workspace, vehicle = (
@@ -342,3 +343,11 @@ async def test_a_batch_element_without_a_caller_never_reads_as_the_one_before(
         (2, "inactive", None),
         (3, None, vehicle),
     ]
+    # No roles given: no role may read.
+    refused = await owner_conn.fetch(
+        "SELECT ordinal, refusal, role FROM auth_read_vehicles($1, $2, NULL, $3)",
+        [user],
+        [workspace],
+        [vehicle],
+    )
+    assert [tuple(r) for r in refused] == [(1, "role", "admin")]

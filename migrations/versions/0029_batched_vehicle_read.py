@@ -45,6 +45,7 @@ DECLARE
     v_workspace uuid;
     v_role text;
     v_organization uuid;
+    v_allowed boolean;
 BEGIN
     IF cardinality(p_workspace_ids) IS DISTINCT FROM cardinality(p_user_ids)
         OR cardinality(p_vehicle_ids) IS DISTINCT FROM cardinality(p_user_ids) THEN
@@ -60,7 +61,8 @@ BEGIN
             v_organization := NULL;
             SELECT m.role::text, m.organization_id INTO v_role, v_organization
             FROM public.auth_active_members(ARRAY[v_user], ARRAY[v_workspace]) m;
-            IF v_role = ANY (p_roles) THEN
+            v_allowed := coalesce(v_role = ANY (p_roles), false);
+            IF v_allowed THEN
                 PERFORM set_config('app.current_workspace_id', v_workspace::text, true);
                 PERFORM set_config('app.current_organization_id', v_organization::text, true);
             ELSE
@@ -74,7 +76,7 @@ BEGIN
             refusal := 'inactive';
             role := NULL;
             RETURN NEXT;
-        ELSIF NOT v_role = ANY (p_roles) THEN
+        ELSIF NOT v_allowed THEN
             refusal := 'role';
             role := v_role;
             RETURN NEXT;
