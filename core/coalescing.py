@@ -58,6 +58,8 @@ class Coalescer(Generic[Ask, Answer]):
                 batch, self._waiting = self._waiting[:size], self._waiting[size:]
                 try:
                     answers = await self._answer([item for item, _ in batch])
+                    # An answer per ask, or the whole batch fails (no caller left waiting).
+                    delivered = list(zip(batch, answers, strict=True))
                 except Exception as exc:
                     for _, future in batch:
                         if not future.done():
@@ -70,7 +72,7 @@ class Coalescer(Generic[Ask, Answer]):
                         future.cancel()
                     self._waiting = []
                     raise
-                for (_, future), answer in zip(batch, answers, strict=True):
+                for (_, future), answer in delivered:
                     if not future.done():
                         future.set_result(answer)
         finally:

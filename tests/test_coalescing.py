@@ -84,3 +84,22 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_others() -> None:
         await alone
     server.release.set()
     assert await batches.ask(6) == 12
+
+
+async def test_a_wrong_number_of_answers_fails_the_batch_instead_of_hanging() -> None:
+    server = Server()
+    batches: Coalescer[int, int] = Coalescer(server.answer, max_batch=10)
+    first = asyncio.create_task(batches.ask(1))
+    await settle()
+    waiting = [asyncio.create_task(batches.ask(n)) for n in (2, 3)]
+    await settle()
+
+    async def short(asks: list[int]) -> list[int]:
+        return [2 * ask for ask in asks][:-1]
+
+    batches._answer = short  # answers for all but the last ask
+    server.release.set()
+    assert await first == 2
+    for task in waiting:
+        with pytest.raises(ValueError, match="shorter"):
+            await asyncio.wait_for(task, 5)
