@@ -88,6 +88,9 @@ class ConnectionPool:
                 await conn.close(timeout=5)
 
     async def _take(self) -> asyncpg.Connection:
+        # One deadline for the whole wait: a waiter woken but beaten to the connection
+        # waits again, within what is left of it.
+        deadline = asyncio.get_running_loop().time() + self._acquire_timeout_s
         while True:
             if self._closed:
                 raise asyncpg.InterfaceError("the connection pool is closed")
@@ -107,7 +110,7 @@ class ConnectionPool:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
-                async with asyncio.timeout(self._acquire_timeout_s):
+                async with asyncio.timeout_at(deadline):
                     await waiter
             except BaseException as exc:
                 if waiter.done() and not waiter.cancelled():
