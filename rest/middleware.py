@@ -9,6 +9,7 @@ import re
 import time
 
 from prometheus_client import Histogram
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.context import RequestInfo, request_info
@@ -50,12 +51,16 @@ def _latency(method: str, route: str, status: int) -> Histogram:
 
 
 def _route_template(scope: Scope) -> str:
-    if "endpoint" not in scope:
-        return "<unmatched>"
-    path: str = scope["path"]
-    for name, value in scope.get("path_params", {}).items():
-        path = path.replace(str(value), "{" + name + "}")
-    return path
+    """The matched route's template, a label with few values: `/api/v1/vehicles/{vehicle_id}`;
+    a mount none of whose routes matched (a 404 under `/api/v1`, a console asset) is the
+    mount's `/{path}`, so that paths a client makes up do not each become a series."""
+    route = scope.get("route")
+    root: str = scope.get("root_path", "")
+    if isinstance(route, Mount):
+        return f"{root}/{{path}}"  # routing has moved the mount's path into root_path
+    if isinstance(route, Route | WebSocketRoute):
+        return root + route.path
+    return "<unmatched>"
 
 
 class RequestContextMiddleware:

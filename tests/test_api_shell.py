@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import httpx
@@ -78,6 +79,28 @@ async def test_metrics_expose_latency_by_route_template(client: httpx.AsyncClien
     text = (await client.get("/metrics")).text
     assert 'omniroute_http_request_duration_seconds_count{method="GET",route="/health"' in text
     assert 'operation_name="Info",operation_type="query"' in text
+
+
+async def test_latency_labels_are_templates_not_the_paths_clients_send(
+    client: httpx.AsyncClient,
+) -> None:
+    series = 'omniroute_http_request_duration_seconds_count{method="GET",route="'
+
+    async def count(route: str) -> float:
+        text = (await client.get("/metrics")).text
+        line = f'{series}{route}",status="404"}} '
+        return next((float(x.split()[-1]) for x in text.splitlines() if x.startswith(line)), 0)
+
+    admin = await register(client)
+    before = await count("/api/v1/{path}")
+    await client.get(f"/api/v1/vehicles/{uuid.uuid4()}", headers=admin.headers)  # a 404 read
+    made_up = [f"/api/v1/no-such-{uuid.uuid4().hex}" for _ in range(3)]
+    for path in made_up:
+        assert (await client.get(path)).status_code == 404
+    assert await count("/api/v1/{path}") == before + 3
+    assert await count("/api/v1/vehicles/{vehicle_id}") >= 1
+    text = (await client.get("/metrics")).text
+    assert not any(path in text for path in made_up)
 
 
 async def test_bad_bodies_are_422_naming_the_field_and_change_nothing(
