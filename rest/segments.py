@@ -21,6 +21,8 @@ def first_segment(route: BaseRoute) -> str | None:
     path) is a parameter, or the route has no path."""
     if not isinstance(route, Route | WebSocketRoute | Mount):
         return None
+    if isinstance(route, Mount) and not route.path.strip("/"):
+        return None  # a mount at the root takes every segment
     segment = route.path.lstrip("/").split("/", 1)[0]
     return None if "{" in segment else segment
 

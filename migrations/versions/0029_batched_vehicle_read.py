@@ -1,7 +1,7 @@
 """The one-vehicle read for many requests in one statement.
 
 `auth_read_vehicles(users, workspaces, roles, vehicles)` answers the reads of concurrent
-requests together (core.read_batches): element i is request i's caller, workspace and
+requests together (core.member_batches): element i is request i's caller, workspace and
 vehicle, and `roles` the roles that may read. Per element, in order, exactly as
 `auth_read_vehicle` (0025) answers one request:
 
