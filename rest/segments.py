@@ -43,11 +43,11 @@ class SegmentRouter:
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
         self.routes = list(routes)
-        segments = {first_segment(route) for route in self.routes} - {None}
-        self._anywhere = Router(routes=[r for r in self.routes if first_segment(r) is None])
+        keyed = [(first_segment(route), route) for route in self.routes]
+        self._anywhere = Router(routes=[r for segment, r in keyed if segment is None])
         self._by_segment = {
-            segment: Router(routes=[r for r in self.routes if first_segment(r) in (segment, None)])
-            for segment in segments
+            segment: Router(routes=[r for s, r in keyed if s in (segment, None)])
+            for segment in {s for s, _ in keyed if s is not None}
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
