@@ -172,7 +172,7 @@ def _roads(road: RoadMatrixProvider, goal: Snap, present: Sequence[str]) -> _Roa
     to_goal_m = dist.to_goal(goal)
     d_target = np.where(dist.forward, to_goal_m[net.target], np.inf)
     d_source = np.where(dist.backward, to_goal_m[net.source], np.inf)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in _COLUMNS}
+    parts: dict[str, list[np.ndarray]] = {}
     least: list[np.ndarray] = []
     for vtype in present:
         cap = road.speed_kmh(vtype)
@@ -185,7 +185,7 @@ def _roads(road: RoadMatrixProvider, goal: Snap, present: Sequence[str]) -> _Roa
         bound = np.minimum(via_target, via_source)
         bound[goal.edge] = 0.0
         least.append(bound + arrive)
-        for name, values in (
+        for name, values in (  # one array per column, each type's rows after the last's
             ("edges", edges),
             ("types", np.full(net.num_edges, vtype, dtype=object)),
             ("cost", graph.cost),
@@ -201,27 +201,9 @@ def _roads(road: RoadMatrixProvider, goal: Snap, present: Sequence[str]) -> _Roa
             ("dfwd", dist.forward),
             ("dbwd", dist.backward),
         ):
-            parts[name].append(values)
+            parts.setdefault(name, []).append(values)
     columns = {name: np.concatenate(values) for name, values in parts.items()}
     return _Roads(columns, np.concatenate(least))
-
-
-_COLUMNS = (
-    "edges",
-    "types",
-    "cost",
-    "via_target",
-    "via_source",
-    "fwd",
-    "bwd",
-    "speed",
-    "arrive",
-    "dcost",
-    "dvia_target",
-    "dvia_source",
-    "dfwd",
-    "dbwd",
-)
 
 
 async def best(

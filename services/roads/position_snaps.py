@@ -18,8 +18,8 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.settings import get_settings
 from services.roads.network import active_network_and_types
-from services.roads.travel import road_provider
 from solvers.problem import Point
 from solvers.roads import RoadNetwork, Snap, types_mask
 
@@ -59,7 +59,7 @@ def snap_positions(
         return PositionSnaps([None] * n, [None] * n, [None] * n, [None] * n, [None] * n)
     types = sorted(set(vehicle_types))
     mask = types_mask(types)
-    max_snap_m = road_provider(network).max_snap_m
+    max_snap_m = get_settings().road_max_snap_m
     points = [Point(lats[i], lngs[i]) for i in picked]
     snaps: list[Snap | None] = [None] * n
     for i, snap in zip(picked, network.snap_fresh(points, types, max_snap_m), strict=True):
