@@ -215,7 +215,9 @@ async def _rows(conn: asyncpg.Connection, workspace: str, sql: str) -> list[Any]
 @pytest.fixture
 async def busy_client(database: DatabaseUnderTest, redis: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The app with rate limits out of the way of a burst of traffic."""
-    settings = settings_for(database.name, rate_limit_user_per_min=100_000)
+    settings = settings_for(
+        database.name, rate_limit_user_per_min=100_000, rate_limit_workspace_per_min=100_000
+    )
     application, lifespan = await start_app(settings)
     try:
         transport = httpx.ASGITransport(app=application)
