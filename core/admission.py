@@ -6,7 +6,9 @@ under load one round trip serves a batch."""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -16,88 +18,132 @@ from redis.asyncio import Redis
 from core.coalescing import Coalescer
 from core.denylist import Denylist, revoked_key, revoked_session_key
 from core.ratelimit import WINDOW_CHARGE, WINDOW_MS, Budget, Decision, RateLimiter, seconds
+from core.script_channel import ScriptChannel, bulk
 
 # KEYS: per request its token's and its session's denylist keys, then its budgets' keys.
-# ARGV: the window, then per request its number of budgets, its cost, its member prefix
+# ARGV: the window, a name for the batch, then per request its number of budgets, its cost
 # and one limit per budget. Returns per request {allowed, retry_ms}, allowed -1 if revoked.
+# A request's window entries are named after the batch and its place in it.
 _ADMIT = (
     WINDOW_CHARGE
     + """
-local window = tonumber(ARGV[1])
-local out = {}
-local k, a = 1, 2
+local window, batch = tonumber(ARGV[1]), ARGV[2]
+local out, revoked = {}, {}
+local function is_revoked(key)
+    local found = revoked[key]
+    if found == nil then
+        found = redis.call('EXISTS', key) > 0
+        revoked[key] = found
+    end
+    return found
+end
+local k, a, r = 1, 3, 0
 while a <= #ARGV do
-    local n, cost, member = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2]
-    if redis.call('EXISTS', KEYS[k], KEYS[k + 1]) > 0 then
+    r = r + 1
+    local n, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+    if is_revoked(KEYS[k]) or is_revoked(KEYS[k + 1]) then
         out[#out + 1] = -1
         out[#out + 1] = 0
     else
         local keys, limits = {}, {}
         for i = 1, n do
             keys[i] = KEYS[k + 1 + i]
-            limits[i] = tonumber(ARGV[a + 2 + i])
+            limits[i] = tonumber(ARGV[a + 1 + i])
         end
-        local decided = charge(keys, limits, cost, member, now, window)
+        local decided = charge(keys, limits, cost, batch .. ':' .. r, now, window)
         out[#out + 1] = decided[1]
         out[#out + 1] = decided[2]
     end
     k = k + 2 + n
-    a = a + 3 + n
+    a = a + 2 + n
 end
+expire_charged(window)
 return out
 """
 )
 # A batch's script runs alone on the Redis server: keep each one short.
 MAX_BATCH = 128
 
+_ADMITTED = Decision(True, 0)
+_REVOKED = Decision(False, 0, revoked=True)
+
 
 class Admission(Protocol):
     async def admit(
-        self, jti: str, budgets: list[Budget], *, cost: int = 1, session_id: UUID | None = None
+        self,
+        jti: str,
+        budgets: Sequence[Budget],
+        *,
+        cost: int = 1,
+        session_id: UUID | None = None,
     ) -> Decision: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class _Request:
-    token_key: str
-    session_key: str
-    budgets: list[Budget]
-    cost: int
+    """A request's part of the script's command, in the wire format (core.script_channel)."""
+
+    keys: bytes
+    key_count: int
+    args: bytes
+    arg_count: int
+
+
+@functools.lru_cache(maxsize=4096)
+def _request(jti: str, session_id: UUID | None, budgets: tuple[Budget, ...], cost: int) -> _Request:
+    """Written once per token and charge, not per request."""
+    # A token from before sessions were named has only its own key: asked twice.
+    token_key = revoked_key(jti)
+    session_key = revoked_session_key(session_id) if session_id else token_key
+    keys = [token_key, session_key, *(b.key for b in budgets)]
+    args = [len(budgets), cost, *(b.limit for b in budgets)]
+    return _Request(b"".join(map(bulk, keys)), len(keys), b"".join(map(bulk, args)), len(args))
 
 
 class RedisAdmission:
     """Coalesces admissions (core.coalescing): the first asks at once, those arriving while
-    a script is out wait for the next one."""
+    a script is out wait for the next one. The batches go over a connection of their own
+    (core.script_channel): there is never more than one out."""
 
     def __init__(self, redis: Redis) -> None:
-        self._script = redis.register_script(_ADMIT)
+        self._script = ScriptChannel(redis, _ADMIT)
+        self._window = bulk(WINDOW_MS)
         self._batches: Coalescer[_Request, Decision] = Coalescer(self._run, max_batch=MAX_BATCH)
 
     async def admit(
-        self, jti: str, budgets: list[Budget], *, cost: int = 1, session_id: UUID | None = None
+        self,
+        jti: str,
+        budgets: Sequence[Budget],
+        *,
+        cost: int = 1,
+        session_id: UUID | None = None,
     ) -> Decision:
-        token_key = revoked_key(jti)
-        # A token from before sessions were named has only its own key: asked twice.
-        session_key = revoked_session_key(session_id) if session_id else token_key
-        return await self._batches.ask(_Request(token_key, session_key, budgets, cost))
+        return await self._batches.ask(_request(jti, session_id, tuple(budgets), cost))
 
     async def _run(self, requests: list[_Request]) -> list[Decision]:
-        keys: list[str] = []
-        args: list[str | int] = [WINDOW_MS]
-        for request in requests:
-            keys += [request.token_key, request.session_key, *(b.key for b in request.budgets)]
-            # 64 random bits name each request's entries: a uuid4 costs more than the rest.
-            args += [len(request.budgets), request.cost, os.urandom(8).hex()]
-            args += [b.limit for b in request.budgets]
-        answer = await self._script(keys=keys, args=args)
+        # 64 random bits name the batch: a uuid4 costs more than the rest.
+        batch = bulk(os.urandom(8).hex())
+        answer = await self._script(
+            [r.keys for r in requests],
+            sum(r.key_count for r in requests),
+            [self._window, batch, *(r.args for r in requests)],
+            2 + sum(r.arg_count for r in requests),
+        )
         decisions = []
         for i in range(0, len(answer), 2):
-            allowed, retry_ms = int(answer[i]), int(answer[i + 1])
-            if allowed < 0:
-                decisions.append(Decision(False, 0, revoked=True))
+            allowed, retry_ms = answer[i], answer[i + 1]
+            if allowed > 0:
+                decisions.append(_ADMITTED)
+            elif allowed < 0:
+                decisions.append(_REVOKED)
             else:
-                decisions.append(Decision(bool(allowed), seconds(retry_ms)))
+                decisions.append(Decision(False, seconds(retry_ms)))
         return decisions
+
+    async def aclose(self) -> None:
+        await self._script.aclose()
 
 
 class LocalAdmission:
@@ -108,8 +154,16 @@ class LocalAdmission:
         self._rate_limiter = rate_limiter
 
     async def admit(
-        self, jti: str, budgets: list[Budget], *, cost: int = 1, session_id: UUID | None = None
+        self,
+        jti: str,
+        budgets: Sequence[Budget],
+        *,
+        cost: int = 1,
+        session_id: UUID | None = None,
     ) -> Decision:
         if await self._denylist.is_revoked(jti, session_id):
-            return Decision(False, 0, revoked=True)
+            return _REVOKED
         return await self._rate_limiter.hit(budgets, cost=cost)
+
+    async def aclose(self) -> None:
+        pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,15 +22,26 @@ WINDOW_MS = 60_000
 # `charge(keys, limits, cost, member, now, window)`: the budgets' keys and their limits,
 # the request's cost, a prefix unique to the request, the time and the window, all in ms.
 # Returns {1, 0} when charged to every budget, else {0, ms until it would fit} charged to none.
+# One script may charge many requests (core.admission): `now` is the same for all of them, so
+# each key's expired entries are dropped and its entries counted once per script, its count
+# then kept here, and its expiry set once at the end (`expire_charged`).
 WINDOW_CHARGE = """
+local used, charged = {}, {}
+local function in_window(key, now, window)
+    local n = used[key]
+    if n == nil then
+        redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+        n = redis.call('ZCARD', key)
+        used[key] = n
+    end
+    return n
+end
 local function charge(budget_keys, limits, cost, member, now, window)
     local retry = 0
     for i, key in ipairs(budget_keys) do
-        local limit = limits[i]
-        redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-        local used = redis.call('ZCARD', key)
-        if used + cost > limit then
-            local index = math.max(0, used + cost - limit - 1)
+        local count = in_window(key, now, window)
+        if count + cost > limits[i] then
+            local index = math.max(0, count + cost - limits[i] - 1)
             local oldest = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
             local wait = window
             if oldest[2] then wait = tonumber(oldest[2]) + window - now end
@@ -37,13 +49,17 @@ local function charge(budget_keys, limits, cost, member, now, window)
         end
     end
     if retry > 0 then return {0, retry} end
-    for i, key in ipairs(budget_keys) do
+    for _, key in ipairs(budget_keys) do
         for n = 1, cost do
             redis.call('ZADD', key, now, member .. ':' .. n)
         end
-        redis.call('PEXPIRE', key, window)
+        used[key] = used[key] + cost
+        charged[key] = true
     end
     return {1, 0}
+end
+local function expire_charged(window)
+    for key in pairs(charged) do redis.call('PEXPIRE', key, window) end
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -54,7 +70,9 @@ _SLIDING_WINDOW = (
     + """
 local limits = {}
 for i = 1, #KEYS do limits[i] = tonumber(ARGV[3 + i]) end
-return charge(KEYS, limits, tonumber(ARGV[2]), ARGV[3], now, tonumber(ARGV[1]))
+local decided = charge(KEYS, limits, tonumber(ARGV[2]), ARGV[3], now, tonumber(ARGV[1]))
+expire_charged(tonumber(ARGV[1]))
+return decided
 """
 )
 
@@ -74,7 +92,7 @@ class Decision:
 
 
 class RateLimiter(Protocol):
-    async def hit(self, budgets: list[Budget], *, cost: int = 1) -> Decision: ...
+    async def hit(self, budgets: Sequence[Budget], *, cost: int = 1) -> Decision: ...
 
 
 class RedisRateLimiter:
@@ -82,7 +100,7 @@ class RedisRateLimiter:
         self._redis = redis
         self._script = redis.register_script(_SLIDING_WINDOW)
 
-    async def hit(self, budgets: list[Budget], *, cost: int = 1) -> Decision:
+    async def hit(self, budgets: Sequence[Budget], *, cost: int = 1) -> Decision:
         allowed, retry_ms = await self._script(
             keys=[b.key for b in budgets],
             args=[WINDOW_MS, cost, uuid.uuid4().hex, *(b.limit for b in budgets)],
@@ -96,7 +114,7 @@ class MemoryRateLimiter:
     def __init__(self) -> None:
         self._hits: dict[str, deque[float]] = defaultdict(deque)
 
-    async def hit(self, budgets: list[Budget], *, cost: int = 1) -> Decision:
+    async def hit(self, budgets: Sequence[Budget], *, cost: int = 1) -> Decision:
         now = time.monotonic() * 1000
         retry = 0.0
         for budget in budgets:

@@ -67,5 +67,6 @@ class Runtime:
 
     async def close(self) -> None:
         await self.db.dispose()
+        await self.security.admission.aclose()
         if self.redis is not None:
             await self.redis.aclose()
