@@ -2,9 +2,11 @@
 
 Under load the cost of a round trip is mostly its own (a write, a wake-up of the server, a
 read), not the work it carries: one statement or script for thirty requests costs little
-more than for one. A `Coalescer` asks for the first request at once, in its caller's task,
-so a lone request waits for nothing; requests that arrive while that answer is out wait,
-and the next call of `answer` takes them all, up to `max_batch` at a time. Each caller gets
+more than for one. When nothing is out, a `Coalescer` lets the asks that are ready in the
+same turn of the event loop join the first (callers that one batch's answers resumed
+together, requests read in the same wake-up): together they go as one batch; alone, the
+first is asked at once, in its caller's task. Requests that arrive while an answer is out
+wait, and the next call of `answer` takes them all, up to `max_batch` at a time. Each caller gets
 its own answer, or the exception its batch failed with, and one caller giving up (a client
 that hung up) does not cancel the others' answer."""
 
@@ -31,7 +33,7 @@ class Coalescer(Generic[Ask, Answer]):
 
     async def ask(self, item: Ask) -> Answer:
         if not self._asking and self._running is None:
-            return await self._ask_alone(item)
+            return await self._ask_first(item)
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._running is None and not self._asking:
@@ -40,16 +42,32 @@ class Coalescer(Generic[Ask, Answer]):
         # its own answer, which the batch then skips.
         return await future
 
-    async def _ask_alone(self, item: Ask) -> Answer:
-        """Nothing out: ask for this one directly (no task, no future); whoever comes
-        meanwhile waits for the batch started when this answer is in."""
+    async def _ask_first(self, item: Ask) -> Answer:
+        """Nothing out: the asks ready to run in this turn of the loop come first. With
+        company, this one heads their batch; alone, it is asked directly (no task, no
+        future), and whoever comes meanwhile waits for the batch started when its answer
+        is in."""
         self._asking = True
+        try:
+            await asyncio.sleep(0)
+        except BaseException:
+            self._handed_over()
+            raise
+        if self._waiting:
+            future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+            self._waiting.insert(0, (item, future))
+            self._handed_over()
+            return await future
         try:
             return (await self._answer([item]))[0]
         finally:
-            self._asking = False
-            if self._waiting and self._running is None:
-                self._running = asyncio.create_task(self._drain())
+            self._handed_over()
+
+    def _handed_over(self) -> None:
+        """The first ask is done with: those waiting go to the drain."""
+        self._asking = False
+        if self._waiting and self._running is None:
+            self._running = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:
         try:

@@ -47,6 +47,30 @@ async def test_a_lone_ask_goes_at_once_and_those_arriving_meanwhile_go_together(
     assert server.calls[-1] == [9]
 
 
+async def test_asks_ready_in_the_same_turn_go_together() -> None:
+    """The callers one batch's answers resume run in one turn of the loop: their next asks
+    share a round trip instead of the first going alone and the others waiting for it."""
+    server = Server()
+    server.release.set()
+    batches = Coalescer(server.answer, max_batch=4)
+    together = [asyncio.create_task(batches.ask(n)) for n in range(1, 7)]
+    assert await asyncio.gather(*together) == [2, 4, 6, 8, 10, 12]
+    assert server.calls == [[1, 2, 3, 4], [5, 6]]
+
+
+async def test_a_first_ask_cancelled_before_its_turn_leaves_the_others_their_batch() -> None:
+    server = Server()
+    server.release.set()
+    batches = Coalescer(server.answer, max_batch=4)
+    first = asyncio.create_task(batches.ask(1))
+    await asyncio.sleep(0)  # the first has yielded its turn
+    second = asyncio.create_task(batches.ask(2))
+    first.cancel()
+    assert await second == 4
+    assert first.cancelled()
+    assert server.calls == [[2]]
+
+
 async def test_a_failed_batch_fails_its_own_callers_only() -> None:
     server = Server()
     server.fail_with = ConnectionError("lost")
