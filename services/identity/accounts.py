@@ -195,7 +195,7 @@ async def admit(
     try:
         decision = await security.admission.admit(
             claims.jti,
-            charge.budgets(claims.user_id, claims.workspace_id) if charge else [],
+            charge.budgets(claims.user_id, claims.workspace_id) if charge else (),
             cost=charge.cost if charge else 0,
             session_id=claims.session_id,
         )
@@ -224,7 +224,7 @@ async def authenticate(
     token and the membership check alone (revocations and rate limits live in Redis);
     any other request fails with the outage (503)."""
     claims = security.tokens.verify_access(token)
-    budgets = charge.budgets(claims.user_id, claims.workspace_id) if charge else []
+    budgets = charge.budgets(claims.user_id, claims.workspace_id) if charge else ()
     members = active_members(db)
     # Redis (revocation, rate limits) and PostgreSQL (still a member) are asked at once: one
     # round trip of waiting instead of two. A refused request's membership check is shared
@@ -318,18 +318,25 @@ class RateCharge:
     settings: Settings
     cost: int = 1
 
-    def budgets(self, user_id: UUID, workspace_id: UUID) -> list[Budget]:
-        user_key, workspace_key = _budget_keys(user_id, workspace_id)
-        return [
-            Budget(user_key, self.settings.rate_limit_user_per_min),
-            Budget(workspace_key, self.settings.rate_limit_workspace_per_min),
-        ]
+    def budgets(self, user_id: UUID, workspace_id: UUID) -> tuple[Budget, ...]:
+        settings = self.settings
+        return _budgets(
+            user_id,
+            workspace_id,
+            settings.rate_limit_user_per_min,
+            settings.rate_limit_workspace_per_min,
+        )
 
 
 @functools.lru_cache(maxsize=4096)
-def _budget_keys(user_id: UUID, workspace_id: UUID) -> tuple[str, str]:
-    """Written once per caller, not per request (a UUID's text is a few microseconds)."""
-    return f"rl:user:{user_id}", f"rl:workspace:{workspace_id}"
+def _budgets(
+    user_id: UUID, workspace_id: UUID, user_limit: int, workspace_limit: int
+) -> tuple[Budget, ...]:
+    """Built once per caller, not per request (a UUID's text is a few microseconds)."""
+    return (
+        Budget(f"rl:user:{user_id}", user_limit),
+        Budget(f"rl:workspace:{workspace_id}", workspace_limit),
+    )
 
 
 async def enforce_rate_limit(
