@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.helpers import Session, member, register
+from tests.helpers import Session, login, member, register
 from tests.sql_count import sql_sent
 
 DEPOT = {"type": "Point", "coordinates": [77.5187, 13.0285]}
@@ -316,6 +316,20 @@ async def test_reads_arriving_together_share_a_statement_and_keep_their_own_answ
             assert answer.json()["data"] == body
     reads = [s for s in sent if "auth_read_vehicles" in s]
     assert 1 <= len(reads) <= len(cases) // 2, len(reads)
+
+
+async def test_a_logged_out_token_is_refused_by_the_next_read(client: httpx.AsyncClient) -> None:
+    """The admission keeps each token's part of its Redis command, not its answer: right
+    after a logout the session's token is refused, among reads admitted together."""
+    admin = await register(client)
+    other = Session.of((await login(client, admin.email)).json()["data"])
+    path = f"/api/v1/vehicles/{(await create(client, admin, van('OUT-1')))['id']}"
+    assert (await client.get(path, headers=other.headers)).status_code == 200
+    logout = await client.post("/api/v1/auth/logout", json={}, headers=other.headers)
+    assert logout.status_code == 200, logout.text
+    callers = [other if n % 2 else admin for n in range(20)]
+    answers = await asyncio.gather(*(client.get(path, headers=who.headers) for who in callers))
+    assert [a.status_code for a in answers] == [401 if who is other else 200 for who in callers]
 
 
 async def test_a_batch_element_without_a_caller_or_roles_is_refused(
