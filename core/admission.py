@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from core.coalescing import Coalescer
 from core.denylist import Denylist, revoked_key, revoked_session_key
 from core.ratelimit import WINDOW_CHARGE, WINDOW_MS, Budget, Decision, RateLimiter, seconds
-from core.script_channel import ScriptChannel, bulk
+from core.script_channel import Packed, ScriptChannel
 
 # KEYS: per request its token's and its session's denylist keys, then its budgets' keys.
 # ARGV: the window, a name for the batch, then per request its number of budgets, its cost
@@ -83,12 +83,10 @@ class Admission(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Request:
-    """A request's part of the script's command, in the wire format (core.script_channel)."""
+    """A request's part of the script's command (core.script_channel)."""
 
-    keys: bytes
-    key_count: int
-    args: bytes
-    arg_count: int
+    keys: Packed
+    args: Packed
 
 
 @functools.lru_cache(maxsize=4096)
@@ -97,9 +95,10 @@ def _request(jti: str, session_id: UUID | None, budgets: tuple[Budget, ...], cos
     # A token from before sessions were named has only its own key: asked twice.
     token_key = revoked_key(jti)
     session_key = revoked_session_key(session_id) if session_id else token_key
-    keys = [token_key, session_key, *(b.key for b in budgets)]
-    args = [len(budgets), cost, *(b.limit for b in budgets)]
-    return _Request(b"".join(map(bulk, keys)), len(keys), b"".join(map(bulk, args)), len(args))
+    return _Request(
+        Packed.of(token_key, session_key, *(b.key for b in budgets)),
+        Packed.of(len(budgets), cost, *(b.limit for b in budgets)),
+    )
 
 
 class RedisAdmission:
@@ -109,7 +108,7 @@ class RedisAdmission:
 
     def __init__(self, redis: Redis) -> None:
         self._script = ScriptChannel(redis, _ADMIT)
-        self._window = bulk(WINDOW_MS)
+        self._window = Packed.of(WINDOW_MS)
         self._batches: Coalescer[_Request, Decision] = Coalescer(self._run, max_batch=MAX_BATCH)
 
     async def admit(
@@ -124,12 +123,9 @@ class RedisAdmission:
 
     async def _run(self, requests: list[_Request]) -> list[Decision]:
         # 64 random bits name the batch: a uuid4 costs more than the rest.
-        batch = bulk(os.urandom(8).hex())
+        batch = Packed.of(os.urandom(8).hex())
         answer = await self._script(
-            [r.keys for r in requests],
-            sum(r.key_count for r in requests),
-            [self._window, batch, *(r.args for r in requests)],
-            2 + sum(r.arg_count for r in requests),
+            [r.keys for r in requests], [self._window, batch, *(r.args for r in requests)]
         )
         decisions = []
         for i in range(0, len(answer), 2):
