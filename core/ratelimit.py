@@ -24,7 +24,8 @@ WINDOW_MS = 60_000
 # Returns {1, 0} when charged to every budget, else {0, ms until it would fit} charged to none.
 # One script may charge many requests (core.admission): `now` is the same for all of them, so
 # each key's expired entries are dropped and its entries counted once per script, its count
-# then kept here, and its expiry set once at the end (`expire_charged`).
+# then kept here, and its expiry set once at the end: a script that charges must call
+# `expire_charged(window)` before it returns.
 WINDOW_CHARGE = """
 local used, charged = {}, {}
 local function in_window(key, now, window)
@@ -49,12 +50,16 @@ local function charge(budget_keys, limits, cost, member, now, window)
         end
     end
     if retry > 0 then return {0, retry} end
+    local added = {}  -- a key named twice holds the request's entries once
     for _, key in ipairs(budget_keys) do
-        for n = 1, cost do
-            redis.call('ZADD', key, now, member .. ':' .. n)
+        if not added[key] then
+            for n = 1, cost do
+                redis.call('ZADD', key, now, member .. ':' .. n)
+            end
+            used[key] = used[key] + cost
+            charged[key] = true
+            added[key] = true
         end
-        used[key] = used[key] + cost
-        charged[key] = true
     end
     return {1, 0}
 end

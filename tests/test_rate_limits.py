@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 
 import httpx
 from redis.asyncio import Redis
 
+from core.admission import RedisAdmission
+from core.ratelimit import Budget
 from tests.conftest import DatabaseUnderTest, settings_for, start_app
 from tests.helpers import Session, error_code, login, member, register
 
@@ -138,3 +141,19 @@ async def test_graphql_pays_one_unit_per_root_field(
             assert (await _post(client, session, "{ me { user { id } } }")).status_code == 200
             assert (await _post(client, session, "{ me { user { id } } }")).status_code == 429
             assert (await client.get(ME, headers=session.headers)).status_code == 429
+
+
+async def test_requests_admitted_in_one_batch_are_counted_once_each(redis: Redis) -> None:
+    """One script admits a batch: each request is counted once per key, even where its
+    budgets name one key twice, and exactly the limit gets through."""
+    admission = RedisAdmission(redis)
+    shared = (Budget("rl:test:shared", 3), Budget("rl:test:shared", 3))
+    try:
+        decisions = await asyncio.gather(
+            *(admission.admit(f"jti-{n}", shared, session_id=uuid.uuid4()) for n in range(5))
+        )
+    finally:
+        await admission.aclose()
+    assert [d.allowed for d in decisions] == [True, True, True, False, False]
+    assert all(1 <= d.retry_after_s <= 60 for d in decisions[3:])
+    assert await redis.zcard("rl:test:shared") == 3
