@@ -5,7 +5,7 @@ read), not the work it carries: one statement or script for thirty requests cost
 more than for one. When nothing is out, a `Coalescer` lets the asks that are ready in the
 same turn of the event loop join the first (callers that one batch's answers resumed
 together, requests read in the same wake-up): together they go as one batch; alone, the
-first is asked at once, in its caller's task. Requests that arrive while an answer is out
+first is asked after that turn, in its caller's task. Requests that arrive while an answer is out
 wait, and the next call of `answer` takes them all, up to `max_batch` at a time. Each caller gets
 its own answer, or the exception its batch failed with, and one caller giving up (a client
 that hung up) does not cancel the others' answer."""
@@ -34,10 +34,9 @@ class Coalescer(Generic[Ask, Answer]):
     async def ask(self, item: Ask) -> Answer:
         if not self._asking and self._running is None:
             return await self._ask_first(item)
+        # A first ask or a drain is out, and takes this one when it is done.
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._running is None and not self._asking:
-            self._running = asyncio.create_task(self._drain())
         # The future is this caller's alone: a caller cancelled while it waits cancels only
         # its own answer, which the batch then skips.
         return await future

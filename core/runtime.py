@@ -66,7 +66,11 @@ class Runtime:
         return cls(settings, db, redis, security, cache)
 
     async def close(self) -> None:
-        await self.db.dispose()
-        await self.security.admission.aclose()
-        if self.redis is not None:
-            await self.redis.aclose()
+        try:
+            await self.db.dispose()
+        finally:
+            try:
+                await self.security.admission.aclose()
+            finally:
+                if self.redis is not None:
+                    await self.redis.aclose()
