@@ -2,7 +2,7 @@
 
 `auth_active_members` (0009) was a SQL function with its own settings (SECURITY DEFINER,
 search_path), which PostgreSQL never inlines: it parsed and planned its join on every call,
-about 170 microseconds of the database's CPU for a check that then takes a few index
+about 175 microseconds of the database's CPU for a check that then takes a few index
 look-ups, on every authenticated request. The same query in PL/pgSQL keeps its plan for the
 session. Same signature, owner, grants and answers.
 
