@@ -102,9 +102,9 @@ def _request(jti: str, session_id: UUID | None, budgets: tuple[Budget, ...], cos
 
 
 class RedisAdmission:
-    """Coalesces admissions (core.coalescing): the first asks at once, those arriving while
-    a script is out wait for the next one. The batches go over a connection of their own
-    (core.script_channel): there is never more than one out."""
+    """Coalesces admissions (core.coalescing): requests waiting together share one script
+    call. The batches go over a connection of their own (core.script_channel): there is
+    never more than one out."""
 
     def __init__(self, redis: Redis) -> None:
         self._script = ScriptChannel(redis, _ADMIT)

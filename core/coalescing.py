@@ -5,10 +5,10 @@ read), not the work it carries: one statement or script for thirty requests cost
 more than for one. When nothing is out, a `Coalescer` lets the asks that are ready in the
 same turn of the event loop join the first (callers that one batch's answers resumed
 together, requests read in the same wake-up): together they go as one batch; alone, the
-first is asked after that turn, in its caller's task. Requests that arrive while an answer is out
-wait, and the next call of `answer` takes them all, up to `max_batch` at a time. Each caller gets
-its own answer, or the exception its batch failed with, and one caller giving up (a client
-that hung up) does not cancel the others' answer."""
+first is asked after that turn, in its caller's task. Requests that arrive while an answer
+is out wait, and the next call of `answer` takes them all, up to `max_batch` at a time.
+Each caller gets its own answer, or the exception its batch failed with, and one caller
+giving up (a client that hung up) does not cancel the others' answer."""
 
 from __future__ import annotations
 

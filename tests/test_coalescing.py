@@ -31,7 +31,7 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_a_lone_ask_goes_at_once_and_those_arriving_meanwhile_go_together() -> None:
+async def test_a_lone_ask_goes_alone_and_those_arriving_meanwhile_go_together() -> None:
     server = Server()
     batches = Coalescer(server.answer, max_batch=3)
     first = asyncio.create_task(batches.ask(1))

@@ -29,8 +29,7 @@ class Member:
 
 
 class ActiveMembers:
-    """Coalesces look-ups (core.coalescing): the first asks at once, those arriving while a
-    query is out wait for the next one, which asks for all of them."""
+    """Coalesces look-ups (core.coalescing): requests waiting together share one query."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
